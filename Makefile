@@ -1,0 +1,53 @@
+# Moments Console — the two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+# The console runs in DEBUG mode under `make run` unless told otherwise.
+RUN_ENV := DEBUG=$${DEBUG:-1}
+
+.PHONY: run test install chromium lint bench migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "chromium is missing and cannot be installed here: browser tests will be skipped (they fail in CI)."; \
+	fi
+
+migrate: install
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(RUN_ENV) $(BIN)/python manage.py load_demo_catalog
+	@echo "Moments Console on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(BIN)/celery -A console worker --loglevel=info --concurrency=2 & \
+	$(RUN_ENV) $(BIN)/celery -A console beat --loglevel=info & \
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: install
+	$(BIN)/ruff check .
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: install chromium lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,194 @@
+"""Campaigns: the wizard's draft, the review lifecycle, reward groups (one per marketplace),
+moments and the transition history."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Campaign(models.Model):
+    """A reward campaign of one app. Built as a draft in the wizard; after submission nothing
+    is edited. `status` changes only through the lifecycle service (a conditional UPDATE that
+    also writes a CampaignTransition); no code assigns it directly.
+
+    `spent` is the lifetime spend counter, moved by GetReward's conditional UPDATE.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPROVED = "approved", "Approved (test mode)"
+        LIVE = "live", "Live"
+        FINISHED = "finished", "Finished"
+        REJECTED = "rejected", "Rejected"
+        SUSPENDED = "suspended", "Suspended"
+
+    account = models.ForeignKey(
+        "console.Account", on_delete=models.CASCADE, related_name="campaigns"
+    )
+    app = models.ForeignKey("console.App", on_delete=models.PROTECT, related_name="campaigns")
+    campaign_id = models.UUIDField("Campaign ID", default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    # The last wizard step saved, so a draft resumes where it was left.
+    wizard_step = models.PositiveSmallIntegerField(default=1)
+
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    total_budget = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    cpa = models.DecimalField(
+        "cost per action", max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    spent = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+
+    announcement_message = models.TextField(blank=True)
+    announcement_criteria = models.TextField(blank=True)
+    redemption_message = models.TextField(blank=True)
+    terms = models.TextField("terms and conditions", blank=True)
+    banner = models.ImageField(upload_to="banners/", blank=True)
+
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    live_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "submitted_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), "account", name="campaign_name_unique_in_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_budget__isnull=True) | Q(total_budget__gte=50),
+                name="campaign_budget_at_least_50",
+            ),
+            models.CheckConstraint(
+                condition=Q(cpa__isnull=True) | Q(cpa__gt=0), name="campaign_cpa_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(cpa__isnull=True)
+                | Q(total_budget__isnull=True)
+                | Q(cpa__lte=F("total_budget")),
+                name="campaign_cpa_within_budget",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(end_date__gt=F("start_date")),
+                name="campaign_end_after_start",
+            ),
+            models.CheckConstraint(condition=Q(spent__gte=0), name="campaign_spent_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total_budget__isnull=True) | Q(spent__lte=F("total_budget")),
+                name="campaign_spent_within_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RewardGroup(models.Model):
+    """A campaign's rewards in one marketplace; its id in the API is the marketplace code.
+
+    `granted` counts rewards handed out; with a `quantity_limit` the database refuses more.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reward_groups")
+    marketplace = models.ForeignKey(
+        "rewards.Marketplace", on_delete=models.PROTECT, related_name="+"
+    )
+    products = models.ManyToManyField("rewards.Product", blank=True, related_name="+")
+    discount_category = models.ForeignKey(
+        "rewards.DiscountCategory",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    quantity_limit = models.PositiveIntegerField(null=True, blank=True)
+    granted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["marketplace__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "marketplace"], name="reward_group_one_per_marketplace"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_limit__isnull=True) | Q(granted__lte=F("quantity_limit")),
+                name="reward_group_never_oversold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} / {self.marketplace_id}"
+
+    @property
+    def remaining(self) -> int | None:
+        if self.quantity_limit is None:
+            return None
+        return self.quantity_limit - self.granted
+
+
+moment_id_validator = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9_]{0,63}$",
+    "Use capital letters, digits and underscores, like LEVEL_10_COMPLETE.",
+)
+
+
+class Moment(models.Model):
+    """An action in the developer's app that earns the reward (e.g. LEVEL_10_COMPLETE).
+    A campaign may have several, to A/B test actions; reports count per moment."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="moments")
+    moment_id = models.CharField("moment ID", max_length=64, validators=[moment_id_validator])
+    action = models.CharField("action it stands for", max_length=200)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "moment_id"], name="moment_id_unique_in_campaign"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.moment_id
+
+
+class CampaignTransition(models.Model):
+    """One recorded status change: who (a user, or the system), when, from, to, and why."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=Campaign.Status.choices)
+    to_status = models.CharField(max_length=20, choices=Campaign.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, default="system")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.from_status} → {self.to_status}"

@@ -1,0 +1,89 @@
+"""Django admin for accounts, members, apps, API keys (never the secret) and support requests."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Account, ApiKey, App, Invitation, Membership, SupportRequest
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "payment_terms", "monthly_spend_limit", "created_at"]
+    list_filter = ["country", "payment_terms"]
+    search_fields = ["name", "memberships__user__email"]
+    inlines = [MembershipInline]
+    raw_id_fields = ["billing_owner"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "account", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "account__name"]
+    raw_id_fields = ["user", "account"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "account", "role", "created_at", "expires_at", "accepted_at"]
+    search_fields = ["email", "account__name"]
+    exclude = ["token_hash"]
+    readonly_fields = [
+        "account",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    ]
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ["prefix", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "platform", "rate_limit_per_second", "created_at"]
+    list_filter = ["platform"]
+    search_fields = ["name", "app_id", "account__name"]
+    readonly_fields = ["app_id", "created_at", "created_by"]
+    raw_id_fields = ["account"]
+    inlines = [ApiKeyInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are issued in the console only (the secret is shown once to the developer); staff
+    can see prefixes and end a key, never read or create one."""
+
+    list_display = ["prefix", "app", "created_at", "expires_at", "revoked_at", "status"]
+    search_fields = ["prefix", "app__name"]
+    fields = ["prefix", "app", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = ["prefix", "app", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    list_display = ["subject", "account", "kind", "status", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["subject", "account__name", "message"]
+    raw_id_fields = ["account", "requested_by"]

@@ -1,0 +1,35 @@
+"""View decorators for console pages."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+
+def account_required(view):
+    """Signed in and a member of an account; staff without an account get a 403 page that
+    points them to Django admin."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.account is None:
+            raise PermissionDenied("This user is not a member of a developer account.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view):
+    """Like account_required, and the member is an admin of the account."""
+
+    @account_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.membership.is_admin:
+            raise PermissionDenied("Only an admin of this account can do this.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

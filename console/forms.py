@@ -1,0 +1,144 @@
+"""Forms for sign-up, sign-in, team invitations and app registration."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
+
+from . import services
+from .models import App, Membership
+
+
+class SignupForm(forms.Form):
+    """A new developer account: the company and its first admin."""
+
+    company = forms.CharField(label="Company name", max_length=200)
+    country = LazyTypedChoiceField(choices=countries, label="Country")
+    billing_address = forms.CharField(
+        label="Billing address", widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+    email = forms.EmailField(label="Work email")
+    password = forms.CharField(
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+
+    def clean_country(self):
+        country = self.cleaned_data["country"]
+        refusal = services.country_refusal(country)
+        if refusal:
+            raise ValidationError(refusal)
+        return country
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            try:
+                password_validation.validate_password(password)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's login form, labelled for email (usernames are the lower-cased email)."""
+
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Please enter a correct email and password. Both may be case-sensitive.",
+    }
+
+    def clean_username(self):
+        return self.cleaned_data["username"].lower()
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Teammate's email")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class AcceptInvitationForm(forms.Form):
+    password = forms.CharField(
+        label="Choose a password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+class AllowedIpsField(forms.CharField):
+    """Free text of IPs / CIDRs, one per line or comma-separated; cleans to a list."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "203.0.113.7\n198.51.100.0/24"})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(value)
+        return value
+
+    def to_python(self, value):
+        return services.parse_allowed_ips(value or "")
+
+
+class AppForm(forms.Form):
+    """Register an app (or, for Fire TV, ask support to)."""
+
+    name = forms.CharField(label="App name", max_length=120)
+    platform = forms.ChoiceField(choices=App.Platform.choices)
+    store_url = forms.URLField(label="Store URL or website", max_length=500, assume_scheme="https")
+    allowed_ips = AllowedIpsField(
+        label="Allowed server IP addresses",
+        required=False,
+        help_text="Optional. When set, Rewards API calls from any other address are refused.",
+    )
+    message = forms.CharField(
+        label="Anything the Moments team should know (Fire TV only)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+    )
+
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if self.account and self.account.apps.filter(name__iexact=name).exists():
+            raise ValidationError("You already have an app with this name.")
+        return name
+
+
+class AppEditForm(forms.ModelForm):
+    store_url = forms.URLField(label="Store URL or website", max_length=500, assume_scheme="https")
+    allowed_ips = AllowedIpsField(
+        label="Allowed server IP addresses",
+        required=False,
+        help_text="Optional. When set, Rewards API calls from any other address are refused.",
+    )
+
+    class Meta:
+        model = App
+        fields = ["name", "store_url", "allowed_ips"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = App.objects.filter(account=self.instance.account, name__iexact=name).exclude(
+            pk=self.instance.pk
+        )
+        if clash.exists():
+            raise ValidationError("You already have an app with this name.")
+        return name

@@ -1,0 +1,227 @@
+"""Developer accounts (companies), their members and invitations, registered apps and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+
+class Account(models.Model):
+    """A developer company: owns apps, campaigns, payment methods, spend and invoices.
+
+    Every object a developer can reach hangs off an account, and every view scopes its queries
+    to the signed-in member's account.
+    """
+
+    class PaymentTerms(models.TextChoices):
+        CARD = "card", "Card on file"
+        INVOICE = "invoice", "Invoice (set by finance)"
+
+    name = models.CharField("company name", max_length=200)
+    country = CountryField()
+    billing_address = models.TextField()
+    # Monthly spend cap across all campaigns (SPEC §5); finance may raise it.
+    monthly_spend_limit = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("15000.00")
+    )
+    payment_terms = models.CharField(
+        max_length=10, choices=PaymentTerms.choices, default=PaymentTerms.CARD
+    )
+    # The first admin who sets a payment method; only they may change it (SPEC §2).
+    billing_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_spend_limit__gte=0), name="account_spend_limit_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's seat in an account. A user belongs to exactly one account."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["joined_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) at {self.account}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class Invitation(models.Model):
+    """An admin's invitation of a teammate by email. Only a hash of the link's token is kept."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address and account: re-inviting replaces it.
+            models.UniqueConstraint(
+                Lower("email"),
+                "account",
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.account}"
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
+
+
+class App(models.Model):
+    """An app or website registered by an account; campaigns and API keys belong to it."""
+
+    class Platform(models.TextChoices):
+        ANDROID = "android", "Android"
+        IOS = "ios", "iOS"
+        FIRE_OS = "fire_os", "Fire OS"
+        WEB = "web", "Web"
+        FIRE_TV = "fire_tv", "Fire TV"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="apps")
+    app_id = models.UUIDField("App ID", default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    store_url = models.URLField("store URL or website", max_length=500)
+    # IPs and CIDRs allowed to call the Rewards API with this app's key; empty = anywhere.
+    allowed_ips = models.JSONField(default=list, blank=True)
+    # Rewards API calls per second per key; staff may change it (SPEC §7).
+    rate_limit_per_second = models.PositiveIntegerField(default=5)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "account", name="app_name_unique_in_account"),
+            # Fire TV is not self-service: it goes through a support request (SPEC §3).
+            models.CheckConstraint(condition=~Q(platform="fire_tv"), name="app_not_fire_tv"),
+            models.CheckConstraint(
+                condition=Q(rate_limit_per_second__gte=1), name="app_rate_limit_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An app's Rewards API key. Only the public prefix and a SHA-256 of the key are stored.
+
+    A key is active until `expires_at` (set when it is rotated: the 24-hour grace period) or
+    `revoked_at` (revoked at once). The raw key is shown to the developer once, at creation.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="api_keys")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.app})"
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @property
+    def status(self) -> str:
+        now = timezone.now()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None:
+            return "expiring" if self.expires_at > now else "expired"
+        return "active"
+
+
+class SupportRequest(models.Model):
+    """A request to the Moments team: Fire TV apps, for now, are registered through one."""
+
+    class Kind(models.TextChoices):
+        FIRE_TV = "fire_tv", "Fire TV app registration"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="support_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject

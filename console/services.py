@@ -1,0 +1,296 @@
+"""Writes for developer accounts, teams, apps and API keys (STYLE: every write is a service)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Account, ApiKey, App, Invitation, Membership, SupportRequest
+
+User = get_user_model()
+
+INVITATION_DAYS = 7
+KEY_PREFIX_TAG = "mk_"
+
+
+def _sha256(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+
+def country_refusal(country_code: str) -> str | None:
+    """The message shown to a developer from a country Moments does not serve, else None."""
+    name = settings.REFUSED_COUNTRIES.get((country_code or "").upper())
+    if name is None:
+        return None
+    return (
+        f"Sorry, Moments is not available to developers based in {name}. "
+        "Developers from South Africa, Albania, Saudi Arabia, Russia, Switzerland and countries "
+        "on the US embargo list cannot sign up."
+    )
+
+
+def account_signup(
+    *, company: str, country: str, billing_address: str, email: str, password: str
+) -> Membership:
+    """Create an account with its first user, who becomes its admin.
+
+    Refuses the countries of SPEC §2 and an email that already has a user.
+    """
+    refusal = country_refusal(country)
+    if refusal:
+        raise ValidationError({"country": refusal})
+    email = User.objects.normalize_email(email).lower()
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=email).exists():
+            raise ValidationError({"email": "An account with this email already exists."})
+        user = User.objects.create_user(username=email, email=email, password=password)
+        account = Account.objects.create(
+            name=company.strip(), country=country, billing_address=billing_address.strip()
+        )
+        return Membership.objects.create(account=account, user=user, role=Membership.Role.ADMIN)
+
+
+# --- Team -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # the raw token, only ever in the email's link
+
+
+def invitation_create(
+    *, account: Account, actor, email: str, role: str = Membership.Role.MEMBER
+) -> IssuedInvitation:
+    """Invite a teammate by email: replaces any open invitation to the same address and sends
+    the link (after commit, so a rolled-back invitation is never mailed)."""
+    membership = getattr(actor, "membership", None)
+    if membership is None or membership.account_id != account.pk or not membership.is_admin:
+        raise PermissionError("Only an admin of this account can invite teammates.")
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(username__iexact=email).exists():
+        raise ValidationError(
+            {
+                "email": "This person already has a Moments Console account; "
+                "a user can belong to one company only."
+            }
+        )
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            account=account, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            account=account,
+            email=email,
+            role=role,
+            token_hash=_sha256(token),
+            invited_by=actor,
+            expires_at=now + timedelta(days=INVITATION_DAYS),
+        )
+        link = f"{settings.SITE_URL}/invitations/{token}/"
+        context = {"account": account, "inviter": actor, "link": link, "days": INVITATION_DAYS}
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"{actor.email} invited you to {account.name} on Moments Console",
+                message=render_to_string("console/email/invitation.txt", context),
+                html_message=render_to_string("console/email/invitation.html", context),
+                from_email=None,
+                recipient_list=[email],
+            )
+        )
+    return IssuedInvitation(invitation=invitation, token=token)
+
+
+def invitation_find(*, token: str) -> Invitation | None:
+    """The open invitation for a raw link token, or None."""
+    invitation = (
+        Invitation.objects.select_related("account").filter(token_hash=_sha256(token)).first()
+    )
+    if invitation is None or not invitation.is_open:
+        return None
+    return invitation
+
+
+def invitation_accept(*, token: str, password: str) -> Membership:
+    """Accept an invitation: creates the invitee's user and seat, and closes the invitation.
+
+    The conditional update makes a double-submitted form accept it once.
+    """
+    invitation = invitation_find(token=token)
+    if invitation is None:
+        raise ValidationError("This invitation link is invalid, used or expired.")
+    with transaction.atomic():
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(accepted_at=timezone.now())
+        if claimed != 1:
+            raise ValidationError("This invitation has already been used.")
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    username=invitation.email, email=invitation.email, password=password
+                )
+        except IntegrityError as exc:
+            raise ValidationError("This email already has a Moments Console account.") from exc
+        return Membership.objects.create(
+            account=invitation.account, user=user, role=invitation.role
+        )
+
+
+def invitation_revoke(*, invitation: Invitation, actor) -> None:
+    """Withdraw an open invitation; its link stops working."""
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+# --- Apps and keys ----------------------------------------------------------------------------
+
+
+def parse_allowed_ips(raw: str) -> list[str]:
+    """Turn the form's text (IPs or CIDRs, separated by commas, spaces or new lines) into a
+    normalised list. Raises ValidationError naming every entry that is not an IP or a network."""
+    entries = [e for e in raw.replace(",", " ").split() if e]
+    cleaned, bad = [], []
+    for entry in entries:
+        try:
+            cleaned.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            bad.append(entry)
+    if bad:
+        raise ValidationError(
+            "Not an IP address or CIDR range: %(bad)s. Use forms like 203.0.113.7 or "
+            "203.0.113.0/24.",
+            params={"bad": ", ".join(bad)},
+        )
+    return list(dict.fromkeys(cleaned))
+
+
+def ip_allowed(app: App, remote_ip: str) -> bool:
+    """True when the app has no allow-list or the caller's IP is inside one of its networks."""
+    if not app.allowed_ips:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in app.allowed_ips)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw: str  # shown to the developer once, never stored
+
+
+def _new_key(*, app: App, actor) -> IssuedKey:
+    prefix = f"{KEY_PREFIX_TAG}{secrets.token_hex(4)}"
+    raw = f"{prefix}.{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(app=app, prefix=prefix, key_hash=_sha256(raw), created_by=actor)
+    return IssuedKey(api_key=api_key, raw=raw)
+
+
+def app_register(
+    *,
+    account: Account,
+    actor,
+    name: str,
+    platform: str,
+    store_url: str,
+    allowed_ips: list[str] | None = None,
+) -> IssuedKey:
+    """Register an app and issue its first API key (returned raw, once)."""
+    if platform == App.Platform.FIRE_TV:
+        raise ValidationError({"platform": "Fire TV apps are registered by the Moments team."})
+    with transaction.atomic():
+        app = App(
+            account=account,
+            name=name.strip(),
+            platform=platform,
+            store_url=store_url,
+            allowed_ips=allowed_ips or [],
+            created_by=actor,
+        )
+        app.full_clean()
+        app.save()
+        return _new_key(app=app, actor=actor)
+
+
+def app_update(*, app: App, actor, name: str, store_url: str, allowed_ips: list[str]) -> App:
+    """Change an app's name, store URL and IP allow-list."""
+    app.name = name.strip()
+    app.store_url = store_url
+    app.allowed_ips = allowed_ips
+    app.full_clean()
+    app.save(update_fields=["name", "store_url", "allowed_ips"])
+    return app
+
+
+def api_key_rotate(*, app: App, actor) -> IssuedKey:
+    """Issue a new key; the keys in use keep working for the grace period (24 h) so a live
+    integration is never cut off, then stop."""
+    now = timezone.now()
+    grace_end = now + timedelta(hours=settings.API_KEY_GRACE_HOURS)
+    with transaction.atomic():
+        # Only keys without an expiry get one: rotating twice must not extend an older grace.
+        ApiKey.objects.filter(app=app, revoked_at__isnull=True, expires_at__isnull=True).update(
+            expires_at=grace_end
+        )
+        return _new_key(app=app, actor=actor)
+
+
+def api_key_revoke(*, api_key: ApiKey, actor) -> None:
+    """End a key at once."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_key_authenticate(raw_key: str | None) -> App | None:
+    """The app a raw API key belongs to, or None when the key is unknown, expired or revoked.
+
+    The key is found by its public prefix and its hash compared in constant time, so the
+    lookup itself leaks nothing about the secret part.
+    """
+    if not raw_key or "." not in raw_key or len(raw_key) > 200:
+        return None
+    prefix = raw_key.split(".", 1)[0]
+    api_key = ApiKey.objects.select_related("app__account").filter(prefix=prefix).first()
+    if api_key is None:
+        return None
+    if not hmac.compare_digest(api_key.key_hash, _sha256(raw_key)):
+        return None
+    if not api_key.is_active():
+        return None
+    app = api_key.app
+    app.authenticated_key = api_key  # which key was used: rate limits count per key
+    return app
+
+
+def support_request_fire_tv(
+    *, account: Account, actor, app_name: str, store_url: str, message: str = ""
+) -> SupportRequest:
+    """Open a support request for a Fire TV app, which is not self-service (SPEC §3)."""
+    body = f"App: {app_name}\nStore URL: {store_url}\n\n{message}".strip()
+    return SupportRequest.objects.create(
+        account=account,
+        requested_by=actor,
+        kind=SupportRequest.Kind.FIRE_TV,
+        subject=f"Fire TV app registration: {app_name}"[:200],
+        message=body,
+    )

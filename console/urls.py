@@ -1,0 +1,82 @@
+"""Root URL configuration; the console app's own pages are in the `console` namespace."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from . import views
+from .forms import EmailAuthenticationForm
+
+console_patterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("team/", views.team, name="team"),
+    path("team/invite/", views.invite, name="invite"),
+    path("team/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("apps/", views.app_list, name="app_list"),
+    path("apps/new/", views.app_create, name="app_create"),
+    path("apps/<uuid:app_id>/", views.app_detail, name="app_detail"),
+    path("apps/<uuid:app_id>/edit/", views.app_edit, name="app_edit"),
+    path("apps/<uuid:app_id>/keys/rotate/", views.app_key_rotate, name="app_key_rotate"),
+    path(
+        "apps/<uuid:app_id>/keys/<int:key_id>/revoke/",
+        views.app_key_revoke,
+        name="app_key_revoke",
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include((console_patterns, "console"))),
+    path("signup/", views.signup, name="signup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("campaigns/", include("campaigns.urls")),
+    path("billing/", include("billing.urls")),
+    path("", include("rewards.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.SERVE_MEDIA:
+    urlpatterns += [
+        re_path(
+            r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")),
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+handler404 = "console.errors.not_found"
+handler500 = "console.errors.server_error"

@@ -1,0 +1,220 @@
+"""Console pages: sign-up, dashboard, team, apps. Views stay thin: forms validate, services
+write, selectors read."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .decorators import account_required, admin_required
+from .forms import AcceptInvitationForm, AppEditForm, AppForm, InvitationForm, SignupForm
+from .models import ApiKey, App, Invitation
+
+
+def home(request):
+    if request.user.is_authenticated and request.account is not None:
+        return redirect("console:dashboard")
+    return render(request, "console/home.html")
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("console:dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.account_signup(**form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to Moments Console, {membership.account.name}.")
+            return redirect("console:dashboard")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@account_required
+def dashboard(request):
+    from campaigns.selectors import campaign_status_counts
+
+    apps = selectors.app_list(request)
+    return render(
+        request,
+        "console/dashboard.html",
+        {
+            "apps": apps[:5],
+            "app_count": apps.count(),
+            "campaign_counts": campaign_status_counts(request.account),
+        },
+    )
+
+
+# --- Team -------------------------------------------------------------------------------------
+
+
+@account_required
+def team(request):
+    account = request.account
+    return render(
+        request,
+        "console/team.html",
+        {
+            "members": account.memberships.select_related("user"),
+            "invitations": [
+                i
+                for i in account.invitations.filter(
+                    accepted_at__isnull=True, revoked_at__isnull=True
+                )
+                if i.is_open
+            ],
+            "form": InvitationForm(),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def invite(request):
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invitation_create(
+                account=request.account, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for error in exc.messages:
+                messages.error(request, error)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("console:team")
+
+
+@admin_required
+@require_POST
+def invitation_revoke(request, pk: int):
+    invitation = selectors.get_for_account(Invitation.objects.all(), request, pk=pk)
+    services.invitation_revoke(invitation=invitation, actor=request.user)
+    messages.success(request, f"Invitation to {invitation.email} withdrawn.")
+    return redirect("console:team")
+
+
+def invitation_accept(request, token: str):
+    invitation = services.invitation_find(token=token)
+    if invitation is None:
+        return render(request, "console/invitation_invalid.html", status=404)
+    if request.user.is_authenticated:
+        messages.error(request, "Log out first to accept an invitation for another address.")
+        return redirect("console:dashboard")
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.invitation_accept(
+                token=token, password=form.cleaned_data["password"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"You joined {membership.account.name}.")
+            return redirect("console:dashboard")
+    return render(
+        request, "console/invitation_accept.html", {"form": form, "invitation": invitation}
+    )
+
+
+# --- Apps -------------------------------------------------------------------------------------
+
+
+@account_required
+def app_list(request):
+    return render(request, "console/app_list.html", {"apps": selectors.app_list(request)})
+
+
+@account_required
+@never_cache
+def app_create(request):
+    form = AppForm(request.POST or None, account=request.account)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["platform"] == App.Platform.FIRE_TV:
+            ticket = services.support_request_fire_tv(
+                account=request.account,
+                actor=request.user,
+                app_name=data["name"],
+                store_url=data["store_url"],
+                message=data["message"],
+            )
+            return render(request, "console/fire_tv_support.html", {"ticket": ticket})
+        try:
+            issued = services.app_register(
+                account=request.account,
+                actor=request.user,
+                name=data["name"],
+                platform=data["platform"],
+                store_url=data["store_url"],
+                allowed_ips=data["allowed_ips"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            # Rendered, not redirected: the raw key exists only in this response, never in
+            # a session or the database.
+            return render(
+                request,
+                "console/key_shown_once.html",
+                {"app": issued.api_key.app, "raw_key": issued.raw, "created": True},
+            )
+    return render(request, "console/app_form.html", {"form": form})
+
+
+@account_required
+def app_detail(request, app_id):
+    app = selectors.app_for_request(request, app_id)
+    return render(
+        request,
+        "console/app_detail.html",
+        {"app": app, "keys": selectors.app_keys(app)},
+    )
+
+
+@account_required
+def app_edit(request, app_id):
+    app = selectors.app_for_request(request, app_id)
+    form = AppEditForm(request.POST or None, instance=app)
+    if request.method == "POST" and form.is_valid():
+        services.app_update(app=app, actor=request.user, **form.cleaned_data)
+        messages.success(request, "App details saved.")
+        return redirect("console:app_detail", app_id=app.app_id)
+    return render(request, "console/app_edit.html", {"form": form, "app": app})
+
+
+@account_required
+@require_POST
+@never_cache
+def app_key_rotate(request, app_id):
+    app = selectors.app_for_request(request, app_id)
+    issued = services.api_key_rotate(app=app, actor=request.user)
+    return render(
+        request,
+        "console/key_shown_once.html",
+        {"app": app, "raw_key": issued.raw, "rotated": True},
+    )
+
+
+@account_required
+@require_POST
+def app_key_revoke(request, app_id, key_id: int):
+    app = selectors.app_for_request(request, app_id)
+    api_key = get_object_or_404(ApiKey, app=app, pk=key_id)
+    services.api_key_revoke(api_key=api_key, actor=request.user)
+    messages.success(request, f"Key {api_key.prefix}… revoked. Calls using it now get a 403.")
+    return redirect("console:app_detail", app_id=app.app_id)

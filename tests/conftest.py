@@ -1,0 +1,121 @@
+"""Shared fixtures and personas: alice (admin of Acme), bob (Acme member), charlie (another
+company, must never see Acme's things), a reviewer and a finance user."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from .factories import AppFactory, MembershipFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PASSWORD = "correct-horse-battery-staple-9"
+
+
+def _redis_ok() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def pytest_sessionstart(session):
+    # In CI the suite must run on the real services: missing ones fail the run, loudly.
+    if IN_CI:
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            raise pytest.UsageError(f"CI must run on PostgreSQL (DATABASE_URL), not {engine}.")
+        if not _redis_ok():
+            raise pytest.UsageError(f"CI needs Redis at REDIS_URL={settings.REDIS_URL!r}.")
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip locally, fail in CI: a missing service must never turn CI green."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{why} (required in CI)")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def postgres():
+    """For tests of real concurrency: they need PostgreSQL's row locks."""
+    need(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_client():
+    """A real Redis client on the configured REDIS_URL."""
+    need(_redis_ok(), "needs Redis (set REDIS_URL)")
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache(settings, tmp_path):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    yield
+
+
+@pytest.fixture
+def alice(db):
+    membership = MembershipFactory(
+        user__email="alice@acme.test", account__name="Acme Games", role="admin"
+    )
+    return membership.user
+
+
+@pytest.fixture
+def acme(alice):
+    return alice.membership.account
+
+
+@pytest.fixture
+def bob(acme):
+    return MembershipFactory(user__email="bob@acme.test", account=acme, role="member").user
+
+
+@pytest.fixture
+def charlie(db):
+    return MembershipFactory(
+        user__email="charlie@globex.test", account__name="Globex", role="admin"
+    ).user
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(email="rita@moments.test", is_staff=True)
+
+
+@pytest.fixture
+def finance(db):
+    return UserFactory(email="fred@moments.test", is_staff=True)
+
+
+@pytest.fixture
+def acme_app(acme, alice):
+    return AppFactory(account=acme, created_by=alice, name="Space Miner")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def charlie_client(client, charlie):
+    client.force_login(charlie)
+    return client
