@@ -10,10 +10,7 @@ from .models import Campaign
 def campaign_status_counts(account) -> dict[str, int]:
     """Number of the account's campaigns in each status, in one query."""
     rows = (
-        Campaign.objects.filter(account=account)
-        .values("status")
-        .annotate(n=Count("pk"))
-        .order_by()
+        Campaign.objects.filter(account=account).values("status").annotate(n=Count("pk")).order_by()
     )
     counts = {status: 0 for status in Campaign.Status.values}
     counts.update({row["status"]: row["n"] for row in rows})

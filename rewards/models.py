@@ -20,11 +20,15 @@ class Marketplace(models.Model):
     currency = models.CharField(max_length=3)
     position = models.PositiveSmallIntegerField(default=0)
     tax_allowance_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=0,
+        max_digits=5,
+        decimal_places=2,
+        default=0,
         help_text="Highest sales tax / VAT rate of the marketplace, in percent.",
     )
     shipping_allowance = models.DecimalField(
-        max_digits=12, decimal_places=2, default=0,
+        max_digits=12,
+        decimal_places=2,
+        default=0,
         help_text="Added to every reward's price, in the marketplace's currency.",
     )
     margin_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from console.models import Account, App, Membership
 
@@ -47,3 +51,67 @@ class AppFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"App {n}")
     platform = "android"
     store_url = "https://play.example.test/store/apps/details?id=com.example"
+
+
+# --- Catalog and campaigns --------------------------------------------------------------------
+# Statuses are set directly here only to build test fixtures; product code moves them through
+# campaigns.services.lifecycle.
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rewards.Product"
+
+    marketplace_id = "US"
+    asin = factory.Sequence(lambda n: f"B0TEST{n:04d}")
+    title = factory.Sequence(lambda n: f"Wireless Earbuds {n}")
+    category = "Headphones"
+    price = Decimal("20.00")
+
+
+class DiscountCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rewards.DiscountCategory"
+
+    marketplace_id = "US"
+    name = factory.Sequence(lambda n: f"Educational Toys {n}")
+    credit_amount = Decimal("10.00")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A complete campaign (all wizard steps filled). Pass status/submitted_at for others."""
+
+    class Meta:
+        model = "campaigns.Campaign"
+
+    app = factory.SubFactory(AppFactory)
+    account = factory.SelfAttribute("app.account")
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    status = "draft"
+    wizard_step = 7
+    start_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=8))
+    end_date = factory.LazyAttribute(lambda o: o.start_date + timedelta(days=30))
+    total_budget = Decimal("1000.0000")
+    cpa = Decimal("25.0000")
+    announcement_message = "Finish level 10 and win a pair of earbuds!"
+    announcement_criteria = "Players who reached level 8"
+    redemption_message = "Congratulations! Claim your earbuds."
+    terms = "While supplies last."
+
+
+class RewardGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "campaigns.RewardGroup"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    marketplace_id = "US"
+    quantity_limit = None
+
+
+class MomentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "campaigns.Moment"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    moment_id = factory.Sequence(lambda n: f"LEVEL_{n}_COMPLETE")
+    action = "Completed a level"
