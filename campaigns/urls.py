@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,4 +6,6 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
+    # Take down, resubmit: owned by the lifecycle code.
+    path("", include("campaigns.lifecycle_urls")),
 ]

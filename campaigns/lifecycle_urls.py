@@ -1,0 +1,3 @@
+"""Lifecycle actions of the developer's campaign pages (included in the campaigns namespace)."""
+
+urlpatterns: list = []
