@@ -71,6 +71,9 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "submitted_at"])]
+        # Approve, reject and suspend are lifecycle moves, not edits: reviewers get this
+        # permission (and view), never "change", so they cannot touch budget or CPA.
+        permissions = [("review_campaign", "Can approve, reject and suspend campaigns")]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"), "account", name="campaign_name_unique_in_account"
@@ -186,9 +189,30 @@ class CampaignTransition(models.Model):
     actor_label = models.CharField(max_length=150, default="system")
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The email to the account's members: a worker claims the row (notify_claimed_at, a lease,
+    # so a worker that died mid-send is retried later) and stamps notified_at once sent, so a
+    # task run twice or concurrently mails once.
+    notify_claimed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(notified_at__isnull=True),
+                name="transition_unnotified",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign}: {self.from_status} → {self.to_status}"
+
+
+class CampaignReview(Campaign):
+    """The reviewers' queue in Django admin: campaigns pending approval, oldest first."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "campaign pending approval"
+        verbose_name_plural = "review queue"
