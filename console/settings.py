@@ -146,7 +146,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The one place where periodic work is declared (STYLE: schedules in code, in one place).
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Campaigns go live / finish (SPEC §6). Every minute; a test shortens it to watch real beat.
+    "campaigns-sweep": {
+        "task": "campaigns.tasks.sweep_campaigns",
+        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
+}
 _ = crontab  # kept imported for schedule entries added by the apps' issues
 
 # --- Auth -------------------------------------------------------------------------------------
