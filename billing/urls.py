@@ -6,4 +6,5 @@ app_name = "billing"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("card/", views.card_add, name="card_add"),
 ]

@@ -1,17 +1,98 @@
-"""Billing pages."""
+"""Billing pages: the account's payment method and spend limit, and adding a card."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 
 from console.decorators import account_required
+
+from .forms import CardForm
+from .models import AccountMonthlySpend
+from .money import month_start
+from .selectors import active_payment_method
+from .services.payments import billing_change_refusal, payment_method_add
+
+
+def _safe_next(request) -> str | None:
+    """The `next` URL when it stays on this site (an open redirect otherwise)."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
 
 
 @account_required
 def overview(request):
     account = request.account
+    today = timezone.localdate()
+    this_month = month_start(today)
+    spent = (
+        AccountMonthlySpend.objects.filter(account=account, month=this_month)
+        .values_list("spent", flat=True)
+        .first()
+    )
+    method = active_payment_method(account)
     return render(
         request,
         "billing/overview.html",
-        {"payment_methods": account.payment_methods.filter(is_active=True)},
+        {
+            "nav_section": "billing",
+            "account": account,
+            "method": method,
+            "method_expired": method is not None
+            and (method.exp_year, method.exp_month) < (today.year, today.month),
+            "invoiced": account.payment_terms == account.PaymentTerms.INVOICE,
+            "billing_owner": account.billing_owner,
+            "change_refusal": billing_change_refusal(account=account, actor=request.user),
+            "this_month": this_month,
+            "spent_this_month": spent or 0,
+        },
+    )
+
+
+@never_cache
+@account_required
+def card_add(request):
+    account = request.account
+    refusal = billing_change_refusal(account=account, actor=request.user)
+    if refusal:
+        raise PermissionDenied(refusal)
+    next_url = _safe_next(request)
+    current = active_payment_method(account)
+    form = CardForm(
+        request.POST or None,
+        initial={
+            "billing_address": current.billing_address if current else account.billing_address
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            method = payment_method_add(
+                account=account,
+                actor=request.user,
+                card_number=data["card_number"],
+                exp_month=data["exp_month"],
+                exp_year=data["exp_year"],
+                cardholder_name=data["cardholder_name"],
+                billing_address=data["billing_address"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"{method.brand} ending in {method.last4} is now your payment method."
+            )
+            return redirect(next_url or "billing:overview")
+    return render(
+        request,
+        "billing/card_form.html",
+        {"nav_section": "billing", "form": form, "next": next_url, "replacing": current},
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from billing.admin import set_card_terms, set_invoice_terms
+
 from .models import Account, ApiKey, App, Invitation, Membership, SupportRequest
 
 
@@ -20,6 +22,9 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "memberships__user__email"]
     inlines = [MembershipInline]
     raw_id_fields = ["billing_owner"]
+    # Terms change through finance's actions (billing.services), which record who did it.
+    readonly_fields = ["payment_terms"]
+    actions = [set_invoice_terms, set_card_terms]
 
 
 @admin.register(Membership)

@@ -1,0 +1,207 @@
+"""Payment methods (SPEC §2, §9): a card on file or invoice terms set by finance.
+
+Only a card's brand, last four digits, expiry, cardholder name and billing address are kept;
+the number passes through `payment_method_add` to be checked and is never stored or logged.
+No card is charged here: there is no processor.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from console.models import Account, Membership
+
+from ..models import PaymentMethod
+
+# (brand, number prefixes as ranges of their leading digits, allowed lengths, CVC length)
+CARD_BRANDS: list[tuple[str, list[tuple[int, int]], tuple[int, ...], int]] = [
+    ("American Express", [(34, 34), (37, 37)], (15,), 4),
+    ("Visa", [(4, 4)], (13, 16, 19), 3),
+    ("Mastercard", [(51, 55), (2221, 2720)], (16,), 3),
+    ("Discover", [(6011, 6011), (644, 649), (65, 65), (622126, 622925)], (16, 17, 18, 19), 3),
+    ("JCB", [(3528, 3589)], (16, 17, 18, 19), 3),
+    ("Diners Club", [(300, 305), (36, 36), (38, 39)], (14, 15, 16, 17, 18, 19), 3),
+    ("UnionPay", [(62, 62)], (16, 17, 18, 19), 3),
+]
+ACCEPTED = "Visa, Mastercard, American Express, Discover, JCB, Diners Club or UnionPay"
+
+
+def card_digits(number: str) -> str:
+    """The digits of a card number as typed (spaces and dashes are allowed between groups)."""
+    return "".join(ch for ch in (number or "") if ch not in " -")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum every card number carries: catches a mistyped digit or a swap."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for position, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if position % 2 == 1:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def card_brand(digits: str) -> tuple[str, tuple[int, ...], int] | None:
+    """(brand, allowed lengths, CVC length) from the number's leading digits, or None."""
+    for brand, ranges, lengths, cvc_length in CARD_BRANDS:
+        for low, high in ranges:
+            width = len(str(low))
+            if len(digits) >= width and low <= int(digits[:width]) <= high:
+                return brand, lengths, cvc_length
+    return None
+
+
+def card_number_check(number: str) -> tuple[str, str]:
+    """(brand, last four) of a valid card number; ValidationError saying what is wrong."""
+    digits = card_digits(number)
+    if not digits.isdigit():
+        raise ValidationError("A card number has digits only (spaces between groups are fine).")
+    if not 12 <= len(digits) <= 19:
+        raise ValidationError(
+            f"A card number has 12 to 19 digits; this one has {len(digits)}.", code="length"
+        )
+    found = card_brand(digits)
+    if found is None:
+        raise ValidationError(f"We accept {ACCEPTED}; this card number is none of them.")
+    brand, lengths, _ = found
+    if len(digits) not in lengths:
+        expected = " or ".join(str(n) for n in lengths)
+        raise ValidationError(f"A {brand} card number has {expected} digits.", code="length")
+    if not luhn_valid(digits):
+        raise ValidationError(
+            "This card number is not valid: please check for a mistyped digit.", code="luhn"
+        )
+    return brand, digits[-4:]
+
+
+def card_expiry_error(exp_month: int, exp_year: int, today: date | None = None) -> str | None:
+    """Why this expiry is not acceptable, or None. A card is good until its month's end."""
+    today = today or timezone.localdate()
+    if not 1 <= exp_month <= 12:
+        return "Choose a month from 1 to 12."
+    if (exp_year, exp_month) < (today.year, today.month):
+        return (
+            f"This card expired at the end of {exp_month:02d}/{exp_year}. "
+            "Use a card that has not expired."
+        )
+    if exp_year > today.year + 20:
+        return "That expiry year is too far ahead: check the date on the card."
+    return None
+
+
+def billing_change_refusal(*, account: Account, actor) -> str | None:
+    """Why `actor` may not set this account's payment method, or None when they may.
+
+    Only an admin of the account may set the first one (and so become the billing owner);
+    after that, only the billing owner may change it (SPEC §2).
+    """
+    membership = Membership.objects.filter(user=actor).first() if actor else None
+    if membership is None or membership.account_id != account.pk:
+        return "You are not a member of this account."
+    if account.billing_owner_id is None:
+        if not membership.is_admin:
+            return "Only an admin of your account can set the payment method."
+        return None
+    if account.billing_owner_id != actor.pk:
+        owner = account.billing_owner
+        who = owner.email if owner else "the billing owner"
+        return f"Only the billing owner ({who}) can change the payment method."
+    return None
+
+
+def _audit(*, actor, account: Account, message: str) -> None:
+    # The account's admin history is the audit trail of billing changes: who, when, what.
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=[account],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )
+
+
+def payment_method_add(
+    *,
+    account: Account,
+    actor,
+    card_number: str,
+    exp_month: int,
+    exp_year: int,
+    cardholder_name: str,
+    billing_address: str,
+) -> PaymentMethod:
+    """Put a card on file for `account`, replacing the active one.
+
+    The first admin to do so becomes the account's billing owner; after that only the owner
+    may. The number is checked (Luhn, brand, length) and reduced to brand and last four
+    before anything is written. Raises PermissionDenied or ValidationError (by field).
+    """
+    errors: dict[str, str] = {}
+    try:
+        brand, last4 = card_number_check(card_number)
+    except ValidationError as exc:
+        errors["card_number"] = exc.messages[0]
+    expiry_error = card_expiry_error(exp_month, exp_year)
+    if expiry_error:
+        errors["exp_month"] = expiry_error
+    if not billing_address.strip():
+        errors["billing_address"] = "Enter the card's billing address."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        # Lock the account row first (the fixed order: account before its children), so two
+        # admins adding a first card at once are serialised and only one becomes owner.
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        refusal = billing_change_refusal(account=account, actor=actor)
+        if refusal:
+            raise PermissionDenied(refusal)
+        if account.billing_owner_id is None:
+            claimed = Account.objects.filter(pk=account.pk, billing_owner__isnull=True).update(
+                billing_owner=actor
+            )
+            if not claimed:  # another admin became the owner since the row was read
+                raise PermissionDenied("Another admin has just set the payment method.")
+            account.billing_owner = actor
+        # Deactivate before inserting: the conditional unique constraint allows one active.
+        PaymentMethod.objects.filter(account=account, is_active=True).update(is_active=False)
+        method = PaymentMethod.objects.create(
+            account=account,
+            brand=brand,
+            last4=last4,
+            exp_month=exp_month,
+            exp_year=exp_year,
+            cardholder_name=cardholder_name.strip(),
+            billing_address=billing_address.strip(),
+            created_by=actor,
+        )
+        _audit(actor=actor, account=account, message=f"Card on file set to {method}.")
+    return method
+
+
+def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
+    """Finance moves an account to invoice terms (invoiced monthly, no card needed) or back
+    to its card on file. Staff only; recorded in the account's admin history."""
+    if not getattr(actor, "is_staff", False):
+        raise PermissionDenied("Only Moments staff (finance) can change payment terms.")
+    if terms not in Account.PaymentTerms.values:
+        raise ValidationError({"payment_terms": f"Unknown payment terms: {terms!r}."})
+    with transaction.atomic():
+        changed = (
+            Account.objects.filter(pk=account.pk)
+            .exclude(payment_terms=terms)
+            .update(payment_terms=terms)
+        )
+        account.payment_terms = terms
+        if changed:
+            label = Account.PaymentTerms(terms).label
+            _audit(actor=actor, account=account, message=f"Payment terms set to {label}.")
+    return account
