@@ -1,0 +1,51 @@
+"""The one error shape of the Rewards API: `{"rewardNotificationText": ..., "errorCode": ...}`.
+
+Every refusal is an `ApiError`; the views turn it into a JSON response, so no code path can
+answer in another shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ApiError(Exception):
+    """A refusal with its HTTP status, its machine-readable code and a sentence for humans."""
+
+    status: int
+    code: str
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, str]:
+        return {"rewardNotificationText": self.text, "errorCode": self.code}
+
+
+# Every errorCode the API can answer, with its status: the OpenAPI document and the docs page
+# are generated from this table, so they cannot drift from the code.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "malformed_request": (400, "The body is not valid JSON or form data, or a field is wrong."),
+    "missing_api_key": (403, "No `x-api-key` header."),
+    "invalid_api_key": (403, "The key is unknown, revoked, or past its rotation grace period."),
+    "ip_not_allowed": (403, "The caller's IP address is outside the app's allow-list."),
+    "app_mismatch": (403, "`appId` is not the app this key belongs to."),
+    "campaign_not_live": (
+        409,
+        "The campaign is not approved or live (draft, in review, suspended, rejected or finished).",
+    ),
+    "budget_exhausted": (409, "The campaign's total budget cannot pay for one more action."),
+    "campaign_monthly_cap_reached": (409, "The campaign's monthly spend cap is reached."),
+    "account_monthly_cap_reached": (409, "The account's monthly spend cap is reached."),
+    "out_of_rewards": (409, "The reward group's quantity limit is reached."),
+    "idempotency_key_in_flight": (409, "A request with this Idempotency-Key is still running."),
+    "idempotency_key_reused": (422, "This Idempotency-Key was used with a different request."),
+    "rate_limited": (429, "Too many calls for this key; wait `Retry-After` seconds."),
+    "method_not_allowed": (405, "Only POST is accepted."),
+}
+
+
+def api_error(code: str, text: str, **headers: str) -> ApiError:
+    """An ApiError for one of the ERROR_CODES, with its status looked up."""
+    status, _ = ERROR_CODES[code]
+    return ApiError(status=status, code=code, text=text, headers=headers)

@@ -1,0 +1,102 @@
+"""The `Idempotency-Key` header (SPEC §7), scoped to the API key.
+
+A first request claims the key by inserting its record (the unique constraint on
+(api_key, key) decides between concurrent first requests). A repeat with the same body gets
+the stored answer; with another body, 422; while the first is still running, 409. A claim whose
+request died half-way is taken over after LEASE, with a conditional UPDATE so only one retry
+wins. For GetReward the answer is stored in the same transaction as the charge, so a crash
+cannot leave a charge without its stored answer. Records are kept RETENTION, then purged by
+the beat task `rewards.tasks.purge_idempotency_records`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rewards.models import IdempotencyRecord
+
+from .errors import api_error
+
+LEASE = timedelta(seconds=60)
+RETENTION = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Either ours to run (`record_pk`) or an earlier answer to replay."""
+
+    record_pk: int | None = None
+    replay_status: int | None = None
+    replay_body: object = None
+
+
+def request_fingerprint(*, path: str, canonical: str) -> str:
+    return hashlib.sha256(f"{path}\n{canonical}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def idempotency_claim(
+    *, api_key_id: int, key: str, fingerprint: str, now: datetime | None = None
+) -> Claim:
+    """Claim `key` for this request, or return the stored answer, or raise 422/409."""
+    now = now or timezone.now()
+    for _ in range(2):  # a second pass only if the record was purged between two statements
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    api_key_id=api_key_id, key=key, request_fingerprint=fingerprint, created_at=now
+                )
+            return Claim(record_pk=record.pk)
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.filter(api_key_id=api_key_id, key=key).first()
+        if existing is None:
+            continue
+        if existing.request_fingerprint != fingerprint:
+            raise api_error(
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request; "
+                "use a new key for a new request.",
+            )
+        if existing.completed_at is not None:
+            return Claim(replay_status=existing.response_status, replay_body=existing.response_body)
+        taken_over = IdempotencyRecord.objects.filter(
+            pk=existing.pk,
+            completed_at__isnull=True,
+            created_at=existing.created_at,
+            created_at__lt=now - LEASE,
+        ).update(created_at=now)
+        if taken_over == 1:
+            return Claim(record_pk=existing.pk)
+        raise api_error(
+            "idempotency_key_in_flight",
+            "A request with this Idempotency-Key is still being processed; retry in a moment.",
+            **{"Retry-After": "1"},
+        )
+    raise api_error("idempotency_key_in_flight", "Retry in a moment.", **{"Retry-After": "1"})
+
+
+def idempotency_complete(*, record_pk: int, status: int, body: object) -> None:
+    """Store the answer of a claimed request (call inside the request's own transaction when
+    it changed anything)."""
+    IdempotencyRecord.objects.filter(pk=record_pk).update(
+        response_status=status, response_body=body, completed_at=timezone.now()
+    )
+
+
+def idempotency_release(*, record_pk: int) -> None:
+    """Give the key back after a failure that changed nothing (a crash, a 5xx), so a retry
+    runs instead of waiting for the lease."""
+    IdempotencyRecord.objects.filter(pk=record_pk, completed_at__isnull=True).delete()
+
+
+def idempotency_purge(*, now: datetime | None = None) -> int:
+    """Delete records older than RETENTION; returns how many. Safe to run twice or
+    concurrently (a plain conditional DELETE)."""
+    now = now or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - RETENTION).delete()
+    return deleted

@@ -1,0 +1,102 @@
+"""Per-key throttling of the Rewards API, shared by every web process through Redis.
+
+One Lua script keeps a sliding one-second log per key (a sorted set of call times, taken from
+Redis's own clock so web servers with skewed clocks still agree): "5 per second" means at most
+5 calls in any one-second window, with no burst at window edges. The script runs atomically,
+so concurrent calls can never both take the last slot.
+
+Without Redis (REDIS_URL unset, or Redis down) calls are not throttled: throttling protects the
+service, it never decides money, and an outage must not turn into refused rewards. An outage is
+logged, at most once every LOG_EVERY seconds per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+WINDOW_US = 1_000_000
+LOG_EVERY = 30.0
+
+# KEYS[1] the key's log; ARGV: window (µs), limit, a unique member for this call.
+# Returns {allowed (1/0), remaining, retry_after_us}.
+SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+  return {1, limit - count - 1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, 0, tonumber(oldest[2]) + window - now}
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int = 0  # whole seconds, at least 1 when refused
+
+    def headers(self) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining)}
+
+
+_scripts: dict[str, object] = {}
+_last_log = 0.0
+
+
+def _script(url: str):
+    """The registered script on a client for `url`, one per process (and per URL)."""
+    script = _scripts.get(url)
+    if script is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        script = _scripts[url] = client.register_script(SLIDING_WINDOW)
+    return script
+
+
+def _log_outage(exc: Exception) -> None:
+    global _last_log
+    now = time.monotonic()
+    if now - _last_log >= LOG_EVERY:
+        _last_log = now
+        log.error("Rewards API throttling is OFF: Redis is unreachable (%s).", exc)
+
+
+def throttle(*, bucket: str, limit: int) -> Decision:
+    """Count one call against `bucket` (an API key, or the caller's IP before a key is known)
+    and say whether it may proceed."""
+    if not settings.REDIS_URL:
+        return Decision(allowed=True, limit=limit, remaining=limit)
+    import redis
+
+    try:
+        allowed, remaining, retry_us = _script(settings.REDIS_URL)(
+            keys=[f"mc:rl:{bucket}"], args=[WINDOW_US, limit, secrets.token_hex(8)]
+        )
+    except redis.RedisError as exc:
+        _log_outage(exc)
+        return Decision(allowed=True, limit=limit, remaining=limit)
+    if allowed:
+        return Decision(allowed=True, limit=limit, remaining=int(remaining))
+    return Decision(
+        allowed=False,
+        limit=limit,
+        remaining=0,
+        retry_after=max(1, math.ceil(int(retry_us) / WINDOW_US)),
+    )

@@ -1,0 +1,185 @@
+"""The Rewards API views: thin wrappers that authenticate, throttle, validate and call the
+services. Every answer is JSON, in the documented shape, with the rate-limit headers."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from console.models import App
+from console.services import api_key_authenticate, ip_allowed
+from rewards.services.grants import RewardRefused, customer_ref_hash, reward_grant
+from rewards.services.reward_info import reward_info, reward_target
+
+from .errors import ApiError, api_error
+from .idempotency import (
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+    request_fingerprint,
+)
+from .ratelimit import Decision, throttle
+from .validation import RewardRequest, idempotency_key, parse_reward_request
+
+DEFAULT_RATE_LIMIT = App._meta.get_field("rate_limit_per_second").default
+
+
+def _json(body, status: int = 200, headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(body, status=status, safe=False)
+    response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _refuse_anonymous(ip: str, code: str, text: str):
+    """Calls without a valid key are throttled per caller IP, at the default rate."""
+    decision = throttle(bucket=f"ip:{ip}", limit=DEFAULT_RATE_LIMIT)
+    if not decision.allowed:
+        raise _throttled(decision)
+    raise api_error(code, text, **decision.headers())
+
+
+def _throttled(decision: Decision) -> ApiError:
+    return api_error(
+        "rate_limited",
+        f"Too many calls: this key may make {decision.limit} calls per second. "
+        f"Retry in {decision.retry_after} s.",
+        **decision.headers(),
+        **{"Retry-After": str(decision.retry_after)},
+    )
+
+
+def _caller(request: HttpRequest) -> tuple[App, Decision]:
+    """The app whose key signs the request, after the IP allow-list and the throttle."""
+    ip = request.META.get("REMOTE_ADDR", "")
+    raw = request.headers.get("x-api-key")
+    if not raw:
+        _refuse_anonymous(ip, "missing_api_key", "Send your app's API key in the x-api-key header.")
+    app = api_key_authenticate(raw)
+    if app is None:
+        _refuse_anonymous(
+            ip, "invalid_api_key", "This API key is not valid: it is unknown, revoked or expired."
+        )
+    if not ip_allowed(app, ip):
+        _refuse_anonymous(
+            ip, "ip_not_allowed", f"Calls from {ip} are not allowed for this app's API key."
+        )
+    decision = throttle(bucket=f"key:{app.authenticated_key.pk}", limit=app.rate_limit_per_second)
+    if not decision.allowed:
+        raise _throttled(decision)
+    return app, decision
+
+
+def _parse(request: HttpRequest, app: App) -> RewardRequest:
+    parsed = parse_reward_request(request)
+    if parsed.app_id != app.app_id:
+        raise api_error("app_mismatch", "appId is not the app this API key belongs to.")
+    return parsed
+
+
+def _serve(request: HttpRequest, action) -> JsonResponse:
+    if request.method != "POST":
+        error = api_error("method_not_allowed", "Use POST.")
+        return _json(error.body(), error.status, {"Allow": "POST"})
+    headers: dict[str, str] = {}
+    try:
+        app, decision = _caller(request)
+        headers = decision.headers()
+        status, body, extra = action(request, app)
+    except ApiError as error:
+        return _json(error.body(), error.status, {**headers, **error.headers})
+    return _json(body, status, {**headers, **extra})
+
+
+def _info(request: HttpRequest, app: App):
+    parsed = _parse(request, app)
+    try:
+        body = reward_info(
+            app=app,
+            campaign_id=parsed.campaign_id,
+            reward_group_id=parsed.reward_group_id,
+            moment_id=parsed.moment_id,
+        )
+    except RewardRefused as refusal:
+        raise api_error(refusal.code, refusal.text) from refusal
+    return 200, ([] if body is None else body), {}
+
+
+def _grant(request: HttpRequest, app: App):
+    parsed = _parse(request, app)
+    key = idempotency_key(request)
+    record_pk = None
+    if key is not None:
+        claim = idempotency_claim(
+            api_key_id=app.authenticated_key.pk,
+            key=key,
+            fingerprint=request_fingerprint(
+                path=request.path, canonical=parsed.fingerprint_source()
+            ),
+        )
+        if claim.record_pk is None:
+            return claim.replay_status, claim.replay_body, {"Idempotent-Replayed": "true"}
+        record_pk = claim.record_pk
+    try:
+        # With an Idempotency-Key the stored answer commits with the charge, or not at all.
+        with transaction.atomic() if record_pk else nullcontext():
+            status, body = 200, _grant_body(parsed, app)
+            if record_pk:
+                idempotency_complete(record_pk=record_pk, status=status, body=body)
+    except ApiError as error:
+        if record_pk:
+            idempotency_complete(record_pk=record_pk, status=error.status, body=error.body())
+        raise
+    except Exception:
+        if record_pk:
+            idempotency_release(record_pk=record_pk)
+        raise
+    return status, body, {}
+
+
+def _grant_body(parsed: RewardRequest, app: App):
+    target = reward_target(
+        app=app,
+        campaign_id=parsed.campaign_id,
+        reward_group_id=parsed.reward_group_id,
+        moment_id=parsed.moment_id,
+        now=None,
+    )
+    if target is None:
+        return []
+    try:
+        result = reward_grant(
+            campaign=target.campaign,
+            reward_group=target.reward_group,
+            moment=target.moment,
+            device_type=parsed.device_type,
+            account_limit=app.account.monthly_spend_limit,
+            customer_ref_hashed=(
+                customer_ref_hash(app_id=app.app_id, customer_ref=parsed.customer_ref)
+                if parsed.customer_ref is not None
+                else None
+            ),
+        )
+    except RewardRefused as refusal:
+        raise api_error(refusal.code, refusal.text) from refusal
+    return {
+        "rewardNotificationUrl": result.url,
+        "rewardNotificationText": result.text,
+        "testMode": result.test_mode,
+    }
+
+
+@csrf_exempt
+def get_reward_info(request: HttpRequest) -> JsonResponse:
+    """POST /prod/GetRewardInfo: the announcement and what is left; consumes nothing."""
+    return _serve(request, _info)
+
+
+@csrf_exempt
+def get_reward(request: HttpRequest) -> JsonResponse:
+    """POST /prod/GetReward: one reward and one CPA charge on a live campaign."""
+    return _serve(request, _grant)

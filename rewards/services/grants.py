@@ -1,0 +1,188 @@
+"""GetReward: hand out one reward and charge one CPA, exactly, under any concurrency (SPEC §11).
+
+One transaction, in this order, each step a conditional statement whose matched-row count
+decides: (1) the customerRef claim (the grant row itself, INSERT ... ON CONFLICT DO NOTHING on
+its conditional unique constraint), (2) the reward group's inventory, (3) the campaign's total
+budget and this month's campaign spend, (4) this month's account spend, (5) the ledger row and
+the grant. A refusal raises and rolls back every earlier step. Rows are locked in the one
+order used everywhere: inventory → campaign → account, so two GetRewards never deadlock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from billing.money import month_start
+from billing.services.ledger import (
+    SpendRefused,
+    account_spend_reserve,
+    campaign_spend_reserve,
+    ledger_charge,
+)
+from campaigns.models import Campaign, Moment, RewardGroup
+from campaigns.services.lifecycle import effective_status, rewards_expire_at
+from rewards.cache import invalidate_campaigns
+from rewards.models import RewardGrant
+
+S = Campaign.Status
+
+
+class RewardRefused(Exception):
+    """No reward can be given; `code` is the API's errorCode, `text` the sentence shown."""
+
+    def __init__(self, code: str, text: str):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    url: str
+    text: str
+    test_mode: bool = False
+    repeated: bool = False  # an earlier grant for the same customerRef, not charged again
+
+
+def reward_url(token: str) -> str:
+    return f"{settings.SITE_URL}/r/{token}/"
+
+
+def test_reward_url(campaign: Campaign) -> str:
+    """The one URL a campaign in test mode answers with, every time."""
+    return f"{settings.SITE_URL}/r/test/{campaign.campaign_id}/"
+
+
+def customer_ref_hash(*, app_id, customer_ref: str) -> str:
+    """customerRef is the developer's id of their user: stored only as a hash, salted with the
+    app so equal refs of two apps do not look alike."""
+    raw = f"{app_id}:{customer_ref}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def not_live_refusal(campaign: Campaign, status: str) -> RewardRefused:
+    """The refusal for a campaign whose effective status is not approved or live."""
+    budget_left = (campaign.total_budget or 0) - campaign.spent
+    if status == S.FINISHED and campaign.cpa is not None and budget_left < campaign.cpa:
+        return RewardRefused(
+            "budget_exhausted", "This campaign's budget is spent: no more rewards can be given."
+        )
+    label = S(status).label if status in S.values else status
+    return RewardRefused("campaign_not_live", f"This campaign is not live (it is {label}).")
+
+
+def _claim(*, values: dict) -> int | None:
+    """Step 1: insert the grant row that carries the customerRef hash; None when another
+    request (committed, or committing first: PostgreSQL waits for it) already holds it."""
+    table = RewardGrant._meta.db_table
+    columns = list(values)
+    ops = connection.ops
+    params = [
+        ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in values.values()
+    ]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def reward_grant(
+    *,
+    campaign: Campaign,
+    reward_group: RewardGroup,
+    moment: Moment,
+    device_type: str,
+    account_limit,
+    customer_ref_hashed: str | None = None,
+    now: datetime | None = None,
+) -> GrantResult:
+    """Give one reward of `reward_group` for `moment` and charge the campaign's CPA.
+
+    Live campaign: the single transaction described in the module docstring; the same
+    customerRef returns the first grant's URL without a second charge. Approved (test mode):
+    the campaign's test URL, nothing consumed or charged. Anything else raises RewardRefused.
+    `account_limit` is the account's monthly spend cap.
+    """
+    now = now or timezone.now()
+    status = effective_status(campaign, now)
+    if status == S.APPROVED:
+        return GrantResult(
+            url=test_reward_url(campaign), text=campaign.redemption_message, test_mode=True
+        )
+    if status != S.LIVE:
+        raise not_live_refusal(campaign, status)
+
+    amount = campaign.cpa
+    month = month_start(timezone.localdate(now))
+    grant_values = {
+        "campaign_id": campaign.pk,
+        "reward_group_id": reward_group.pk,
+        "moment_id": moment.pk,
+        "token": secrets.token_urlsafe(32),  # 256 bits: unguessable
+        "customer_ref_hash": customer_ref_hashed,
+        "device_type": device_type,
+        "created_at": now,
+        "expires_at": rewards_expire_at(campaign),
+        "redeemed_at": None,
+    }
+    try:
+        with transaction.atomic():
+            grant_pk = None
+            # (1) the customerRef claim
+            if customer_ref_hashed is not None:
+                grant_pk = _claim(values=grant_values)
+                if grant_pk is None:
+                    token = (
+                        RewardGrant.objects.filter(
+                            campaign_id=campaign.pk, customer_ref_hash=customer_ref_hashed
+                        )
+                        .values_list("token", flat=True)
+                        .first()
+                    )
+                    return GrantResult(
+                        url=reward_url(token), text=campaign.redemption_message, repeated=True
+                    )
+            # (2) inventory
+            taken = (
+                RewardGroup.objects.filter(pk=reward_group.pk)
+                .filter(Q(quantity_limit__isnull=True) | Q(granted__lt=F("quantity_limit")))
+                .update(granted=F("granted") + 1)
+            )
+            if taken != 1:
+                raise RewardRefused(
+                    "out_of_rewards", "All the rewards of this campaign have been given out."
+                )
+            # (3) campaign budget and monthly cap, (4) account monthly cap
+            campaign_spend_reserve(campaign=campaign, amount=amount, month=month)
+            account_spend_reserve(
+                account_id=campaign.account_id, limit=account_limit, amount=amount, month=month
+            )
+            # (5) the grant and its ledger row
+            if grant_pk is None:
+                grant_pk = RewardGrant.objects.create(**grant_values).pk
+            ledger_charge(
+                account_id=campaign.account_id,
+                campaign_id=campaign.pk,
+                moment_id=moment.pk,
+                grant_id=grant_pk,
+                amount=amount,
+                month=month,
+                now=now,
+            )
+            # GetRewardInfo's cached counts are stale once this commits.
+            transaction.on_commit(lambda: invalidate_campaigns([campaign.pk]))
+    except SpendRefused as refusal:
+        raise RewardRefused(refusal.code, refusal.text) from refusal
+    return GrantResult(url=reward_url(grant_values["token"]), text=campaign.redemption_message)

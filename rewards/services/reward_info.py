@@ -1,0 +1,200 @@
+"""GetRewardInfo (SPEC §7): what a campaign's reward group still offers, consuming nothing.
+
+Answers are cached per campaign, app, reward group and moment, stamped with the campaign's
+cache generation: a charge or a state change bumps the generation, so a stale answer is never
+served. An entry also carries the time it stops being true by the clock alone (go-live, the end
+date), because effective_status moves with time even when nobody writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from billing.models import AccountMonthlySpend, CampaignMonthlySpend
+from billing.money import month_start
+from campaigns.models import Campaign, Moment, RewardGroup
+from campaigns.services.lifecycle import earliest_go_live, effective_status
+from rewards import cache as info_cache
+
+from .grants import RewardRefused, not_live_refusal
+
+log = logging.getLogger(__name__)
+
+S = Campaign.Status
+ENTRY_TTL = 60  # seconds; generations make it exact, the TTL only bounds memory
+
+
+@dataclass(frozen=True)
+class Target:
+    """The campaign, reward group and moment a request names, checked to belong together."""
+
+    campaign: Campaign
+    reward_group: RewardGroup
+    moment: Moment
+    campaign_month_spent: Decimal
+    account_month_spent: Decimal
+
+
+def reward_target(
+    *, app, campaign_id: uuid.UUID, reward_group_id: str, moment_id: str, now: datetime
+) -> Target | None:
+    """One query: the reward group `reward_group_id` of the campaign `campaign_id` of `app`,
+    with the moment and this month's spend counters; None when any of them does not exist."""
+    month = month_start(timezone.localdate(now))
+    group = (
+        RewardGroup.objects.select_related("campaign")
+        .filter(
+            campaign__campaign_id=campaign_id,
+            campaign__app_id=app.pk,
+            marketplace_id=reward_group_id,
+        )
+        .annotate(
+            moment_pk=Subquery(
+                Moment.objects.filter(
+                    campaign_id=OuterRef("campaign_id"), moment_id=moment_id
+                ).values("pk")[:1]
+            ),
+            campaign_month_spent=Subquery(
+                CampaignMonthlySpend.objects.filter(
+                    campaign_id=OuterRef("campaign_id"), month=month
+                ).values("spent")[:1]
+            ),
+            account_month_spent=Subquery(
+                AccountMonthlySpend.objects.filter(
+                    account_id=OuterRef("campaign__account_id"), month=month
+                ).values("spent")[:1]
+            ),
+        )
+        .first()
+    )
+    if group is None or group.moment_pk is None:
+        return None
+    campaign = group.campaign
+    moment = Moment(pk=group.moment_pk, campaign=campaign, moment_id=moment_id)
+    return Target(
+        campaign=campaign,
+        reward_group=group,
+        moment=moment,
+        campaign_month_spent=group.campaign_month_spent or Decimal(0),
+        account_month_spent=group.account_month_spent or Decimal(0),
+    )
+
+
+def remaining_reward_count(target: Target, *, account_limit: Decimal) -> int:
+    """How many more rewards the quantity limit, the budget and both monthly caps allow."""
+    campaign = target.campaign
+    cpa = campaign.cpa
+    counts = [
+        int((campaign.total_budget - campaign.spent) // cpa),
+        int((Decimal(settings.CAMPAIGN_MONTHLY_CAP) - target.campaign_month_spent) // cpa),
+        int((account_limit - target.account_month_spent) // cpa),
+    ]
+    if target.reward_group.quantity_limit is not None:
+        counts.append(target.reward_group.quantity_limit - target.reward_group.granted)
+    return max(0, min(counts))
+
+
+def _banner_url(campaign: Campaign) -> str | None:
+    if not campaign.banner:
+        return None
+    return f"{settings.SITE_URL}{campaign.banner.url}"
+
+
+def _fresh_until(campaign: Campaign, now: datetime) -> float:
+    """The moment the cached answer may change by the clock alone, as a UNIX timestamp."""
+    limit = now + timedelta(seconds=ENTRY_TTL)
+    tz = timezone.get_current_timezone()
+    moments = []
+    if campaign.status == S.APPROVED and campaign.submitted_at and campaign.start_date:
+        start = datetime.combine(campaign.start_date, datetime.min.time(), tzinfo=tz)
+        moments.append(max(earliest_go_live(campaign.submitted_at), start))
+    if campaign.end_date:
+        moments.append(
+            datetime.combine(campaign.end_date + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        )
+    return min([limit, *[m for m in moments if m > now]]).timestamp()
+
+
+def reward_info_compute(*, target: Target, account_limit: Decimal, now: datetime) -> dict:
+    """The GetRewardInfo answer for a target, or RewardRefused when the campaign is not
+    approved or live."""
+    campaign = target.campaign
+    status = effective_status(campaign, now)
+    if status not in (S.APPROVED, S.LIVE):
+        raise not_live_refusal(campaign, status)
+    return {
+        "rewardNotificationText": campaign.announcement_message,
+        "rewardImageUrl": _banner_url(campaign),
+        "remainingRewardCount": remaining_reward_count(target, account_limit=account_limit),
+        "campaignEndDate": campaign.end_date.isoformat() if campaign.end_date else None,
+    }
+
+
+# campaign UUID -> pk never changes, so each process remembers it: a cached answer is then
+# found with one cache round trip (the generation and the entry in one get_many).
+_PK_BY_UUID: dict[uuid.UUID, int] = {}
+_PK_MEMO_MAX = 10_000
+
+
+def _entry_key(campaign_pk: int, app_pk: int, reward_group_id: str, moment_id: str) -> str:
+    return f"rewardinfo:v1:{campaign_pk}:{app_pk}:{reward_group_id}:{moment_id}"
+
+
+def reward_info(
+    *, app, campaign_id: uuid.UUID, reward_group_id: str, moment_id: str, now=None
+) -> dict | None:
+    """The GetRewardInfo answer (from cache when fresh); None for an unknown campaign, reward
+    group or moment; RewardRefused for a campaign that is not approved or live."""
+    now = now or timezone.now()
+    pk = _PK_BY_UUID.get(campaign_id)
+    if pk is not None:
+        key = _entry_key(pk, app.pk, reward_group_id, moment_id)
+        cached = info_cache.get_entries([info_cache.generation_key(pk), key])
+        entry = cached.get(key)
+        generation = cached.get(info_cache.generation_key(pk))
+        if (
+            entry is not None
+            and generation is not None
+            and entry["generation"] == generation
+            and entry["fresh_until"] > time.time()
+        ):
+            return entry["body"]
+    # Read the generation BEFORE the database: a charge committed in between bumps it, and
+    # this answer is then stored under an already stale generation and never served.
+    generation = None if pk is None else info_cache.campaign_generation(pk)
+    target = reward_target(
+        app=app,
+        campaign_id=campaign_id,
+        reward_group_id=reward_group_id,
+        moment_id=moment_id,
+        now=now,
+    )
+    if target is None:
+        return None
+    campaign = target.campaign
+    if pk is None:
+        if len(_PK_BY_UUID) >= _PK_MEMO_MAX:
+            _PK_BY_UUID.clear()
+        _PK_BY_UUID[campaign_id] = campaign.pk
+    body = reward_info_compute(
+        target=target, account_limit=app.account.monthly_spend_limit, now=now
+    )
+    if generation is not None:
+        info_cache.set_entry(
+            _entry_key(campaign.pk, app.pk, reward_group_id, moment_id),
+            {"generation": generation, "fresh_until": _fresh_until(campaign, now), "body": body},
+            ENTRY_TTL,
+        )
+    return body
+
+
+__all__ = ["RewardRefused", "Target", "reward_info", "reward_target", "remaining_reward_count"]

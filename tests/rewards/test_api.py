@@ -1,0 +1,382 @@
+"""The Rewards API as a developer's server sees it: GetReward and GetRewardInfo."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from billing.models import AccountMonthlySpend, CampaignMonthlySpend, LedgerEntry
+from campaigns.models import Campaign, RewardGroup
+from console.services import api_key_revoke, api_key_rotate
+from rewards.models import RewardGrant
+from tests.factories import AppFactory
+
+from .conftest import body_for, live_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def _charges(campaign) -> list[Decimal]:
+    return list(LedgerEntry.objects.filter(campaign=campaign).values_list("amount", flat=True))
+
+
+# --- GetReward on a live campaign ------------------------------------------------------------
+
+
+def test_get_reward_hands_out_a_unique_url_and_charges_one_cpa(api, live, settings):
+    first = api.reward(live)
+    second = api.reward(live)
+
+    assert first.status_code == 200
+    body = first.json()
+    assert body["rewardNotificationText"] == "Congratulations! Claim your earbuds."
+    assert body["testMode"] is False
+    assert body["rewardNotificationUrl"].startswith(f"{settings.SITE_URL}/r/")
+    assert body["rewardNotificationUrl"] != second.json()["rewardNotificationUrl"]
+    assert _charges(live) == [Decimal("10.0000"), Decimal("10.0000")]
+    live.refresh_from_db()
+    assert live.spent == Decimal("20.0000")
+    assert RewardGroup.objects.get(campaign=live).granted == 2
+    month = timezone.localdate().replace(day=1)
+    assert CampaignMonthlySpend.objects.get(campaign=live, month=month).spent == Decimal("20")
+    assert AccountMonthlySpend.objects.get(account=live.account, month=month).spent == Decimal("20")
+
+
+def test_the_reward_url_token_is_unguessable_and_expires_30_days_after_the_end(api, live):
+    url = api.reward(live).json()["rewardNotificationUrl"]
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    grant = RewardGrant.objects.get(token=token)
+
+    assert len(token) >= 43  # 32 random bytes, base64url: 256 bits
+    assert grant.expires_at.date() == live.end_date + timedelta(days=31)
+    assert grant.expires_at - datetime.combine(
+        live.end_date, datetime.min.time(), tzinfo=grant.expires_at.tzinfo
+    ) == timedelta(days=31)
+    assert grant.ledger_entry.amount == Decimal("10.0000")
+    assert grant.device_type == "Android"
+    assert grant.moment.moment_id == "LEVEL_10_COMPLETE"
+
+
+def test_a_braze_form_encoded_request_gets_a_reward(api, live):
+    response = api.form("GetReward", body_for(live, deviceType="iOS"))
+
+    assert response.status_code == 200
+    assert "/r/" in response.json()["rewardNotificationUrl"]
+    assert RewardGrant.objects.get(campaign=live).device_type == "iOS"
+
+
+def test_the_same_customer_ref_gets_the_same_url_and_is_charged_once(api, live):
+    first = api.reward(live, customerRef="user-42").json()
+    again = api.reward(live, customerRef="user-42").json()
+    other = api.reward(live, customerRef="user-43").json()
+
+    assert first["rewardNotificationUrl"] == again["rewardNotificationUrl"]
+    assert other["rewardNotificationUrl"] != first["rewardNotificationUrl"]
+    assert len(_charges(live)) == 2
+    assert not RewardGrant.objects.filter(customer_ref_hash__contains="user").exists()
+
+
+def test_it_refuses_once_the_reward_group_is_out_of_rewards(api, api_app):
+    campaign = live_campaign(api_app.app, quantity_limit=1)
+
+    assert api.reward(campaign).status_code == 200
+    refused = api.reward(campaign)
+
+    assert refused.status_code == 409
+    assert refused.json()["errorCode"] == "out_of_rewards"
+    assert "given out" in refused.json()["rewardNotificationText"]
+    assert len(_charges(campaign)) == 1
+
+
+def test_it_refuses_once_the_budget_cannot_pay_one_more_action(api, api_app):
+    campaign = live_campaign(api_app.app, total_budget=Decimal("50"), cpa=Decimal("20"))
+
+    assert [api.reward(campaign).status_code for _ in range(2)] == [200, 200]
+    refused = api.reward(campaign)
+
+    assert refused.status_code == 409
+    assert refused.json()["errorCode"] == "budget_exhausted"
+    campaign.refresh_from_db()
+    assert campaign.spent == Decimal("40")
+
+
+def test_it_refuses_past_the_campaign_monthly_cap(api, live, settings):
+    settings.CAMPAIGN_MONTHLY_CAP = 25
+
+    assert [api.reward(live).status_code for _ in range(2)] == [200, 200]
+    refused = api.reward(live)
+
+    assert refused.status_code == 409
+    assert refused.json()["errorCode"] == "campaign_monthly_cap_reached"
+    assert len(_charges(live)) == 2
+
+
+def test_a_refused_step_rolls_back_the_earlier_ones(api, live, acme):
+    acme.monthly_spend_limit = Decimal("15")
+    acme.save()
+
+    assert api.reward(live).status_code == 200
+    refused = api.reward(live)
+
+    assert refused.status_code == 409
+    assert refused.json()["errorCode"] == "account_monthly_cap_reached"
+    live.refresh_from_db()
+    assert live.spent == Decimal("10")  # the campaign step of the refused call was undone
+    assert RewardGroup.objects.get(campaign=live).granted == 1
+    assert CampaignMonthlySpend.objects.get(campaign=live).spent == Decimal("10")
+    assert RewardGrant.objects.filter(campaign=live).count() == 1
+
+
+def test_a_refused_customer_ref_claim_is_released_for_a_later_try(api, api_app):
+    campaign = live_campaign(api_app.app, quantity_limit=0)
+
+    assert api.reward(campaign, customerRef="user-1").status_code == 409
+    RewardGroup.objects.filter(campaign=campaign).update(quantity_limit=1)
+
+    assert api.reward(campaign, customerRef="user-1").status_code == 200
+
+
+# --- Test mode and other states -------------------------------------------------------------
+
+
+def test_an_approved_campaign_answers_the_same_test_url_and_charges_nothing(api, approved):
+    first = api.reward(approved).json()
+    second = api.reward(approved).json()
+
+    assert first == second
+    assert first["testMode"] is True
+    assert str(approved.campaign_id) in first["rewardNotificationUrl"]
+    assert not RewardGrant.objects.exists()
+    assert not LedgerEntry.objects.exists()
+    assert RewardGroup.objects.get(campaign=approved).granted == 0
+
+
+@pytest.mark.parametrize("status", ["draft", "pending_approval", "suspended", "rejected"])
+def test_a_campaign_that_is_not_live_is_a_409(api, api_app, status):
+    campaign = live_campaign(api_app.app, status=status)
+
+    for response in (api.reward(campaign), api.info(campaign)):
+        assert response.status_code == 409
+        assert response.json()["errorCode"] == "campaign_not_live"
+    assert not LedgerEntry.objects.exists()
+
+
+def test_a_campaign_past_its_end_date_is_finished_even_before_the_sweep(api, api_app):
+    today = timezone.localdate()
+    campaign = live_campaign(
+        api_app.app, start_date=today - timedelta(days=10), end_date=today - timedelta(days=1)
+    )
+
+    response = api.reward(campaign)
+
+    assert response.status_code == 409
+    assert response.json()["errorCode"] == "campaign_not_live"
+    assert "Finished" in response.json()["rewardNotificationText"]
+
+
+def test_an_approved_campaign_past_review_and_start_is_live_before_the_sweep(api, api_app):
+    campaign = live_campaign(api_app.app, status="approved")
+
+    assert api.reward(campaign).json()["testMode"] is False
+    assert len(_charges(campaign)) == 1
+    assert Campaign.objects.get(pk=campaign.pk).status == "approved"  # the sweep moves it
+
+
+# --- Who may call ---------------------------------------------------------------------------
+
+
+def test_a_wrong_key_is_a_403(api, live):
+    response = api.post("GetReward", body_for(live), key="mk_00000000.not-the-key")
+
+    assert response.status_code == 403
+    assert response.json()["errorCode"] == "invalid_api_key"
+    assert "X-RateLimit-Limit" in response.headers
+    assert not LedgerEntry.objects.exists()
+
+
+def test_a_missing_key_is_a_403(api, live):
+    response = api.post("GetRewardInfo", body_for(live), key=None)
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "rewardNotificationText": "Send your app's API key in the x-api-key header.",
+        "errorCode": "missing_api_key",
+    }
+
+
+def test_a_rotated_key_works_during_its_grace_period_then_stops(api, api_app, live, alice):
+    api_key_rotate(app=api_app.app, actor=alice)
+
+    assert api.reward(live).status_code == 200
+    with time_machine_travel(timezone.now() + timedelta(hours=25)):
+        assert api.info(live).status_code == 403
+
+
+def test_a_revoked_key_is_a_403(api, api_app, live, alice):
+    api_key_revoke(api_key=api_app.app.api_keys.get(), actor=alice)
+
+    assert api.reward(live).status_code == 403
+
+
+def test_a_caller_outside_the_ip_allow_list_is_a_403(api, api_app, live):
+    api_app.app.allowed_ips = ["203.0.113.0/24"]
+    api_app.app.save()
+
+    refused = api.reward(live)
+    allowed = api.post("GetReward", body_for(live), remote_addr="203.0.113.9")
+
+    assert refused.status_code == 403
+    assert refused.json()["errorCode"] == "ip_not_allowed"
+    assert allowed.status_code == 200
+
+
+def test_an_app_id_that_is_not_the_keys_app_is_a_403(api, live):
+    other = AppFactory()
+    response = api.reward(live, appId=str(other.app_id))
+
+    assert response.status_code == 403
+    assert response.json()["errorCode"] == "app_mismatch"
+
+
+# --- Unknown things are an empty list --------------------------------------------------------
+
+
+def test_an_unknown_reward_group_is_an_empty_list(api, live):
+    for response in (api.reward(live, rewardGroupId="JP"), api.info(live, rewardGroupId="ZZ")):
+        assert response.status_code == 200
+        assert response.json() == []
+    assert not LedgerEntry.objects.exists()
+
+
+def test_an_unknown_campaign_or_moment_is_an_empty_list(api, live):
+    unknown_campaign = api.reward(live, campaignId="00000000-0000-4000-8000-000000000000")
+    unknown_moment = api.reward(live, momentId="LEVEL_99_COMPLETE")
+
+    assert unknown_campaign.json() == [] and unknown_moment.json() == []
+
+
+def test_another_apps_campaign_is_an_empty_list(api, api_app, acme):
+    other = live_campaign(AppFactory(account=acme))
+
+    response = api.reward(other, appId=str(api_app.app.app_id))
+
+    assert response.status_code == 200
+    assert response.json() == []
+    assert not LedgerEntry.objects.exists()
+
+
+# --- Malformed requests ---------------------------------------------------------------------
+
+
+def test_invalid_json_is_a_400(api):
+    response = api.client.post(
+        "/prod/GetReward",
+        "{not json",
+        content_type="application/json",
+        headers={"x-api-key": api.key},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "malformed_request"
+
+
+def test_a_400_names_every_wrong_field(api, live):
+    response = api.reward(live, deviceType="Android TV", campaignId="42", momentId=None)
+
+    assert response.status_code == 400
+    text = response.json()["rewardNotificationText"]
+    assert "momentId is required" in text
+    assert "deviceType must be one of Android, iOS, FireOS, Web" in text
+    assert "campaignId must be the Campaign ID" in text
+
+
+def test_get_is_not_allowed(api):
+    response = api.client.get("/prod/GetReward")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["errorCode"] == "method_not_allowed"
+
+
+# --- GetRewardInfo --------------------------------------------------------------------------
+
+
+def test_get_reward_info_announces_the_campaign_and_consumes_nothing(api, api_app, settings):
+    campaign = live_campaign(api_app.app, quantity_limit=7)
+
+    body = api.info(campaign).json()
+
+    assert body == {
+        "rewardNotificationText": "Finish level 10 and win a pair of earbuds!",
+        "rewardImageUrl": None,
+        "remainingRewardCount": 7,
+        "campaignEndDate": campaign.end_date.isoformat(),
+    }
+    assert not LedgerEntry.objects.exists()
+    assert RewardGroup.objects.get(campaign=campaign).granted == 0
+
+
+def test_get_reward_info_gives_the_banner_as_an_absolute_url(api, live, settings):
+    Campaign.objects.filter(pk=live.pk).update(banner="banners/spring.png")
+
+    assert api.info(live).json()["rewardImageUrl"] == (
+        f"{settings.SITE_URL}/media/banners/spring.png"
+    )
+
+
+def test_remaining_reward_count_is_what_the_tightest_limit_allows(
+    api, api_app, acme, settings, django_capture_on_commit_callbacks
+):
+    campaign = live_campaign(
+        api_app.app, quantity_limit=90, total_budget=Decimal("1000"), cpa=Decimal("10")
+    )
+    assert api.info(campaign).json()["remainingRewardCount"] == 90
+
+    settings.CAMPAIGN_MONTHLY_CAP = 400
+    with django_capture_on_commit_callbacks(execute=True):
+        api.reward(campaign)  # the charge invalidates the cached answer
+    assert api.info(campaign).json()["remainingRewardCount"] == 39
+
+    acme.monthly_spend_limit = Decimal("200")
+    acme.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        api.reward(campaign)
+    assert api.info(campaign).json()["remainingRewardCount"] == 18
+
+
+def test_a_charge_refreshes_the_cached_reward_info(
+    api, api_app, django_capture_on_commit_callbacks
+):
+    campaign = live_campaign(api_app.app, quantity_limit=5)
+    assert [api.info(campaign).json()["remainingRewardCount"] for _ in range(3)] == [5, 5, 5]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.reward(campaign)
+
+    assert api.info(campaign).json()["remainingRewardCount"] == 4
+
+
+def test_a_cached_reward_info_answer_costs_no_database_query_beyond_the_key(
+    api, live, django_assert_num_queries
+):
+    api.info(live)
+    api.info(live)  # the second call stores the answer
+
+    with django_assert_num_queries(1):  # the API key lookup
+        assert api.info(live).status_code == 200
+
+
+def test_get_reward_makes_a_fixed_number_of_queries(api, live, django_assert_max_num_queries):
+    api.reward(live)
+    with django_assert_max_num_queries(14):
+        assert api.reward(live).status_code == 200
+
+
+# time_machine is used through this helper so the test reads as a sentence.
+def time_machine_travel(when):
+    import time_machine
+
+    return time_machine.travel(when, tick=False)
