@@ -3,6 +3,8 @@ neither is ever stored."""
 
 from __future__ import annotations
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -48,7 +50,7 @@ class CardForm(forms.Form):
     cvc = forms.CharField(
         label="Security code (CVC)",
         max_length=4,
-        help_text="3 digits on the back; 4 on the front for American Express. Never stored.",
+        help_text="3 digits (4 on the front of an American Express card). Never stored.",
         widget=forms.PasswordInput(
             attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "size": 6}
         ),
@@ -62,6 +64,18 @@ class CardForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["exp_year"].initial = timezone.localdate().year + 1
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            "cardholder_name",
+            "card_number",
+            Row(
+                Column("exp_month", css_class="col-sm-4"),
+                Column("exp_year", css_class="col-sm-4"),
+                Column("cvc", css_class="col-sm-4"),
+            ),
+            "billing_address",
+        )
 
     def clean_card_number(self):
         number = self.cleaned_data["card_number"]
