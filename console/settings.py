@@ -154,6 +154,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaigns.tasks.sweep_campaigns",
         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    # Idempotency-Key records are kept 24 hours (SPEC §7), then dropped.
+    "rewards-purge-idempotency-records": {
+        "task": "rewards.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=17),
+    },
 }
 _ = crontab  # kept imported for schedule entries added by the apps' issues
 
