@@ -6,14 +6,19 @@ No other code assigns `Campaign.status`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Campaign, CampaignTransition
+
+logger = logging.getLogger(__name__)
 
 S = Campaign.Status
 
@@ -34,11 +39,18 @@ class IllegalTransition(Exception):
     """A move the state machine does not allow, or a campaign that moved meanwhile."""
 
 
+# What the developer may still change in the wizard; after submission nothing is edited
+# (SPEC §6), and a rejected campaign is edited to be resubmitted.
+EDITABLE_STATUSES = frozenset({S.DRAFT, S.REJECTED})
+REVIEW_PERMISSION = "campaigns.review_campaign"
+
+
 @dataclass(frozen=True)
 class Move:
     campaign_pk: int
     from_status: str
     to_status: str
+    transition_pk: int | None = None
 
 
 def _actor_label(actor) -> str:
@@ -80,7 +92,7 @@ def campaign_transition(
             raise IllegalTransition(
                 f"The campaign is no longer {S(from_status).label}; reload and try again."
             )
-        CampaignTransition.objects.create(
+        row = CampaignTransition.objects.create(
             campaign_id=campaign.pk,
             from_status=from_status,
             to_status=to_status,
@@ -89,7 +101,7 @@ def campaign_transition(
             reason=reason,
             created_at=now,
         )
-        moves = [Move(campaign.pk, from_status, to_status)]
+        moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():
         setattr(campaign, field, value)
@@ -98,10 +110,184 @@ def campaign_transition(
 
 def after_moves(moves: list[Move]) -> None:
     """After commit: drop cached API answers of the moved campaigns and email their
-    accounts. Filled in by the lifecycle and API issues (notifications, cache)."""
+    accounts (a Celery task; the sweep re-sends any email whose task never ran)."""
     from rewards.cache import invalidate_campaigns
 
     invalidate_campaigns([m.campaign_pk for m in moves])
+    transition_pks = [m.transition_pk for m in moves if m.transition_pk is not None]
+    if transition_pks:
+        # Runs at once when called after commit (as campaign_transition does), else waits for it.
+        transaction.on_commit(lambda: _enqueue_notifications(transition_pks))
+
+
+def _enqueue_notifications(transition_pks: list[int]) -> None:
+    from ..tasks import notify_transitions
+
+    try:
+        notify_transitions.delay(transition_pks)
+    except Exception:
+        # The move is committed; a broker outage must not turn it into an error page. The
+        # rows stay un-notified and the next sweep enqueues them again.
+        logger.exception("Could not enqueue notifications of transitions %s", transition_pks)
+
+
+# --- The moves of the review -------------------------------------------------------------------
+
+
+def _require_reviewer(actor) -> None:
+    if actor is None or not actor.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied("Only Moments reviewers can approve, reject or suspend campaigns.")
+
+
+def campaign_approve(*, campaign: Campaign, actor, now: datetime | None = None) -> Campaign:
+    """A reviewer approves a campaign pending approval: it enters test mode and goes live
+    when its review period is over and its start date has come (the beat sweep)."""
+    _require_reviewer(actor)
+    return campaign_transition(campaign=campaign, to_status=S.APPROVED, actor=actor, now=now)
+
+
+def campaign_reject(
+    *, campaign: Campaign, actor, reason: str, now: datetime | None = None
+) -> Campaign:
+    """A reviewer rejects a campaign pending approval. The reason is required: the developer
+    reads it on the campaign page and in the email, edits the campaign and resubmits."""
+    _require_reviewer(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the developer a reason for the rejection."})
+    return campaign_transition(
+        campaign=campaign,
+        to_status=S.REJECTED,
+        actor=actor,
+        reason=reason,
+        extra={"rejection_reason": reason},
+        now=now,
+    )
+
+
+def _suspend(*, campaign: Campaign, actor, reason: str, now: datetime | None) -> Campaign:
+    now = now or timezone.now()
+    if campaign.status not in (S.APPROVED, S.LIVE):
+        raise IllegalTransition(
+            f"Only an approved or live campaign can be taken down; this one is "
+            f"{S(campaign.status).label}."
+        )
+    if effective_status(campaign, now) == S.FINISHED:
+        raise IllegalTransition("The campaign has already finished.")
+    return campaign_transition(
+        campaign=campaign,
+        to_status=S.SUSPENDED,
+        actor=actor,
+        reason=reason,
+        expected=campaign.status,
+        now=now,
+    )
+
+
+def campaign_suspend(
+    *, campaign: Campaign, actor, reason: str = "", now: datetime | None = None
+) -> Campaign:
+    """Staff suspend an approved or live campaign (e.g. a complaint); the API stops at once."""
+    _require_reviewer(actor)
+    return _suspend(campaign=campaign, actor=actor, reason=(reason or "").strip(), now=now)
+
+
+def campaign_take_down(*, campaign: Campaign, actor, now: datetime | None = None) -> Campaign:
+    """The developer takes their approved or live campaign down (→ suspended). The caller
+    has already scoped the campaign to the actor's account; this re-checks it."""
+    membership = getattr(actor, "membership", None)
+    if membership is None or membership.account_id != campaign.account_id:
+        raise PermissionDenied("Only a member of the campaign's account can take it down.")
+    return _suspend(campaign=campaign, actor=actor, reason="Taken down by the developer.", now=now)
+
+
+def campaign_check_editable(campaign: Campaign) -> None:
+    """Refuse changes to a submitted campaign: only drafts and rejected campaigns are edited
+    (a change after submission means a new campaign)."""
+    if campaign.status not in EDITABLE_STATUSES:
+        raise IllegalTransition(
+            f"A campaign cannot be edited once submitted; this one is "
+            f"{S(campaign.status).label}. Create a new campaign instead."
+        )
+
+
+# --- The beat sweep ----------------------------------------------------------------------------
+
+
+def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
+    """Move every due campaign in a few bulk statements (SPEC §6), mirroring effective_status:
+
+    approved → live once the review period is over and the start date has come;
+    live → finished after the end date, or with less than one CPA of budget left.
+
+    Each step selects the due rows with FOR UPDATE SKIP LOCKED, moves them with one
+    conditional UPDATE and bulk-inserts their transition rows in the same transaction. Two
+    sweeps at once never move (or record) a campaign twice: a row locked by one is skipped by
+    the other, and once committed it no longer matches `status = expected`. A row skipped
+    because GetReward holds its lock is moved by the next sweep.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    review_over = now - timedelta(days=settings.REVIEW_PERIOD_DAYS)
+    moves = _sweep_step(
+        Q(status=S.APPROVED, submitted_at__lte=review_over, start_date__lte=today),
+        S.APPROVED,
+        S.LIVE,
+        now=now,
+        reason="The review period is over and the start date has come.",
+    )
+    moves += _sweep_step(
+        Q(status=S.LIVE, end_date__lt=today),
+        S.LIVE,
+        S.FINISHED,
+        now=now,
+        reason="The end date has passed.",
+    )
+    moves += _sweep_step(
+        Q(status=S.LIVE, cpa__gt=F("total_budget") - F("spent")),
+        S.LIVE,
+        S.FINISHED,
+        now=now,
+        reason="The budget is spent: less than one CPA is left.",
+    )
+    return moves
+
+
+def _sweep_step(
+    due: Q, from_status: str, to_status: str, *, now: datetime, reason: str
+) -> list[Move]:
+    stamp = TRANSITIONS[(from_status, to_status)]
+    with transaction.atomic():
+        pks = list(
+            Campaign.objects.select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not pks:
+            return []
+        # We hold these rows' locks (on SQLite the IMMEDIATE transaction holds the database's
+        # write lock), so every one of them still matches and moves.
+        Campaign.objects.filter(pk__in=pks, status=from_status).update(
+            status=to_status, updated_at=now, **{stamp: now}
+        )
+        rows = CampaignTransition.objects.bulk_create(
+            [
+                CampaignTransition(
+                    campaign_id=pk,
+                    from_status=from_status,
+                    to_status=to_status,
+                    actor=None,
+                    actor_label=_actor_label(None),
+                    reason=reason,
+                    created_at=now,
+                )
+                for pk in pks
+            ]
+        )
+        moves = [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
+        transaction.on_commit(lambda: after_moves(moves))
+    return moves
 
 
 # --- Reading the state -------------------------------------------------------------------------

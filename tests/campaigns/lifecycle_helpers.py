@@ -1,0 +1,63 @@
+"""Builders and fixtures of the lifecycle tests (import the fixtures into a test module to use
+them; h2 owns tests/campaigns/conftest.py)."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime, timedelta
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+
+from campaigns.models import Campaign
+from tests.factories import CampaignFactory, MomentFactory, ProductFactory, RewardGroupFactory
+
+DAY = timedelta(days=1)
+
+
+def pending_campaign(*, app, submitted_at: datetime, **fields) -> Campaign:
+    """A complete campaign submitted at `submitted_at`, with a US reward group and a moment.
+    (Factories set the status to build fixtures; product code only moves it by service.)"""
+    campaign = CampaignFactory(
+        app=app, status=Campaign.Status.PENDING_APPROVAL, submitted_at=submitted_at, **fields
+    )
+    group = RewardGroupFactory(campaign=campaign, marketplace_id="US", quantity_limit=100)
+    group.products.add(ProductFactory(title="Wireless Earbuds Pro"))
+    MomentFactory(campaign=campaign, moment_id="LEVEL_10_COMPLETE")
+    return campaign
+
+
+def staff_group(name: str) -> Group:
+    """The group created by the data migration. A transactional test's flush empties tables,
+    groups included; recreate it the same way the migration does when it is gone."""
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        migration = importlib.import_module("campaigns.migrations.0004_staff_groups")
+        migration.create_groups(django_apps, None)
+        group = Group.objects.get(name=name)
+    return group
+
+
+@pytest.fixture
+def reviewer_in_group(reviewer):
+    reviewer.groups.add(staff_group("Reviewers"))
+    return reviewer
+
+
+@pytest.fixture
+def finance_in_group(finance):
+    finance.groups.add(staff_group("Finance"))
+    return finance
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks in-process (as the worker would), so their emails land in mail.outbox."""
+    from console.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
