@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
@@ -182,7 +183,10 @@ class CampaignReviewAdminMixin:
 
     @admin.display(description="review period ends")
     def review_period_ends(self, campaign: Campaign):
-        return earliest_go_live(campaign.submitted_at) if campaign.submitted_at else "—"
+        if not campaign.submitted_at:
+            return "—"
+        ends = timezone.localtime(earliest_go_live(campaign.submitted_at))
+        return date_format(ends, "DATETIME_FORMAT")
 
     @admin.display(description="banner")
     def banner_thumb(self, campaign: Campaign):
