@@ -1,0 +1,1 @@
+"""The Rewards API benchmark (`make bench`); never part of the test suite."""

@@ -1,0 +1,342 @@
+"""The Rewards API benchmark: `make bench` (or `.venv/bin/python bench/run.py`).
+
+Starts gunicorn on PostgreSQL and Redis with a database of its own, seeds a live campaign with
+a large budget, and measures with wrk, at 32 concurrent connections, in one run:
+
+  (a) a bare Django view returning a small JSON          (the floor for GetRewardInfo)
+  (b) a raw-SQL transaction: decrement one row, insert one (the floor for GetReward)
+  (c) POST /prod/GetRewardInfo                            (served from cache)
+  (d) POST /prod/GetReward                                (the full charging transaction)
+
+then prints throughput and p50/p99 latency with the ratios c/a and d/b (aims: ≥ 0.6, ≥ 0.5).
+Loopback only, every scenario bounded in time, and the server is stopped at the end.
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mc_bench, created
+if missing), BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_SECONDS (10),
+BENCH_CONNECTIONS (32), BENCH_WORKERS (gunicorn workers, default 2 × cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+WARMUP = 2
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mc_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def ensure_wrk() -> str:
+    """wrk is the load generator (C, one thread is enough for 32 connections); Debian has it."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing wrk (apt-get)...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is missing and cannot be installed here (needs root and apt-get).")
+    return found
+
+
+def server_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": "mcbench",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SITE_URL": "http://127.0.0.1",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed() -> dict:
+    """Migrate, then create a fresh account, app (raw key), live campaign and the raw-SQL
+    tables. Returns what the scenarios need."""
+    os.environ.update(server_env())
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from campaigns.models import Campaign, Moment, RewardGroup
+    from console.models import Account
+    from console.services import app_register
+
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    account = Account.objects.create(
+        name=f"Bench {stamp}",
+        country="US",
+        billing_address="1 Loopback Road",
+        monthly_spend_limit=Decimal("9999999999.99"),
+    )
+    from django.contrib.auth import get_user_model
+
+    owner = get_user_model().objects.create_user(
+        username=f"bench-{stamp}@example.test", email=f"bench-{stamp}@example.test"
+    )
+    issued = app_register(
+        account=account,
+        actor=owner,
+        name="Bench app",
+        platform="android",
+        store_url="https://example.test/bench",
+    )
+    app = issued.api_key.app
+    app.rate_limit_per_second = 1_000_000  # counted (the Lua script runs), never refused
+    app.save(update_fields=["rate_limit_per_second"])
+    now = timezone.now()
+    today = timezone.localdate()
+    campaign = Campaign.objects.create(
+        account=account,
+        app=app,
+        name=f"Bench campaign {stamp}",
+        status=Campaign.Status.LIVE,
+        start_date=today - timedelta(days=1),
+        end_date=today + timedelta(days=30),
+        total_budget=Decimal("10000000"),
+        cpa=Decimal("0.0100"),  # 500,000 actions before the $5,000 monthly campaign cap
+        announcement_message="Finish level 10 and win a pair of earbuds!",
+        redemption_message="Congratulations! Claim your earbuds.",
+        submitted_at=now - timedelta(days=10),
+        approved_at=now - timedelta(days=9),
+        live_at=now - timedelta(days=1),
+    )
+    RewardGroup.objects.create(campaign=campaign, marketplace_id="US")
+    Moment.objects.create(campaign=campaign, moment_id="LEVEL_10_COMPLETE", action="Level 10")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_counter (id integer PRIMARY KEY, remaining bigint)"
+        )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_log (id bigserial PRIMARY KEY, counter_id integer,"
+            " created_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cursor.execute("TRUNCATE bench_log")
+        cursor.execute(
+            "INSERT INTO bench_counter VALUES (1, 1000000000) "
+            "ON CONFLICT (id) DO UPDATE SET remaining = 1000000000"
+        )
+    connection.close()
+    body = {
+        "appId": str(app.app_id),
+        "momentId": "LEVEL_10_COMPLETE",
+        "deviceType": "Android",
+        "campaignId": str(campaign.campaign_id),
+        "rewardGroupId": "US",
+    }
+    return {"key": issued.raw, "body": body, "campaign_pk": campaign.pk}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    gunicorn = str(Path(PYTHON).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [
+            gunicorn,
+            "console.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/hello", timeout=1).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                sys.exit("gunicorn exited during start-up.")
+            time.sleep(0.3)
+    stop(proc)
+    sys.exit("gunicorn did not answer within 30 s.")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+LUA = """
+wrk.method = "{method}"
+wrk.body = {body}
+{headers}
+"""
+
+
+def lua_script(folder: Path, name: str, method: str, body: str | None, headers: dict) -> Path:
+    path = folder / f"{name}.lua"
+    lines = [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    path.write_text(
+        LUA.format(
+            method=method, body=json.dumps(body) if body else "nil", headers="\n".join(lines)
+        )
+    )
+    return path
+
+
+_DURATION = re.compile(r"([\d.]+)(us|ms|s|m)\b")
+
+
+def _ms(text: str) -> float:
+    value, unit = _DURATION.match(text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(wrk: str, url: str, script: Path, seconds: int) -> dict:
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "requests": total,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def main() -> None:
+    wrk = ensure_wrk()
+    ensure_database()
+    print(f"Seeding {DATABASE_URL} ...", flush=True)
+    seeded = seed()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    api_headers = {"x-api-key": seeded["key"], "Content-Type": "application/json"}
+    body = json.dumps(seeded["body"])
+    scenarios = [
+        ("a", "bare Django JSON view", "/bench/hello", "GET", None, {}),
+        ("b", "raw-SQL decrement + insert", "/bench/raw-sql", "POST", "", {}),
+        ("c", "GetRewardInfo", "/prod/GetRewardInfo", "POST", body, api_headers),
+        ("d", "GetReward", "/prod/GetReward", "POST", body, api_headers),
+    ]
+    print(
+        f"gunicorn: {WORKERS} sync workers on {base}; wrk: {CONNECTIONS} connections, "
+        f"{WARMUP} s warm-up + {SECONDS} s per scenario.",
+        flush=True,
+    )
+    results = {}
+    proc = start_gunicorn(port)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for tag, label, path, method, payload, headers in scenarios:
+                script = lua_script(Path(tmp), tag, method, payload, headers)
+                run_wrk(wrk, base + path, script, WARMUP)
+                results[tag] = {"label": label, **run_wrk(wrk, base + path, script, SECONDS)}
+                print(f"  ({tag}) {label}: {results[tag]['rps']:.0f} req/s", flush=True)
+    finally:
+        stop(proc)
+
+    print()
+    print("| scenario | req/s | p50 ms | p99 ms | requests | non-2xx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for tag, r in results.items():
+        print(
+            f"| ({tag}) {r['label']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} "
+            f"| {r['requests']} | {r['non2xx']} |"
+        )
+    c_a = results["c"]["rps"] / results["a"]["rps"]
+    d_b = results["d"]["rps"] / results["b"]["rps"]
+    print()
+    print(f"c/a (GetRewardInfo / bare view)  = {c_a:.2f}  (aim ≥ 0.6)")
+    print(f"d/b (GetReward / raw-SQL floor)  = {d_b:.2f}  (aim ≥ 0.5)")
+    report_ledger(seeded["campaign_pk"])
+
+
+def report_ledger(campaign_pk: int) -> None:
+    """Cross-check GetReward's books after the run: grants, ledger rows and counters agree."""
+    from django.db import connection
+
+    from billing.models import LedgerEntry
+    from campaigns.models import Campaign, RewardGroup
+    from rewards.models import RewardGrant
+
+    grants = RewardGrant.objects.filter(campaign_id=campaign_pk).count()
+    charges = LedgerEntry.objects.filter(campaign_id=campaign_pk).count()
+    granted = RewardGroup.objects.get(campaign_id=campaign_pk).granted
+    spent = Campaign.objects.get(pk=campaign_pk).spent
+    print(
+        f"Books after the run: {grants} grants, {charges} ledger rows, reward group counter "
+        f"{granted}, campaign spent ${spent} (CPA $0.01)."
+    )
+    ok = grants == charges == granted and spent == Decimal(charges) * Decimal("0.01")
+    print("Consistent." if ok else "INCONSISTENT BOOKS: investigate.")
+    connection.close()
+
+
+if __name__ == "__main__":
+    main()
