@@ -1,6 +1,6 @@
 """Django admin for campaigns: the reviewers' queue (pending approval, oldest first) and every
-campaign, both read-only. Approve, reject (with a reason, on an intermediate page) and suspend
-are lifecycle moves through the services, allowed to holders of `campaigns.review_campaign`;
+campaign, both read-only. Approve, reject and suspend (both with a reason, on an intermediate
+page) are lifecycle moves through the services, allowed to holders of `campaigns.review_campaign`;
 no field, least of all budget, CPA or spend, is edited here."""
 
 from __future__ import annotations
@@ -34,19 +34,47 @@ from .services.lifecycle import (
 S = Campaign.Status
 
 
-class RejectForm(forms.Form):
+class ReasonForm(forms.Form):
+    """The why of a rejection or a suspension: the developer reads it (page and email)."""
+
     reason = forms.CharField(
         label="Reason (the developer reads it)",
         widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
         max_length=4000,
-        error_messages={"required": "Give the developer a reason for the rejection."},
     )
+
+    def __init__(self, *args, missing: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.missing = missing
+        self.fields["reason"].error_messages["required"] = missing
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise ValidationError("Give the developer a reason for the rejection.")
+            raise ValidationError(self.missing)
         return reason
+
+
+# What the intermediate page of each move that needs a reason says.
+REASON_MOVES = {
+    "reject": {
+        "move": campaign_reject,
+        "done": "rejected",
+        "action": "reject_selected",
+        "missing": "Give the developer a reason for the rejection.",
+        "explain": "The developer receives the reason by email and sees it on the campaign "
+        "page; they can edit the campaign and submit it again, which starts a new seven-day "
+        "review period.",
+    },
+    "suspend": {
+        "move": campaign_suspend,
+        "done": "suspended",
+        "action": "suspend_selected",
+        "missing": "Tell the developer why the campaign is suspended.",
+        "explain": "The Rewards API stops handing out the campaign's rewards at once. A "
+        "suspended campaign cannot be resumed. The developer receives the reason by email.",
+    },
+}
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -279,29 +307,37 @@ class CampaignReviewAdminMixin:
 
     @admin.action(description="Reject selected campaigns (with a reason)…", permissions=["review"])
     def reject_selected(self, request, queryset: QuerySet):
-        form = RejectForm(request.POST if "apply" in request.POST else None)
+        return self._reason_move(request, list(queryset), "reject", bulk=True)
+
+    @admin.action(description="Suspend selected campaigns (with a reason)…", permissions=["review"])
+    def suspend_selected(self, request, queryset: QuerySet):
+        return self._reason_move(request, list(queryset), "suspend", bulk=True)
+
+    def _reason_move(self, request, campaigns: list[Campaign], kind: str, *, bulk: bool):
+        """Show the reason form; once it is posted with a reason, make the move. `bulk`: from
+        the list's actions (the form re-posts the selection), else from one campaign's page."""
+        spec = REASON_MOVES[kind]
+        posted = "apply" in request.POST if bulk else request.method == "POST"
+        form = ReasonForm(request.POST if posted else None, missing=spec["missing"])
         if form.is_valid():
             self._apply(
-                request, queryset, campaign_reject, "rejected", reason=form.cleaned_data["reason"]
+                request, campaigns, spec["move"], spec["done"], reason=form.cleaned_data["reason"]
             )
-            return None  # back to the list
-        return self._reject_page(request, list(queryset), form, bulk=True)
-
-    @admin.action(description="Suspend selected campaigns", permissions=["review"])
-    def suspend_selected(self, request, queryset: QuerySet):
-        self._apply(request, queryset, campaign_suspend, "suspended")
-
-    def _reject_page(self, request, campaigns, form, *, bulk: bool):
+            return None if bulk else self._back(campaigns[0].pk)
+        verb = kind.capitalize()
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject campaigns" if bulk else f"Reject “{campaigns[0]}”",
+            "title": f"{verb} campaigns" if bulk else f"{verb} “{campaigns[0]}”",
+            "verb": verb,
+            "explain": spec["explain"],
             "opts": self.model._meta,
             "campaigns": campaigns,
             "form": form,
             "bulk": bulk,
+            "action": spec["action"],
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/campaigns/reject.html", context)
+        return TemplateResponse(request, "admin/campaigns/reason.html", context)
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -324,27 +360,21 @@ class CampaignReviewAdminMixin:
         )
 
     def approve_view(self, request, pk: int):
-        return self._one_move(request, pk, campaign_approve, "approved")
-
-    def suspend_view(self, request, pk: int):
-        return self._one_move(request, pk, campaign_suspend, "suspended")
-
-    def _one_move(self, request, pk: int, move, done: str):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])  # a move is never a GET
         campaign = self._campaign_for_move(request, pk)
-        self._apply(request, [campaign], move, done)
+        self._apply(request, [campaign], campaign_approve, "approved")
         return self._back(campaign.pk)
 
     def reject_view(self, request, pk: int):
-        campaign = self._campaign_for_move(request, pk)
-        form = RejectForm(request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            self._apply(
-                request, [campaign], campaign_reject, "rejected", reason=form.cleaned_data["reason"]
-            )
-            return self._back(campaign.pk)
-        return self._reject_page(request, [campaign], form, bulk=False)
+        return self._reason_move(
+            request, [self._campaign_for_move(request, pk)], "reject", bulk=False
+        )
+
+    def suspend_view(self, request, pk: int):
+        return self._reason_move(
+            request, [self._campaign_for_move(request, pk)], "suspend", bulk=False
+        )
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         context["can_review"] = self.has_review_permission(request)

@@ -185,11 +185,15 @@ def _suspend(*, campaign: Campaign, actor, reason: str, now: datetime | None) ->
 
 
 def campaign_suspend(
-    *, campaign: Campaign, actor, reason: str = "", now: datetime | None = None
+    *, campaign: Campaign, actor, reason: str, now: datetime | None = None
 ) -> Campaign:
-    """Staff suspend an approved or live campaign (e.g. a complaint); the API stops at once."""
+    """Staff suspend an approved or live campaign (e.g. a complaint); the API stops at once.
+    The reason is required: the developer reads it in the email and the history."""
     _require_reviewer(actor)
-    return _suspend(campaign=campaign, actor=actor, reason=(reason or "").strip(), now=now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Tell the developer why the campaign is suspended."})
+    return _suspend(campaign=campaign, actor=actor, reason=reason, now=now)
 
 
 def campaign_take_down(*, campaign: Campaign, actor, now: datetime | None = None) -> Campaign:

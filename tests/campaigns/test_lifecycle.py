@@ -236,6 +236,30 @@ def test_a_rejection_keeps_the_reason_for_the_developer(acme_app, reviewer_in_gr
     assert CampaignTransition.objects.get(campaign=campaign).reason == "Terms are missing."
 
 
+def test_staff_suspend_a_live_campaign_only_with_a_reason(acme_app, reviewer_in_group):
+    live = CampaignFactory(app=acme_app, status=S.LIVE, submitted_at=DAY0)
+    with pytest.raises(ValidationError, match="why the campaign is suspended"):
+        campaign_suspend(campaign=live, actor=reviewer_in_group, reason=" ")
+    campaign_suspend(campaign=live, actor=reviewer_in_group, reason="Complaint from a shopper.")
+    live.refresh_from_db()
+    assert live.status == S.SUSPENDED
+    assert history(live) == [(S.LIVE, S.SUSPENDED, "rita@moments.test")]
+
+
+def test_a_campaign_past_its_end_date_cannot_be_taken_down_even_before_the_sweep(acme_app, alice):
+    campaign = CampaignFactory(
+        app=acme_app,
+        status=S.LIVE,
+        submitted_at=DAY0 - 40 * DAY,
+        start_date=(DAY0 - 30 * DAY).date(),
+        end_date=(DAY0 - 2 * DAY).date(),
+    )
+    with pytest.raises(IllegalTransition, match="already finished"):
+        campaign_take_down(campaign=campaign, actor=alice, now=DAY0)
+    campaign.refresh_from_db()
+    assert campaign.status == S.LIVE  # the sweep records live → finished
+
+
 def test_a_submitted_campaign_cannot_be_edited(acme_app):
     for status in (S.PENDING_APPROVAL, S.APPROVED, S.LIVE, S.FINISHED, S.SUSPENDED):
         campaign = CampaignFactory(app=acme_app, status=status)
@@ -252,7 +276,7 @@ def test_a_developer_cannot_approve_reject_or_suspend_through_the_services(acme_
     with pytest.raises(PermissionDenied):
         campaign_reject(campaign=campaign, actor=alice, reason="I reject my own campaign")
     with pytest.raises(PermissionDenied):
-        campaign_suspend(campaign=campaign, actor=alice)
+        campaign_suspend(campaign=campaign, actor=alice, reason="I suspend my own campaign")
     campaign.refresh_from_db()
     assert campaign.status == S.PENDING_APPROVAL
 

@@ -167,14 +167,27 @@ def test_the_change_page_has_approve_reject_and_suspend_buttons(now, reviewer_cl
     assert other.status == S.APPROVED
     page = reviewer_client.get(reverse("admin:campaigns_campaign_change", args=[other.pk]))
     assert 'id="suspend-campaign"' in page.content.decode()
-    reviewer_client.post(reverse("admin:campaigns_campaign_suspend", args=[other.pk]))
+    suspend_url = reverse("admin:campaigns_campaign_suspend", args=[other.pk])
+    assert "Reason (the developer reads it)" in reviewer_client.get(suspend_url).content.decode()
+    reviewer_client.post(suspend_url, {"reason": "Reported as misleading."})
     other.refresh_from_db()
     assert other.status == S.SUSPENDED
+    assert CampaignTransition.objects.filter(campaign=other).last().reason == (
+        "Reported as misleading."
+    )
 
 
 def test_a_reviewer_suspends_a_live_campaign(now, reviewer_client, acme_app):
     live = CampaignFactory(app=acme_app, status=S.LIVE, submitted_at=now - 9 * DAY)
-    response = reviewer_client.post(ALL, action("suspend_selected", live), follow=True)
+    page = reviewer_client.post(ALL, action("suspend_selected", live))
+    assert "Suspend campaigns" in page.content.decode()
+    empty = reviewer_client.post(ALL, action("suspend_selected", live, apply="1", reason=""))
+    assert "Tell the developer why the campaign is suspended." in empty.content.decode()
+    live.refresh_from_db()
+    assert live.status == S.LIVE
+    response = reviewer_client.post(
+        ALL, action("suspend_selected", live, apply="1", reason="Fraud report."), follow=True
+    )
     assert "1 campaign suspended." in response.content.decode()
     live.refresh_from_db()
     assert live.status == S.SUSPENDED
