@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.paginator import Paginator
 from django.db.models import Count
 
-from .models import Campaign
+from console.models import ApiKey, App
+from rewards.selectors import PricedItem, priced_picks
+from rewards.services.pricing import suggested_cpa, usd_rates
+
+from .models import Campaign, Moment, RewardGroup
 
 
 def campaign_status_counts(account) -> dict[str, int]:
@@ -15,3 +24,179 @@ def campaign_status_counts(account) -> dict[str, int]:
     counts = {status: 0 for status in Campaign.Status.values}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
+
+
+def campaign_list_page(account, *, status: str | None, page: str | None, per_page: int = 20):
+    """One page of the account's campaigns with their app, newest first: two queries (count
+    and rows) whatever the number of campaigns."""
+    campaigns = Campaign.objects.filter(account=account).select_related("app")
+    if status in Campaign.Status.values:
+        campaigns = campaigns.filter(status=status)
+    return Paginator(campaigns.order_by("-created_at", "-pk"), per_page).get_page(page)
+
+
+def reward_groups_with_picks(campaign: Campaign) -> list[RewardGroup]:
+    """The campaign's reward groups with their marketplace and picks, in three queries."""
+    return list(
+        RewardGroup.objects.filter(campaign=campaign)
+        .select_related("marketplace", "discount_category__marketplace")
+        .prefetch_related("products__marketplace")
+        .order_by("marketplace__position")
+    )
+
+
+def group_picks(group: RewardGroup, rates: dict[str, Decimal]) -> list[PricedItem]:
+    """A reward group's products and discount category with their reference prices."""
+    items: list = list(group.products.all())
+    if group.discount_category is not None:
+        items.append(group.discount_category)
+    return priced_picks(items, rates)
+
+
+@dataclass
+class GroupSummary:
+    group: RewardGroup
+    picks: list[PricedItem]
+    suggested_cpa: Decimal | None
+
+
+@dataclass
+class CampaignSummary:
+    """What the review and detail pages show of a campaign."""
+
+    campaign: Campaign
+    groups: list[GroupSummary]
+    moments: list[Moment]
+    suggested_cpa: Decimal | None
+    actions: int | None
+
+    @property
+    def reward_group_ids(self) -> list[str]:
+        return [g.group.marketplace_id for g in self.groups]
+
+    @property
+    def moment_ids(self) -> list[str]:
+        return [m.moment_id for m in self.moments]
+
+
+def budget_actions(total_budget: Decimal | None, cpa: Decimal | None) -> int | None:
+    """How many actions the budget buys at this CPA."""
+    if not total_budget or not cpa:
+        return None
+    return int(total_budget // cpa)
+
+
+def campaign_summary(campaign: Campaign) -> CampaignSummary:
+    """The campaign with its reward groups, picks (priced), moments and what the budget buys,
+    in a fixed number of queries."""
+    groups = reward_groups_with_picks(campaign)
+    rates = usd_rates() if groups else {}
+    summaries = []
+    for group in groups:
+        picks = group_picks(group, rates)
+        summaries.append(GroupSummary(group, picks, suggested_cpa([p.price for p in picks])))
+    every_price = [p.price for s in summaries for p in s.picks]
+    return CampaignSummary(
+        campaign=campaign,
+        groups=summaries,
+        moments=list(Moment.objects.filter(campaign=campaign).order_by("pk")),
+        suggested_cpa=suggested_cpa(every_price),
+        actions=budget_actions(campaign.total_budget, campaign.cpa),
+    )
+
+
+DEVICE_TYPES = {
+    App.Platform.ANDROID: "Android",
+    App.Platform.IOS: "iOS",
+    App.Platform.FIRE_OS: "FireOS",
+    App.Platform.WEB: "Web",
+}
+
+
+@dataclass
+class ApiParameters:
+    """The "Rewards API parameters" panel: the IDs a developer's server sends, and snippets
+    filled with them."""
+
+    app_id: str
+    campaign_id: str
+    moment_ids: list[str]
+    reward_group_ids: list[str]
+    key_prefix: str | None
+    curl: str
+    python: str
+    braze: str
+
+
+def active_key_prefix(app: App) -> str | None:
+    """The prefix of the app's current key (not one on its grace period after a rotation)."""
+    key = (
+        ApiKey.objects.filter(app=app, revoked_at__isnull=True, expires_at__isnull=True)
+        .order_by("-created_at")
+        .values_list("prefix", flat=True)
+        .first()
+    )
+    return key
+
+
+def campaign_api_parameters(summary: CampaignSummary, *, site_url: str) -> ApiParameters:
+    campaign = summary.campaign
+    app = campaign.app
+    moment = summary.moment_ids[0] if summary.moment_ids else "YOUR_MOMENT_ID"
+    group = summary.reward_group_ids[0] if summary.reward_group_ids else "US"
+    device = DEVICE_TYPES.get(app.platform, "Android")
+    body = {
+        "appId": str(app.app_id),
+        "momentId": moment,
+        "deviceType": device,
+        "campaignId": str(campaign.campaign_id),
+        "rewardGroupId": group,
+    }
+    json_body = json.dumps(body)
+    curl = (
+        f"curl -X POST '{site_url}/prod/GetRewardInfo' \\\n"
+        "  -H 'x-api-key: <your API key>' \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        f"  -d '{json_body}'\n\n"
+        f"curl -X POST '{site_url}/prod/GetReward' \\\n"
+        "  -H 'x-api-key: <your API key>' \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        f"  -d '{json_body}'"
+    )
+    body_lines = "".join(f'    "{k}": "{v}",\n' for k, v in body.items())
+    python = (
+        "import requests\n\n"
+        f'BASE_URL = "{site_url}/prod"\n'
+        'HEADERS = {"x-api-key": "<your API key>"}\n'
+        "body = {\n"
+        f"{body_lines}"
+        "}\n\n"
+        "# What the user would get (consumes nothing):\n"
+        'info = requests.post(f"{BASE_URL}/GetRewardInfo", json=body, headers=HEADERS, '
+        "timeout=10)\n"
+        'print(info.json()["rewardNotificationText"])\n\n'
+        "# The user completed the moment: hand out one reward.\n"
+        'reward = requests.post(f"{BASE_URL}/GetReward", json=body, headers=HEADERS, '
+        "timeout=10)\n"
+        'print(reward.json()["rewardNotificationUrl"])'
+    )
+    form_body = "&".join(f"{k}={v}" for k, v in body.items())
+    braze = (
+        f"{{% connected_content {site_url}/prod/GetReward\n"
+        "   :method post\n"
+        '   :headers {"x-api-key": "<your API key>"}\n'
+        f"   :body {form_body}\n"
+        "   :content_type application/x-www-form-urlencoded\n"
+        "   :save reward %}\n"
+        "{{ reward.rewardNotificationText }} {{ reward.rewardNotificationUrl }}"
+    )
+    return ApiParameters(
+        app_id=str(app.app_id),
+        campaign_id=str(campaign.campaign_id),
+        moment_ids=summary.moment_ids,
+        reward_group_ids=summary.reward_group_ids,
+        key_prefix=active_key_prefix(app),
+        curl=curl,
+        python=python,
+        braze=braze,
+    )

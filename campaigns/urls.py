@@ -6,6 +6,11 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
+    path("new/", views.wizard_new, name="create"),
+    path("<uuid:campaign_id>/", views.campaign_detail, name="detail"),
+    path("<uuid:campaign_id>/edit/", views.wizard_resume, name="wizard"),
+    path("<uuid:campaign_id>/edit/<int:step>/", views.wizard_step, name="wizard_step"),
+    path("<uuid:campaign_id>/delete/", views.campaign_delete, name="delete"),
     # Take down, resubmit: owned by the lifecycle code.
     path("", include("campaigns.lifecycle_urls")),
 ]

@@ -1,0 +1,318 @@
+"""Writes of the campaign wizard (SPEC §5): create a draft, save each step to the database, delete
+a draft, and submit a complete campaign for review.
+
+Every write locks the campaign row and re-checks that it is still editable (draft or rejected)
+in the same transaction, so a step saved in one tab while another tab submits cannot change a
+campaign that is already under review.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.selectors import payment_method_on_file
+from rewards.models import DiscountCategory, Marketplace, Product
+from rewards.selectors import PricedItem
+from rewards.services.pricing import usd_rates
+
+from ..banner import banner_validate
+from ..models import Campaign, Moment, RewardGroup
+from ..selectors import group_picks, reward_groups_with_picks
+from .lifecycle import campaign_check_editable, campaign_transition
+
+S = Campaign.Status
+LAST_STEP = 7
+MAX_PRODUCTS = 5
+DUPLICATE_NAME = "You already have a campaign named “{name}”. Pick another name."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that keeps a draft from being submitted, and the step that fixes it."""
+
+    step: int
+    message: str
+
+
+@dataclass(frozen=True)
+class RewardChoice:
+    """What the developer picked for one marketplace in step 5."""
+
+    products: list[Product]
+    discount_category: DiscountCategory | None
+    quantity_limit: int | None
+
+
+def placeholder_name() -> str:
+    """A draft's name until step 2: unique, because names are unique within an account."""
+    return f"Untitled campaign {uuid.uuid4().hex[:8]}"
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    """The campaign's row, locked for this transaction; refused unless still editable."""
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign_check_editable(locked)
+    return locked
+
+
+def _advance(campaign: Campaign, step: int) -> None:
+    # wizard_step is the step to resume at: the furthest step reached, never moved back.
+    campaign.wizard_step = max(campaign.wizard_step, min(step + 1, LAST_STEP))
+
+
+def campaign_draft_create(*, account, actor, app) -> Campaign:
+    """Step 1 of a new campaign: a draft of `app` (an app of `account`), saved at once so it can
+    be resumed from the campaign list."""
+    if app.account_id != account.pk:
+        raise ValidationError({"app": "Choose one of your apps."})
+    return Campaign.objects.create(
+        account=account,
+        app=app,
+        name=placeholder_name(),
+        created_by=actor,
+        wizard_step=2,
+    )
+
+
+def campaign_app_set(*, campaign: Campaign, actor, app) -> Campaign:
+    """Step 1 of an existing draft: change its app."""
+    if app.account_id != campaign.account_id:
+        raise ValidationError({"app": "Choose one of your apps."})
+    with transaction.atomic():
+        locked = _locked(campaign)
+        locked.app = app
+        _advance(locked, 1)
+        locked.save(update_fields=["app", "wizard_step", "updated_at"])
+    return locked
+
+
+def campaign_duration_set(
+    *, campaign: Campaign, actor, name: str, start_date: date, end_date: date
+) -> Campaign:
+    """Step 2: name and duration. The form has checked the rules; the database's unique
+    constraint settles a race between two tabs choosing the same name."""
+    try:
+        with transaction.atomic():
+            locked = _locked(campaign)
+            locked.name, locked.start_date, locked.end_date = name, start_date, end_date
+            _advance(locked, 2)
+            locked.save(
+                update_fields=["name", "start_date", "end_date", "wizard_step", "updated_at"]
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"name": DUPLICATE_NAME.format(name=name)}) from exc
+    return locked
+
+
+def campaign_budget_set(
+    *, campaign: Campaign, actor, total_budget: Decimal, cpa: Decimal
+) -> Campaign:
+    """Step 3: total budget and cost per action (the database refuses < $50 or CPA > budget)."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        locked.total_budget, locked.cpa = total_budget, cpa
+        _advance(locked, 3)
+        locked.save(update_fields=["total_budget", "cpa", "wizard_step", "updated_at"])
+    return locked
+
+
+def campaign_marketplaces_set(
+    *, campaign: Campaign, actor, marketplaces: Iterable[Marketplace]
+) -> Campaign:
+    """Step 4: one reward group per chosen marketplace. Groups of marketplaces no longer chosen
+    are deleted with their picks; the others keep theirs."""
+    codes = {m.code for m in marketplaces}
+    if not codes:
+        raise ValidationError({"marketplaces": "Choose at least one marketplace."})
+    with transaction.atomic():
+        locked = _locked(campaign)
+        RewardGroup.objects.filter(campaign=locked).exclude(marketplace_id__in=codes).delete()
+        existing = set(
+            RewardGroup.objects.filter(campaign=locked).values_list("marketplace_id", flat=True)
+        )
+        RewardGroup.objects.bulk_create(
+            [RewardGroup(campaign=locked, marketplace_id=code) for code in sorted(codes - existing)]
+        )
+        _advance(locked, 4)
+        locked.save(update_fields=["wizard_step", "updated_at"])
+    return locked
+
+
+def campaign_rewards_set(
+    *,
+    campaign: Campaign,
+    actor,
+    rewards: dict[str, RewardChoice],
+    moments: list[tuple[str, str]],
+) -> Campaign:
+    """Step 5: the picks of each marketplace's reward group and the campaign's moments
+    (moment id, action). Moments are matched by id, so an unchanged moment keeps its row."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        groups = {g.marketplace_id: g for g in RewardGroup.objects.filter(campaign=locked)}
+        for code, choice in rewards.items():
+            group = groups.get(code)
+            if group is None:
+                raise ValidationError(f"{code} is not one of this campaign's marketplaces.")
+            group.discount_category = choice.discount_category
+            group.quantity_limit = choice.quantity_limit
+            group.save(update_fields=["discount_category", "quantity_limit"])
+            group.products.set(choice.products)
+        wanted = dict(moments)
+        Moment.objects.filter(campaign=locked).exclude(moment_id__in=wanted).delete()
+        current = {m.moment_id: m for m in Moment.objects.filter(campaign=locked)}
+        for moment_id, action in moments:
+            moment = current.get(moment_id)
+            if moment is None:
+                Moment.objects.create(campaign=locked, moment_id=moment_id, action=action)
+            elif moment.action != action:
+                moment.action = action
+                moment.save(update_fields=["action"])
+        _advance(locked, 5)
+        locked.save(update_fields=["wizard_step", "updated_at"])
+    return locked
+
+
+def campaign_messages_set(
+    *,
+    campaign: Campaign,
+    actor,
+    announcement_message: str,
+    announcement_criteria: str,
+    redemption_message: str,
+    terms: str,
+    banner: UploadedFile | None = None,
+) -> Campaign:
+    """Step 6: the messages, the terms and (when one is uploaded) a new banner, validated again
+    here so no caller can store an unchecked file. The replaced banner file is removed once
+    the new one is committed."""
+    if banner is not None:
+        checked = banner_validate(banner)
+    old_file = None
+    with transaction.atomic():
+        locked = _locked(campaign)
+        locked.announcement_message = announcement_message
+        locked.announcement_criteria = announcement_criteria
+        locked.redemption_message = redemption_message
+        locked.terms = terms
+        fields = [
+            "announcement_message",
+            "announcement_criteria",
+            "redemption_message",
+            "terms",
+            "wizard_step",
+            "updated_at",
+        ]
+        if banner is not None:
+            old_file = locked.banner.name or None
+            # Our own name, never the uploaded one; the extension follows the decoded format.
+            name = f"{locked.campaign_id.hex}-{uuid.uuid4().hex[:8]}.{checked.extension}"
+            locked.banner.save(name, banner, save=False)
+            fields.append("banner")
+        _advance(locked, 6)
+        locked.save(update_fields=fields)
+        if old_file:
+            storage = locked.banner.storage
+            transaction.on_commit(lambda: storage.delete(old_file))
+    return locked
+
+
+def campaign_draft_delete(*, campaign: Campaign, actor) -> None:
+    """Delete a draft (never a submitted or rejected campaign: those have a history)."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != S.DRAFT:
+            raise ValidationError(
+                f"Only a draft can be deleted; “{locked.name}” is {S(locked.status).label}."
+            )
+        banner = locked.banner.name or None
+        storage = locked.banner.storage
+        locked.delete()
+        if banner:
+            transaction.on_commit(lambda: storage.delete(banner))
+
+
+# --- Checking a whole campaign -----------------------------------------------------------------
+
+
+def earliest_go_live_if_submitted(today: date | None = None) -> date:
+    """The first day a campaign submitted today can go live: after the review period."""
+    today = today or timezone.localdate()
+    return today + timedelta(days=settings.REVIEW_PERIOD_DAYS)
+
+
+def cpa_shortfalls(cpa: Decimal | None, picks: Iterable[PricedItem]) -> list[str]:
+    """A message for each picked reward whose reference price (USD) the CPA does not cover."""
+    if cpa is None:
+        return []
+    return [
+        f"The CPA (${cpa:,.2f}) does not cover {pick.label}: its reference price is "
+        f"${pick.price.usd:,.2f} ({pick.price.local:,.2f} {pick.price.currency}). "
+        f"Raise the CPA to at least ${pick.price.usd:,.2f} in step 3 or pick another reward."
+        for pick in picks
+        if pick.price.usd > cpa
+    ]
+
+
+def campaign_problems(campaign: Campaign, *, today: date | None = None) -> list[Problem]:
+    """Everything that keeps the campaign from being submitted, with the step that fixes it;
+    an empty list means complete. The same rules as the steps' forms, checked again together
+    because a later change (a lower CPA in step 3) can break an earlier pick."""
+    today = today or timezone.localdate()
+    problems: list[Problem] = []
+    if campaign.wizard_step <= 2 or not campaign.start_date or not campaign.end_date:
+        problems.append(Problem(2, "Give the campaign a name, a start date and an end date."))
+    else:
+        if campaign.start_date < today:
+            problems.append(Problem(2, "The start date is in the past; choose today or later."))
+        if campaign.end_date <= campaign.start_date:
+            problems.append(Problem(2, "The end date must be after the start date."))
+    if campaign.total_budget is None or campaign.cpa is None:
+        problems.append(Problem(3, "Set the total budget and the cost per action."))
+    groups = reward_groups_with_picks(campaign)
+    if not groups:
+        problems.append(Problem(4, "Choose at least one marketplace."))
+    rates = usd_rates() if groups else {}
+    for group in groups:
+        picks = group_picks(group, rates)
+        if not picks:
+            problems.append(Problem(5, f"Pick at least one reward for {group.marketplace.name}."))
+        problems += [Problem(5, message) for message in cpa_shortfalls(campaign.cpa, picks)]
+    if not campaign.moments.exists():
+        problems.append(Problem(5, "Add at least one moment."))
+    if not (campaign.announcement_message and campaign.redemption_message and campaign.terms):
+        problems.append(
+            Problem(6, "Write the announcement message, the redemption message and the terms.")
+        )
+    if not campaign.banner:
+        problems.append(Problem(6, "Upload the 3000 × 600 banner."))
+    return problems
+
+
+def campaign_submit(*, campaign: Campaign, actor) -> Campaign:
+    """Submit a complete draft (or a rejected campaign, edited) for review: it moves to
+    pending approval and `submitted_at` starts the seven-day review period. Needs a payment
+    method on file. The row stays locked from the check to the move, so no step can be saved
+    in between."""
+    with transaction.atomic():
+        locked = _locked(campaign)
+        problems = campaign_problems(locked)
+        if problems:
+            raise ValidationError([p.message for p in problems])
+        if not payment_method_on_file(locked.account):
+            raise ValidationError(
+                "Add a payment method before submitting: a campaign needs a card on file "
+                "(or invoice terms) to be charged.",
+                code="no_payment_method",
+            )
+        return campaign_transition(campaign=locked, to_status=S.PENDING_APPROVAL, actor=actor)

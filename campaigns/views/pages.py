@@ -1,0 +1,90 @@
+"""Campaign pages: the list, a campaign's page with its Rewards API parameters, deleting a draft."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from console.decorators import account_required
+from console.selectors import get_for_account
+
+from ..models import Campaign
+from ..selectors import (
+    campaign_api_parameters,
+    campaign_list_page,
+    campaign_status_counts,
+    campaign_summary,
+)
+from ..services.lifecycle import EDITABLE_STATUSES
+from ..services.wizard import campaign_draft_delete, campaign_problems
+
+
+@account_required
+def campaign_list(request):
+    status = request.GET.get("status") or None
+    if status not in Campaign.Status.values:
+        status = None
+    page = campaign_list_page(request.account, status=status, page=request.GET.get("page"))
+    counts = campaign_status_counts(request.account)
+    filters = [
+        (value, label, counts[value]) for value, label in Campaign.Status.choices if counts[value]
+    ]
+    return render(
+        request,
+        "campaigns/list.html",
+        {
+            "page": page,
+            "status": status,
+            "status_label": Campaign.Status(status).label if status else "",
+            "filters": filters,
+            "total": sum(counts.values()),
+        },
+    )
+
+
+@account_required
+def campaign_detail(request, campaign_id):
+    campaign = get_for_account(
+        Campaign.objects.select_related("app", "account"), request, campaign_id=campaign_id
+    )
+    summary = campaign_summary(campaign)
+    editable = campaign.status in EDITABLE_STATUSES
+    return render(
+        request,
+        "campaigns/detail.html",
+        {
+            "campaign": campaign,
+            "summary": summary,
+            "api": campaign_api_parameters(summary, site_url=settings.SITE_URL),
+            "editable": editable,
+            "problems": campaign_problems(campaign) if campaign.status == "draft" else [],
+            "SITE_URL": settings.SITE_URL,
+        },
+    )
+
+
+@account_required
+@require_http_methods(["GET", "POST"])
+def campaign_delete(request, campaign_id):
+    """GET: a confirmation page. POST: delete the draft."""
+    campaign = get_for_account(
+        Campaign.objects.select_related("app"), request, campaign_id=campaign_id
+    )
+    if campaign.status != Campaign.Status.DRAFT:
+        messages.error(
+            request,
+            f"Only a draft can be deleted; “{campaign.name}” is {campaign.get_status_display()}.",
+        )
+        return redirect("campaigns:detail", campaign_id=campaign.campaign_id)
+    if request.method == "POST":
+        try:
+            campaign_draft_delete(campaign=campaign, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"The draft “{campaign.name}” is deleted.")
+        return redirect("campaigns:list")
+    return render(request, "campaigns/confirm_delete.html", {"campaign": campaign})
