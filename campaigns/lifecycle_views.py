@@ -48,5 +48,5 @@ def campaign_take_down_view(request, campaign_id):
     return render(
         request,
         "campaigns/confirm_take_down.html",
-        {"campaign": campaign, "nav_section": "campaigns"},
+        {"campaign": campaign, "back": campaign_page_path(campaign), "nav_section": "campaigns"},
     )

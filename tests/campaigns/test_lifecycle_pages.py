@@ -9,9 +9,10 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignTransition
-from campaigns.services.lifecycle import campaign_reject, campaign_transition
+from campaigns.services.lifecycle import IllegalTransition, campaign_reject, campaign_transition
 from tests.factories import CampaignFactory
 
 from . import lifecycle_helpers
@@ -45,7 +46,7 @@ def test_the_campaign_page_shows_the_history_and_the_rejection_reason(
 
     assert 'id="rejection-reason"' in html
     assert "Add the expiry to terms." in html
-    assert "Edit and resubmit" in html or "campaigns:wizard" not in html
+    assert "Edit and resubmit" in html
     assert html.count("<tr>") == 3  # header + two moves
     assert "alice@acme.test" in html  # a teammate is named
     assert "Moments review team" in html and "rita@moments.test" not in html
@@ -135,3 +136,50 @@ def test_take_down_needs_a_signed_in_member(client, acme_app):
     assert response.status_code == 302 and "/login/" in response.url
     campaign.refresh_from_db()
     assert campaign.status == S.LIVE
+
+
+# --- the whole round trip on the campaign page (the wizard's fixtures: tests/campaigns/conftest) --
+
+
+def test_a_rejected_campaign_shows_its_reason_is_edited_and_resubmitted_for_a_new_period(
+    time_machine, client, alice, charlie, reviewer_in_group, complete_draft, card_on_file
+):
+    from campaigns.services.wizard import campaign_budget_set, campaign_submit
+
+    t0 = timezone.now().replace(microsecond=0)  # the draft's dates are relative to today
+    time_machine.move_to(t0, tick=False)
+    campaign_submit(campaign=complete_draft, actor=alice)
+    time_machine.move_to(t0 + DAY, tick=False)
+    campaign_reject(
+        campaign=Campaign.objects.get(pk=complete_draft.pk),
+        actor=reviewer_in_group,
+        reason="The terms must say when rewards expire.",
+    )
+
+    client.force_login(alice)
+    page = client.get(reverse("campaigns:detail", args=[complete_draft.campaign_id]))
+    html = page.content.decode()
+    assert "The terms must say when rewards expire." in html
+    assert "Edit and resubmit" in html
+    assert reverse("campaigns:wizard", args=[complete_draft.campaign_id]) in html
+    history = html[html.index('id="campaign-history"') :].split("</table>")[0]
+    assert history.count("<tr>") == 3  # header, submitted, rejected
+
+    time_machine.move_to(t0 + 3 * DAY, tick=False)
+    campaign = Campaign.objects.get(pk=complete_draft.pk)
+    campaign_budget_set(
+        campaign=campaign, actor=alice, total_budget=campaign.total_budget, cpa=campaign.cpa
+    )
+    campaign_submit(campaign=Campaign.objects.get(pk=complete_draft.pk), actor=alice)
+    campaign.refresh_from_db()
+    assert campaign.status == S.PENDING_APPROVAL
+    assert campaign.submitted_at == t0 + 3 * DAY  # a new seven-day review period
+
+    # Submitted again: nothing can be edited through the wizard's services any more.
+    with pytest.raises(IllegalTransition, match="cannot be edited once submitted"):
+        campaign_budget_set(
+            campaign=campaign, actor=alice, total_budget=campaign.total_budget, cpa=campaign.cpa
+        )
+
+    client.force_login(charlie)
+    assert client.get(reverse("campaigns:detail", args=[campaign.campaign_id])).status_code == 404
