@@ -257,7 +257,22 @@ def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
     return moves
 
 
+# Rows moved per transaction: keeps each one's locks short when very many fall due at once.
+SWEEP_BATCH = 2000
+
+
 def _sweep_step(
+    due: Q, from_status: str, to_status: str, *, now: datetime, reason: str
+) -> list[Move]:
+    moves: list[Move] = []
+    while True:
+        batch = _sweep_batch(due, from_status, to_status, now=now, reason=reason)
+        moves += batch
+        if len(batch) < SWEEP_BATCH:
+            return moves
+
+
+def _sweep_batch(
     due: Q, from_status: str, to_status: str, *, now: datetime, reason: str
 ) -> list[Move]:
     stamp = TRANSITIONS[(from_status, to_status)]
@@ -266,7 +281,7 @@ def _sweep_step(
             Campaign.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
         )
         if not pks:
             return []

@@ -118,3 +118,13 @@ def test_two_sweeps_at_once_on_postgresql_write_each_transition_once(postgres):
     assert not errors
     assert sum(len(moves) for moves in results) == 75
     assert_moved_once(groups)
+
+
+@pytest.mark.django_db
+def test_the_sweep_moves_many_due_campaigns_in_batches_each_once(acme_app, monkeypatch):
+    from campaigns.services import lifecycle
+
+    monkeypatch.setattr(lifecycle, "SWEEP_BATCH", 2)  # 5 due per step → batches of 2, 2, 1
+    groups = due_campaigns(acme_app, 5)
+    assert len(campaigns_sweep(now=NOW)) == 15
+    assert_moved_once(groups)
