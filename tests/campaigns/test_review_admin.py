@@ -259,3 +259,24 @@ def test_staff_without_the_review_permission_cannot_approve(
     campaign.refresh_from_db()
     assert campaign.status == S.PENDING_APPROVAL
     assert client.get(ALL).status_code == 200  # finance still sees campaigns
+
+
+def test_finance_sees_spend_and_the_ledger_and_may_edit_accounts_but_reviewers_may_not(
+    client, reviewer_in_group, finance_in_group, acme
+):
+    ledger = reverse("admin:billing_ledgerentry_changelist")
+    account = reverse("admin:console_account_change", args=[acme.pk])
+
+    client.force_login(finance_in_group)
+    assert client.get(ledger).status_code == 200
+    assert client.get(reverse("admin:billing_accountmonthlyspend_changelist")).status_code == 200
+    assert 'name="monthly_spend_limit"' in client.get(account).content.decode()
+
+    client.force_login(reviewer_in_group)
+    assert client.get(ledger).status_code == 403
+    page = client.get(account)
+    assert page.status_code == 200  # reviewers see who a campaign belongs to...
+    assert 'name="monthly_spend_limit"' not in page.content.decode()  # ...never its money
+    client.post(account, {"monthly_spend_limit": "99999.00"})
+    acme.refresh_from_db()
+    assert acme.monthly_spend_limit == Decimal("15000.00")
