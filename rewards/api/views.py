@@ -10,10 +10,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from console.models import App
-from console.services import api_key_authenticate, ip_allowed
+from console.services import ip_allowed
 from rewards.services.grants import RewardRefused, customer_ref_hash, reward_grant
 from rewards.services.reward_info import reward_info, reward_target
 
+from .auth import authenticate
 from .errors import ApiError, api_error
 from .idempotency import (
     idempotency_claim,
@@ -59,7 +60,7 @@ def _caller(request: HttpRequest) -> tuple[App, Decision]:
     raw = request.headers.get("x-api-key")
     if not raw:
         _refuse_anonymous(ip, "missing_api_key", "Send your app's API key in the x-api-key header.")
-    app = api_key_authenticate(raw)
+    app = authenticate(raw)
     if app is None:
         _refuse_anonymous(
             ip, "invalid_api_key", "This API key is not valid: it is unknown, revoked or expired."

@@ -14,6 +14,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -98,6 +99,95 @@ def _claim(*, values: dict) -> int | None:
     return row[0] if row else None
 
 
+REFUSALS = {
+    "out_of_rewards": "All the rewards of this campaign have been given out.",
+    "budget_exhausted": "This campaign's budget is spent: no more rewards can be given.",
+    "campaign_not_live": "This campaign is no longer live.",
+    "campaign_monthly_cap_reached": "This campaign reached its monthly spend cap; rewards "
+    "resume next month.",
+    "account_monthly_cap_reached": "This account reached its monthly spend cap; rewards "
+    "resume next month.",
+}
+
+
+def _grant_in_database(
+    *, values: dict, account_id: int, amount, month, account_limit
+) -> tuple[str, str | None]:
+    """PostgreSQL: steps (1)-(5) in one round trip, by the `rewards_grant` SQL function
+    (rewards/migrations/0003), so the hot rows stay locked for the shortest time. Returns
+    (outcome, token); the caller rolls back on any outcome but "ok"."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT outcome, grant_token FROM rewards_grant("
+            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                values["campaign_id"],
+                values["reward_group_id"],
+                values["moment_id"],
+                account_id,
+                amount,
+                month,
+                Decimal(settings.CAMPAIGN_MONTHLY_CAP),
+                account_limit,
+                values["token"],
+                values["customer_ref_hash"],
+                values["device_type"],
+                values["created_at"],
+                values["expires_at"],
+            ],
+        )
+        return cursor.fetchone()
+
+
+def _grant_step_by_step(
+    *, values: dict, campaign: Campaign, amount, month, account_limit
+) -> tuple[str, str | None]:
+    """Other databases: the same steps, one statement each (SQLite runs one writer at a time,
+    so holding its lock over several statements costs nothing more)."""
+    grant_pk = None
+    # (1) the customerRef claim
+    if values["customer_ref_hash"] is not None:
+        grant_pk = _claim(values=values)
+        if grant_pk is None:
+            token = (
+                RewardGrant.objects.filter(
+                    campaign_id=campaign.pk, customer_ref_hash=values["customer_ref_hash"]
+                )
+                .values_list("token", flat=True)
+                .first()
+            )
+            return "repeated", token
+    # (2) inventory
+    taken = (
+        RewardGroup.objects.filter(pk=values["reward_group_id"])
+        .filter(Q(quantity_limit__isnull=True) | Q(granted__lt=F("quantity_limit")))
+        .update(granted=F("granted") + 1)
+    )
+    if taken != 1:
+        return "out_of_rewards", None
+    try:
+        # (3) campaign budget and monthly cap, (4) account monthly cap
+        campaign_spend_reserve(campaign=campaign, amount=amount, month=month)
+        account_spend_reserve(
+            account_id=campaign.account_id, limit=account_limit, amount=amount, month=month
+        )
+    except SpendRefused as refusal:
+        return refusal.code, None
+    # (5) the grant and its ledger row
+    if grant_pk is None:
+        grant_pk = RewardGrant.objects.create(**values).pk
+    ledger_charge(
+        account_id=campaign.account_id,
+        campaign_id=campaign.pk,
+        moment_id=values["moment_id"],
+        grant_id=grant_pk,
+        amount=amount,
+        month=month,
+        now=values["created_at"],
+    )
+    return "ok", values["token"]
+
+
 def reward_grant(
     *,
     campaign: Campaign,
@@ -137,52 +227,30 @@ def reward_grant(
         "expires_at": rewards_expire_at(campaign),
         "redeemed_at": None,
     }
-    try:
-        with transaction.atomic():
-            grant_pk = None
-            # (1) the customerRef claim
-            if customer_ref_hashed is not None:
-                grant_pk = _claim(values=grant_values)
-                if grant_pk is None:
-                    token = (
-                        RewardGrant.objects.filter(
-                            campaign_id=campaign.pk, customer_ref_hash=customer_ref_hashed
-                        )
-                        .values_list("token", flat=True)
-                        .first()
-                    )
-                    return GrantResult(
-                        url=reward_url(token), text=campaign.redemption_message, repeated=True
-                    )
-            # (2) inventory
-            taken = (
-                RewardGroup.objects.filter(pk=reward_group.pk)
-                .filter(Q(quantity_limit__isnull=True) | Q(granted__lt=F("quantity_limit")))
-                .update(granted=F("granted") + 1)
-            )
-            if taken != 1:
-                raise RewardRefused(
-                    "out_of_rewards", "All the rewards of this campaign have been given out."
-                )
-            # (3) campaign budget and monthly cap, (4) account monthly cap
-            campaign_spend_reserve(campaign=campaign, amount=amount, month=month)
-            account_spend_reserve(
-                account_id=campaign.account_id, limit=account_limit, amount=amount, month=month
-            )
-            # (5) the grant and its ledger row
-            if grant_pk is None:
-                grant_pk = RewardGrant.objects.create(**grant_values).pk
-            ledger_charge(
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            outcome, token = _grant_in_database(
+                values=grant_values,
                 account_id=campaign.account_id,
-                campaign_id=campaign.pk,
-                moment_id=moment.pk,
-                grant_id=grant_pk,
                 amount=amount,
                 month=month,
-                now=now,
+                account_limit=account_limit,
             )
-            # GetRewardInfo's cached counts are stale once this commits.
-            transaction.on_commit(lambda: invalidate_campaigns([campaign.pk]))
-    except SpendRefused as refusal:
-        raise RewardRefused(refusal.code, refusal.text) from refusal
+        else:
+            outcome, token = _grant_step_by_step(
+                values=grant_values,
+                campaign=campaign,
+                amount=amount,
+                month=month,
+                account_limit=account_limit,
+            )
+        if outcome == "repeated":
+            return GrantResult(
+                url=reward_url(token), text=campaign.redemption_message, repeated=True
+            )
+        if outcome != "ok":
+            # Leaving the atomic block with an exception rolls back every earlier step.
+            raise RewardRefused(outcome, REFUSALS[outcome])
+        # GetRewardInfo's cached counts are stale once this commits.
+        transaction.on_commit(lambda: invalidate_campaigns([campaign.pk]))
     return GrantResult(url=reward_url(grant_values["token"]), text=campaign.redemption_message)

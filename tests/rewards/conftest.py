@@ -140,7 +140,11 @@ def api(api_app) -> ApiCaller:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(settings):
-    """Rate-limit windows live in Redis across tests: start each test with none."""
+    """Rate-limit windows live in Redis across tests, remembered keys in the process: start
+    each test with none."""
+    from rewards.api.auth import forget_all
+
+    forget_all()
     if not settings.REDIS_URL:
         yield
         return

@@ -328,8 +328,11 @@ def test_get_reward_info_gives_the_banner_as_an_absolute_url(api, live, settings
 
 
 def test_remaining_reward_count_is_what_the_tightest_limit_allows(
-    api, api_app, acme, settings, django_capture_on_commit_callbacks
+    api, api_app, acme, settings, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from rewards.api import auth
+
+    monkeypatch.setattr(auth, "MEMORY_SECONDS", 0)  # see the account's new cap at once
     campaign = live_campaign(
         api_app.app, quantity_limit=90, total_budget=Decimal("1000"), cpa=Decimal("10")
     )
@@ -359,14 +362,34 @@ def test_a_charge_refreshes_the_cached_reward_info(
     assert api.info(campaign).json()["remainingRewardCount"] == 4
 
 
-def test_a_cached_reward_info_answer_costs_no_database_query_beyond_the_key(
-    api, live, django_assert_num_queries
-):
+def test_a_cached_reward_info_answer_costs_no_database_query(api, live, django_assert_num_queries):
     api.info(live)
     api.info(live)  # the second call stores the answer
 
-    with django_assert_num_queries(1):  # the API key lookup
+    with django_assert_num_queries(0):  # the key is remembered for a moment, too
         assert api.info(live).status_code == 200
+
+
+def test_a_revoked_key_is_refused_once_the_short_key_memory_has_passed(
+    api, api_app, live, alice, monkeypatch
+):
+    from rewards.api import auth
+
+    assert api.info(live).status_code == 200
+    api_key_revoke(api_key=api_app.app.api_keys.get(), actor=alice)
+    monkeypatch.setattr(auth, "MEMORY_SECONDS", 0)  # as MEMORY_SECONDS later
+
+    assert api.info(live).status_code == 403
+
+
+def test_a_rotated_key_is_refused_at_the_end_of_its_grace_even_when_remembered(
+    api, api_app, live, alice
+):
+    api_key_rotate(app=api_app.app, actor=alice)
+    assert api.info(live).status_code == 200  # remembered from now on
+
+    with time_machine_travel(timezone.now() + timedelta(hours=25)):
+        assert api.info(live).status_code == 403
 
 
 def test_get_reward_makes_a_fixed_number_of_queries(api, live, django_assert_max_num_queries):

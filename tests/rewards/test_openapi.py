@@ -17,7 +17,31 @@ from rewards.api.openapi import openapi_document
 
 from .conftest import live_campaign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_keep_test_connection")]
+
+
+@pytest.fixture(autouse=True)
+def _no_throttling_of_probes(monkeypatch):
+    """schemathesis probes auth with keyless calls, which are throttled per IP at 5/s; here
+    they must reach the auth check (throttling has its own tests)."""
+    from rewards.api import views
+
+    monkeypatch.setattr(views, "DEFAULT_RATE_LIMIT", 100_000)
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """The WSGI app sends request signals that close "old" connections, which would close the
+    test's transaction on PostgreSQL; Django's own test client disconnects them the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
 
 OPERATIONS = ("/prod/GetRewardInfo", "/prod/GetReward")
 RUN = hypothesis.settings(
