@@ -2,21 +2,49 @@
 invalidating a campaign is one counter bump, whatever the number of reward groups and moments
 cached under it.
 
+With Redis (REDIS_URL) the entries live there, through one long-lived client per process and
+JSON values: Django's cache API builds a new Redis client on every call, which costs more than
+the round trip itself on the API's hot path. Without Redis, Django's cache (a file cache) is used.
+
 The cache is an accelerator, never a source of truth: every operation here swallows cache
 errors (Redis down) with a log line, so an outage costs speed, never a 500 or wrong money.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 log = logging.getLogger(__name__)
 
 GENERATION_TTL = 60 * 60 * 24 * 30
+_clients: dict[str, Any] = {}
+
+
+def redis_client():
+    """The process's Redis client for REDIS_URL (short timeouts: Redis is never waited on),
+    or None without Redis."""
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        client = _clients[url] = redis.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+    return client
+
+
+def _key(name: str) -> str:
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "") or "mc"
+    return f"{prefix}:{name}"
 
 
 def generation_key(campaign_pk: int) -> str:
@@ -26,7 +54,13 @@ def generation_key(campaign_pk: int) -> str:
 def campaign_generation(campaign_pk: int) -> int | None:
     """The campaign's current generation; None when the cache cannot be reached."""
     try:
-        return cache.get_or_set(generation_key(campaign_pk), 0, GENERATION_TTL)
+        client = redis_client()
+        if client is None:
+            return cache.get_or_set(generation_key(campaign_pk), 0, GENERATION_TTL)
+        key = _key(generation_key(campaign_pk))
+        client.set(key, 0, nx=True, ex=GENERATION_TTL)
+        value = client.get(key)
+        return None if value is None else int(value)
     except Exception as exc:  # noqa: BLE001 - any cache backend error
         log.warning("GetRewardInfo cache unavailable (%s); answering from the database.", exc)
         return None
@@ -36,6 +70,12 @@ def invalidate_campaigns(campaign_pks: Iterable[int]) -> None:
     """Make every cached answer of these campaigns stale (after a charge or a state change)."""
     for pk in set(campaign_pks):
         try:
+            client = redis_client()
+            if client is not None:
+                # INCR of a missing key gives 1, never the 0 an old entry may carry.
+                key = _key(generation_key(pk))
+                client.pipeline(transaction=False).incr(key).expire(key, GENERATION_TTL).execute()
+                continue
             try:
                 cache.incr(generation_key(pk))
             except ValueError:
@@ -47,8 +87,13 @@ def invalidate_campaigns(campaign_pks: Iterable[int]) -> None:
 
 
 def get_entries(keys: list[str]) -> dict[str, Any]:
+    """The values found for `keys` (generations as ints, entries as stored)."""
     try:
-        return cache.get_many(keys)
+        client = redis_client()
+        if client is None:
+            return cache.get_many(keys)
+        values = client.mget([_key(k) for k in keys])
+        return {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
     except Exception as exc:  # noqa: BLE001
         log.warning("GetRewardInfo cache unavailable (%s).", exc)
         return {}
@@ -56,6 +101,10 @@ def get_entries(keys: list[str]) -> dict[str, Any]:
 
 def set_entry(key: str, value: Any, timeout: int) -> None:
     try:
-        cache.set(key, value, timeout)
+        client = redis_client()
+        if client is None:
+            cache.set(key, value, timeout)
+        else:
+            client.set(_key(key), json.dumps(value), ex=timeout)
     except Exception as exc:  # noqa: BLE001
         log.warning("GetRewardInfo cache unavailable (%s).", exc)

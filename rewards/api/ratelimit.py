@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from rewards.cache import redis_client
+
 log = logging.getLogger(__name__)
 
 WINDOW_US = 1_000_000
@@ -60,13 +62,10 @@ _last_log = 0.0
 
 
 def _script(url: str):
-    """The registered script on a client for `url`, one per process (and per URL)."""
+    """The registered script on the process's client for `url`."""
     script = _scripts.get(url)
     if script is None:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        script = _scripts[url] = client.register_script(SLIDING_WINDOW)
+        script = _scripts[url] = redis_client().register_script(SLIDING_WINDOW)
     return script
 
 
