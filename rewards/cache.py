@@ -42,9 +42,21 @@ def redis_client():
     return client
 
 
-def _key(name: str) -> str:
+def full_key(name: str) -> str:
+    """The Redis key of a cache entry name."""
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "") or "mc"
     return f"{prefix}:{name}"
+
+
+_key = full_key
+
+
+def decode_entries(names: list[str], values: list) -> dict[str, Any]:
+    """Values read from Redis for `names` (missing ones left out)."""
+    try:
+        return {k: json.loads(v) for k, v in zip(names, values, strict=True) if v is not None}
+    except (TypeError, ValueError):
+        return {}
 
 
 def generation_key(campaign_pk: int) -> str:
@@ -92,8 +104,7 @@ def get_entries(keys: list[str]) -> dict[str, Any]:
         client = redis_client()
         if client is None:
             return cache.get_many(keys)
-        values = client.mget([_key(k) for k in keys])
-        return {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        return decode_entries(keys, client.mget([_key(k) for k in keys]))
     except Exception as exc:  # noqa: BLE001
         log.warning("GetRewardInfo cache unavailable (%s).", exc)
         return {}

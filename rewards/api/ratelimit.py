@@ -20,15 +20,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from rewards.cache import redis_client
+from rewards.cache import decode_entries, full_key, redis_client
 
 log = logging.getLogger(__name__)
 
 WINDOW_US = 1_000_000
 LOG_EVERY = 30.0
 
-# KEYS[1] the key's log; ARGV: window (µs), limit, a unique member for this call.
-# Returns {allowed (1/0), remaining, retry_after_us}.
+# KEYS[1] the key's log, KEYS[2..] cache keys to read in the same round trip (GetRewardInfo's
+# generation and entry); ARGV: window (µs), limit, a unique member for this call.
+# Returns {allowed (1/0), remaining, retry_after_us, values of KEYS[2..]...}.
 SLIDING_WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -39,7 +40,12 @@ local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  return {1, limit - count - 1, 0}
+  local out = {1, limit - count - 1, 0}
+  if #KEYS > 1 then
+    local values = redis.call('MGET', unpack(KEYS, 2))
+    for i = 1, #KEYS - 1 do out[3 + i] = values[i] end
+  end
+  return out
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, 0, tonumber(oldest[2]) + window - now}
@@ -52,6 +58,7 @@ class Decision:
     limit: int
     remaining: int
     retry_after: int = 0  # whole seconds, at least 1 when refused
+    fetched: dict | None = None  # the cache keys asked for, when read in the same round trip
 
     def headers(self) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining)}
@@ -77,22 +84,29 @@ def _log_outage(exc: Exception) -> None:
         log.error("Rewards API throttling is OFF: Redis is unreachable (%s).", exc)
 
 
-def throttle(*, bucket: str, limit: int) -> Decision:
+def throttle(*, bucket: str, limit: int, fetch: tuple[str, ...] = ()) -> Decision:
     """Count one call against `bucket` (an API key, or the caller's IP before a key is known)
-    and say whether it may proceed."""
+    and say whether it may proceed. `fetch` names GetRewardInfo cache keys to read in the
+    same Redis round trip (see rewards.cache)."""
     if not settings.REDIS_URL:
         return Decision(allowed=True, limit=limit, remaining=limit)
     import redis
 
     try:
-        allowed, remaining, retry_us = _script(settings.REDIS_URL)(
-            keys=[f"mc:rl:{bucket}"], args=[WINDOW_US, limit, secrets.token_hex(8)]
+        allowed, remaining, retry_us, *values = _script(settings.REDIS_URL)(
+            keys=[f"mc:rl:{bucket}", *(full_key(name) for name in fetch)],
+            args=[WINDOW_US, limit, secrets.token_hex(8)],
         )
     except redis.RedisError as exc:
         _log_outage(exc)
         return Decision(allowed=True, limit=limit, remaining=limit)
     if allowed:
-        return Decision(allowed=True, limit=limit, remaining=int(remaining))
+        return Decision(
+            allowed=True,
+            limit=limit,
+            remaining=int(remaining),
+            fetched=decode_entries(list(fetch), values) if fetch else None,
+        )
     return Decision(
         allowed=False,
         limit=limit,

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from console.models import App
 from console.services import ip_allowed
 from rewards.services.grants import RewardRefused, customer_ref_hash, reward_grant
-from rewards.services.reward_info import reward_info, reward_target
+from rewards.services.reward_info import reward_info, reward_info_cache_keys, reward_target
 
 from .auth import authenticate
 from .errors import ApiError, api_error
@@ -54,8 +54,8 @@ def _throttled(decision: Decision) -> ApiError:
     )
 
 
-def _caller(request: HttpRequest) -> tuple[App, Decision]:
-    """The app whose key signs the request, after the IP allow-list and the throttle."""
+def _caller(request: HttpRequest) -> App:
+    """The app whose key signs the request, inside its IP allow-list."""
     ip = request.META.get("REMOTE_ADDR", "")
     raw = request.headers.get("x-api-key")
     if not raw:
@@ -69,49 +69,76 @@ def _caller(request: HttpRequest) -> tuple[App, Decision]:
         _refuse_anonymous(
             ip, "ip_not_allowed", f"Calls from {ip} are not allowed for this app's API key."
         )
-    decision = throttle(bucket=f"key:{app.authenticated_key.pk}", limit=app.rate_limit_per_second)
-    if not decision.allowed:
-        raise _throttled(decision)
-    return app, decision
+    return app
 
 
-def _parse(request: HttpRequest, app: App) -> RewardRequest:
-    parsed = parse_reward_request(request)
-    if parsed.app_id != app.app_id:
-        raise api_error("app_mismatch", "appId is not the app this API key belongs to.")
-    return parsed
+class _Call:
+    """One authenticated call: its app, and the rate-limit headers once it was counted."""
+
+    def __init__(self, request: HttpRequest, app: App):
+        self.request = request
+        self.app = app
+        self.headers: dict[str, str] = {}
+
+    def throttle(self, fetch: tuple[str, ...] = ()) -> Decision:
+        """Count the call against the key's limit (every call counts, malformed ones too)."""
+        decision = throttle(
+            bucket=f"key:{self.app.authenticated_key.pk}",
+            limit=self.app.rate_limit_per_second,
+            fetch=fetch,
+        )
+        self.headers = decision.headers()
+        if not decision.allowed:
+            raise _throttled(decision)
+        return decision
+
+    def parse(self) -> RewardRequest:
+        try:
+            parsed = parse_reward_request(self.request)
+        except ApiError:
+            self.throttle()
+            raise
+        if parsed.app_id != self.app.app_id:
+            self.throttle()
+            raise api_error("app_mismatch", "appId is not the app this API key belongs to.")
+        return parsed
 
 
 def _serve(request: HttpRequest, action) -> JsonResponse:
     if request.method != "POST":
         error = api_error("method_not_allowed", "Use POST.")
         return _json(error.body(), error.status, {"Allow": "POST"})
-    headers: dict[str, str] = {}
+    call = None
     try:
-        app, decision = _caller(request)
-        headers = decision.headers()
-        status, body, extra = action(request, app)
+        call = _Call(request, _caller(request))
+        status, body, extra = action(call)
     except ApiError as error:
+        headers = call.headers if call is not None else {}
         return _json(error.body(), error.status, {**headers, **error.headers})
-    return _json(body, status, {**headers, **extra})
+    return _json(body, status, {**call.headers, **extra})
 
 
-def _info(request: HttpRequest, app: App):
-    parsed = _parse(request, app)
+def _info(call: _Call):
+    parsed = call.parse()
+    lookup = {
+        "app": call.app,
+        "campaign_id": parsed.campaign_id,
+        "reward_group_id": parsed.reward_group_id,
+        "moment_id": parsed.moment_id,
+    }
+    # The throttle's Redis round trip also brings the cached answer, when there is one.
+    decision = call.throttle(fetch=reward_info_cache_keys(**lookup))
     try:
-        body = reward_info(
-            app=app,
-            campaign_id=parsed.campaign_id,
-            reward_group_id=parsed.reward_group_id,
-            moment_id=parsed.moment_id,
-        )
+        body = reward_info(**lookup, prefetched=decision.fetched)
     except RewardRefused as refusal:
         raise api_error(refusal.code, refusal.text) from refusal
     return 200, ([] if body is None else body), {}
 
 
-def _grant(request: HttpRequest, app: App):
-    parsed = _parse(request, app)
+def _grant(call: _Call):
+    parsed = call.parse()
+    call.throttle()
+    request, app = call.request, call.app
     key = idempotency_key(request)
     record_pk = None
     if key is not None:

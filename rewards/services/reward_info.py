@@ -210,16 +210,36 @@ def _entry_key(campaign_pk: int, app_pk: int, reward_group_id: str, moment_id: s
     return f"rewardinfo:v1:{campaign_pk}:{app_pk}:{reward_group_id}:{moment_id}"
 
 
+def reward_info_cache_keys(
+    *, app, campaign_id: uuid.UUID, reward_group_id: str, moment_id: str
+) -> tuple[str, ...]:
+    """The cache entries reward_info will read, so the API can fetch them in the same Redis
+    round trip as its throttle; empty until this process has seen the campaign."""
+    pk = _PK_BY_UUID.get(campaign_id)
+    if pk is None:
+        return ()
+    return (info_cache.generation_key(pk), _entry_key(pk, app.pk, reward_group_id, moment_id))
+
+
 def reward_info(
-    *, app, campaign_id: uuid.UUID, reward_group_id: str, moment_id: str, now=None
+    *,
+    app,
+    campaign_id: uuid.UUID,
+    reward_group_id: str,
+    moment_id: str,
+    now=None,
+    prefetched: dict | None = None,
 ) -> dict | None:
     """The GetRewardInfo answer (from cache when fresh); None for an unknown campaign, reward
-    group or moment; RewardRefused for a campaign that is not approved or live."""
+    group or moment; RewardRefused for a campaign that is not approved or live.
+    `prefetched` holds the entries of reward_info_cache_keys when already read."""
     now = now or timezone.now()
     pk = _PK_BY_UUID.get(campaign_id)
     if pk is not None:
         key = _entry_key(pk, app.pk, reward_group_id, moment_id)
-        cached = info_cache.get_entries([info_cache.generation_key(pk), key])
+        cached = prefetched
+        if cached is None:
+            cached = info_cache.get_entries([info_cache.generation_key(pk), key])
         entry = cached.get(key)
         generation = cached.get(info_cache.generation_key(pk))
         if (
