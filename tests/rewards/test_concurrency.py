@@ -115,3 +115,17 @@ def _key_of(app) -> str:
     from console.services import api_key_rotate
 
     return api_key_rotate(app=app, actor=None).raw
+
+
+def test_the_ledger_refuses_edits_and_deletions(postgres, api, api_app):
+    from django.db import DatabaseError, transaction
+
+    campaign = live_campaign(api_app.app)
+    assert api.reward(campaign).status_code == 200
+    entry = LedgerEntry.objects.get(campaign=campaign)
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).update(amount=Decimal("0"))
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).delete()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("10.0000")
