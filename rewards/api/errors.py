@@ -26,10 +26,10 @@ class ApiError(Exception):
 # are generated from this table, so they cannot drift from the code.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "malformed_request": (400, "The body is not valid JSON or form data, or a field is wrong."),
-    "missing_api_key": (403, "No `x-api-key` header."),
+    "missing_api_key": (403, "No x-api-key header."),
     "invalid_api_key": (403, "The key is unknown, revoked, or past its rotation grace period."),
     "ip_not_allowed": (403, "The caller's IP address is outside the app's allow-list."),
-    "app_mismatch": (403, "`appId` is not the app this key belongs to."),
+    "app_mismatch": (403, "appId is not the app this key belongs to."),
     "campaign_not_live": (
         409,
         "The campaign is not approved or live (draft, in review, suspended, rejected or finished).",
@@ -40,7 +40,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "out_of_rewards": (409, "The reward group's quantity limit is reached."),
     "idempotency_key_in_flight": (409, "A request with this Idempotency-Key is still running."),
     "idempotency_key_reused": (422, "This Idempotency-Key was used with a different request."),
-    "rate_limited": (429, "Too many calls for this key; wait `Retry-After` seconds."),
+    "rate_limited": (429, "Too many calls for this key; wait Retry-After seconds."),
     "method_not_allowed": (405, "Only POST is accepted."),
 }
 
