@@ -26,6 +26,18 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["payment_terms"]
     actions = [set_invoice_terms, set_card_terms]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Finance staff hold change_account only to raise spend limits: every other field of
+        # a developer's account is theirs to read, not to edit.
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [
+            f.name for f in self.model._meta.fields if f.name not in {"id", "monthly_spend_limit"}
+        ]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if request.user.is_superuser else []
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
