@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from console.decorators import account_required
@@ -18,7 +19,7 @@ from ..selectors import (
     campaign_status_counts,
     campaign_summary,
 )
-from ..services.lifecycle import EDITABLE_STATUSES
+from ..services.lifecycle import EDITABLE_STATUSES, effective_status
 from ..services.wizard import campaign_draft_delete, campaign_problems
 
 
@@ -28,6 +29,11 @@ def campaign_list(request):
     if status not in Campaign.Status.values:
         status = None
     page = campaign_list_page(request.account, status=status, page=request.GET.get("page"))
+    now = timezone.now()
+    page.object_list = list(page.object_list)
+    for campaign in page.object_list:
+        # What the Rewards API answers now, even if the beat sweep has not caught up yet.
+        campaign.display_status = effective_status(campaign, now)
     counts = campaign_status_counts(request.account)
     filters = [
         (value, label, counts[value]) for value, label in Campaign.Status.choices if counts[value]
@@ -60,6 +66,7 @@ def campaign_detail(request, campaign_id):
             "summary": summary,
             "api": campaign_api_parameters(summary, site_url=settings.SITE_URL),
             "editable": editable,
+            "display_status": effective_status(campaign),
             "problems": campaign_problems(campaign) if campaign.status == "draft" else [],
             "SITE_URL": settings.SITE_URL,
         },

@@ -4,11 +4,13 @@ and the campaign page with its Rewards API parameters and snippets."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import Campaign, Moment, RewardGroup
 from console.models import ApiKey
@@ -30,6 +32,29 @@ def test_the_list_shows_name_app_status_start_and_end(alice_client, acme_app):
     assert '<span class="badge text-bg-warning status-badge">Pending approval</span>' in html
     assert campaign.start_date.strftime("%b %-d, %Y") in html
     assert campaign.end_date.strftime("%b %-d, %Y") in html
+
+
+def test_the_list_shows_an_approved_campaign_past_its_review_and_start_as_live(
+    alice_client, acme_app
+):
+    # The beat sweep may be a minute late; the developer sees what the API answers.
+    CampaignFactory(
+        app=acme_app,
+        name="Due",
+        status="approved",
+        submitted_at=timezone.now() - timedelta(days=8),
+        start_date=timezone.localdate(),
+    )
+    html = alice_client.get(LIST).content.decode()
+    assert '<span class="badge text-bg-success status-badge">Live</span>' in html
+
+
+def test_a_rejected_campaign_in_the_list_offers_edit_and_resubmit(alice_client, acme_app):
+    rejected = CampaignFactory(app=acme_app, name="Try again", status="rejected")
+    html = alice_client.get(LIST).content.decode()
+    assert reverse("campaigns:wizard", args=[rejected.campaign_id]) in html
+    assert "Edit and resubmit" in html
+    assert reverse("campaigns:delete", args=[rejected.campaign_id]) not in html
 
 
 def test_the_list_shows_only_the_accounts_campaigns(alice_client, acme_app, charlie):
