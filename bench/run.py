@@ -75,6 +75,7 @@ def server_env() -> dict[str, str]:
         "SITE_URL": "http://127.0.0.1",
         "CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore:No directory at",  # no collectstatic here: no static files served
     }
 
 
