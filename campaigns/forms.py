@@ -162,6 +162,13 @@ class RewardGroupForm(forms.Form):
         kwargs.setdefault("prefix", catalog.marketplace.code)
         super().__init__(*args, **kwargs)
         self.fields["products"].choices = [(p.pk, p.label) for p in catalog.products]
+        name = catalog.marketplace.name
+        self.fields["products"].error_messages["invalid_choice"] = (
+            f"Product %(value)s is not an in-stock product of the {name} catalog."
+        )
+        self.fields["discount_category"].error_messages["invalid_choice"] = (
+            f"Discount category %(value)s is not in the {name} catalog."
+        )
         self.fields["discount_category"].choices = [("", "No discount category")] + [
             (d.pk, d.label) for d in catalog.discount_categories
         ]
