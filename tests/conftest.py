@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from .campaigns.lifecycle_helpers import finance_in_group, reviewer_in_group  # noqa: F401
 from .factories import AppFactory, MembershipFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -67,6 +68,20 @@ def _clean_cache(settings, tmp_path):
     cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
     yield
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process():
+    """Tasks the code under test enqueues run in-process, as the worker would run them, so no
+    test leaves messages in the shared broker. The real-worker test starts its own processes,
+    which read their configuration afresh."""
+    from console.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 
 from campaigns.models import Campaign
 from console.services import app_register
-from tests.campaigns.conftest import seed_marketplaces
 from tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +29,6 @@ def png(width: int, height: int) -> bytes:
 
 
 def test_run_the_whole_wizard_add_a_card_when_asked_and_submit_for_review(page, acme, alice):
-    seed_marketplaces()  # an earlier transaction=True test may have flushed them
     issued = app_register(
         account=acme,
         actor=alice,

@@ -4,7 +4,6 @@ at a given step, a card on file."""
 from __future__ import annotations
 
 import functools
-import importlib
 import io
 import struct
 import zlib
@@ -65,24 +64,6 @@ def upload(name: str, content: bytes, content_type: str = "image/png") -> Simple
 
 def step_url(campaign: Campaign, step: int) -> str:
     return reverse("campaigns:wizard_step", args=[campaign.campaign_id, step])
-
-
-def seed_marketplaces() -> None:
-    """The 13 marketplaces and exchange rates of the data migration, again when missing: a
-    `transaction=True` test flushes them for every test that runs after it."""
-    from django.apps import apps
-
-    from rewards.models import Marketplace
-
-    if not Marketplace.objects.exists():
-        importlib.import_module("rewards.migrations.0002_marketplaces").create(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def _marketplaces(request):
-    if request.node.get_closest_marker("django_db") is not None:
-        request.getfixturevalue("db")
-        seed_marketplaces()
 
 
 @pytest.fixture

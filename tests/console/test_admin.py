@@ -7,15 +7,13 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from ..campaigns.lifecycle_helpers import finance_in_group  # noqa: F401
-
 pytestmark = pytest.mark.django_db
 
 
 def test_finance_raises_an_accounts_spend_limit_but_cannot_rename_it(
     client,
     finance_in_group,
-    acme,  # noqa: F811
+    acme,
 ):
     client.force_login(finance_in_group)
     url = reverse("admin:console_account_change", args=[acme.pk])

@@ -157,14 +157,3 @@ def _fresh_rate_limits(settings):
     except redis.RedisError:
         pass
     yield
-
-
-@pytest.fixture
-def marketplaces(db):
-    """The 13 marketplaces of the data migration, again: a `transaction=True` test starts
-    from tables that an earlier such test flushed."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("rewards.migrations.0002_marketplaces").create(apps, None)

@@ -21,7 +21,6 @@ from .conftest import ApiCaller, body_for, live_campaign
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("marketplaces"),
 ]
 
 
