@@ -7,21 +7,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
+from console.admin_base import ReadOnlyAdmin
 from console.models import Account
 
 from .models import AccountMonthlySpend, CampaignMonthlySpend, LedgerEntry, PaymentMethod
 from .services.payments import payment_terms_set
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaymentMethod)

@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
 from django.utils.html import format_html
 
+from console.admin_base import ReadOnlyAdmin
+
 from .models import (
     DiscountCategory,
     ExchangeRate,
@@ -17,19 +19,6 @@ from .models import (
 )
 from .services.catalog import exchange_rate_set
 from .services.pricing import ReferencePrice, reference_price
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff may look, never add, change or delete: these rows are written by the product."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Marketplace)
