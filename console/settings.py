@@ -160,7 +160,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=17),
     },
 }
-_ = crontab  # kept imported for schedule entries added by the apps' issues
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
