@@ -7,6 +7,7 @@ from django.contrib import admin
 from billing.admin import set_card_terms, set_invoice_terms
 
 from .models import Account, ApiKey, App, Invitation, Membership, SupportRequest
+from .services import account_limits_changed, app_access_changed
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,6 +38,11 @@ class AccountAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if request.user.is_superuser else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "monthly_spend_limit" in form.changed_data:
+            account_limits_changed(account=obj)
 
 
 @admin.register(Membership)
@@ -83,6 +89,24 @@ class AppAdmin(admin.ModelAdmin):
     raw_id_fields = ["account"]
     inlines = [ApiKeyInline]
 
+    def save_related(self, request, form, formsets, change):
+        # After the app and its inline keys are saved: the allow-list, the rate limit or a
+        # key's expiry may have changed, and the Rewards API must not trust its memory.
+        super().save_related(request, form, formsets, change)
+        if change:
+            moved_from = form.initial.get("account")
+            app_access_changed(app=form.instance, account_ids=(moved_from,) if moved_from else ())
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        app_access_changed(app=obj)
+
+    def delete_queryset(self, request, queryset):
+        apps = list(queryset)
+        super().delete_queryset(request, queryset)
+        for app in apps:
+            app_access_changed(app=app)
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
@@ -96,6 +120,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        app_access_changed(app=obj.app)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        app_access_changed(app=obj.app)
+
+    def delete_queryset(self, request, queryset):
+        apps = {key.app for key in queryset.select_related("app")}
+        super().delete_queryset(request, queryset)
+        for app in apps:
+            app_access_changed(app=app)
 
 
 @admin.register(SupportRequest)

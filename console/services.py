@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from django.utils import timezone
 from .models import Account, ApiKey, App, Invitation, Membership, SupportRequest
 
 User = get_user_model()
+log = logging.getLogger(__name__)
 
 INVITATION_DAYS = 7
 KEY_PREFIX_TAG = "mk_"
@@ -240,6 +242,7 @@ def app_update(*, app: App, actor, name: str, store_url: str, allowed_ips: list[
     app.allowed_ips = allowed_ips
     app.full_clean()
     app.save(update_fields=["name", "store_url", "allowed_ips"])
+    app_access_changed(app=app)
     return app
 
 
@@ -253,12 +256,75 @@ def api_key_rotate(*, app: App, actor) -> IssuedKey:
         ApiKey.objects.filter(app=app, revoked_at__isnull=True, expires_at__isnull=True).update(
             expires_at=grace_end
         )
+        app_access_changed(app=app)  # remembered old keys must learn their new expiry
         return _new_key(app=app, actor=actor)
 
 
 def api_key_revoke(*, api_key: ApiKey, actor) -> None:
-    """End a key at once."""
+    """End a key at once (in every web process too: see app_access_changed)."""
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    app_access_changed(app=api_key.app)
+
+
+# The Rewards API remembers authenticated keys per web process (rewards.api.auth) and checks,
+# in the Redis round trip every call already makes, that the account's "keyring generation" is
+# still the one it remembered them under. Every write that changes who may call, from where or
+# how often bumps that generation after commit, so the next call re-reads the database.
+KEYRING_TTL = 60 * 60 * 24 * 30
+
+# A missing generation (new, expired or lost with Redis's data) starts from Redis's clock in
+# microseconds, never from 0: a value some process remembered can then not come back.
+_KEYRING_BUMP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
+end
+local generation = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return generation
+"""
+
+
+def keyring_generation_key(account_id: int) -> str:
+    """The Redis key of an account's keyring generation."""
+    from rewards.cache import full_key
+
+    return full_key(f"keyring:gen:{account_id}")
+
+
+def _keyring_bump(account_id: int) -> None:
+    from rewards.cache import redis_client
+
+    client = redis_client()
+    if client is None:
+        return  # without Redis the API remembers no key: nothing to tell
+    try:
+        client.eval(_KEYRING_BUMP, 1, keyring_generation_key(account_id), KEYRING_TTL)
+    except Exception as exc:  # noqa: BLE001 - any Redis error
+        # The change is committed; remembered keys then expire by
+        # REWARDS_API_KEY_MEMORY_SECONDS, the upper bound kept for exactly this case.
+        log.error("Could not bump the API keyring of account %s: %s", account_id, exc)
+
+
+def app_access_changed(*, app: App, account_ids: tuple[int, ...] = ()) -> None:
+    """Tell every web process that who may call as `app` changed (a key revoked, rotated or
+    edited, the IP allow-list, the rate limit): after commit, the Rewards API stops trusting
+    what it remembers about the keys of the app's account (and of `account_ids`, e.g. the
+    account an app was moved from)."""
+    for account_id in {app.account_id, *account_ids}:
+        transaction.on_commit(lambda account_id=account_id: _keyring_bump(account_id))
+
+
+def account_limits_changed(*, account: Account) -> None:
+    """After an account's monthly spend limit changed: the Rewards API reads it from the app it
+    remembers (GetReward) and from cached GetRewardInfo answers (remainingRewardCount), so
+    both are made stale after commit."""
+    from campaigns.models import Campaign
+    from rewards.cache import invalidate_campaigns
+
+    transaction.on_commit(lambda: _keyring_bump(account.pk))
+    campaign_pks = list(Campaign.objects.filter(account=account).values_list("pk", flat=True))
+    transaction.on_commit(lambda: invalidate_campaigns(campaign_pks))
 
 
 def api_key_authenticate(raw_key: str | None) -> App | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from console.services import KEYRING_TTL
 from rewards.cache import decode_entries, full_key, redis_client
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,30 @@ log = logging.getLogger(__name__)
 WINDOW_US = 1_000_000
 LOG_EVERY = 30.0
 
-# KEYS[1] the key's log, KEYS[2..] cache keys to read in the same round trip (GetRewardInfo's
-# generation and entry); ARGV: window (µs), limit, a unique member for this call.
-# Returns {allowed (1/0), remaining, retry_after_us, values of KEYS[2..]...}.
+# KEYS[1] the key's log; with a keyring (ARGV[4] == '1') KEYS[2] the account's keyring
+# generation (console.services.keyring_generation_key); the remaining KEYS are cache keys to read
+# in the same round trip (GetRewardInfo's generation and entry). ARGV: window (µs), limit, a
+# unique member for this call, keyring flag, the generation the caller's key was remembered
+# under ('' when it was just read from the database: nothing to check), the keyring's TTL.
+# Returns {allowed (1/0, or -1: the remembered key is stale, nothing counted), remaining,
+# retry_after_us, generation, values of the cache keys...}.
 SLIDING_WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local first = 2
+local generation = false
+if ARGV[4] == '1' then
+  first = 3
+  generation = redis.call('GET', KEYS[2])
+  if not generation then
+    -- a new or lost generation starts from the clock, never at a value a process remembers
+    generation = t[1] .. string.format('%06d', tonumber(t[2]))
+    redis.call('SET', KEYS[2], generation, 'EX', ARGV[6])
+  end
+  if ARGV[5] ~= '' and ARGV[5] ~= generation then
+    return {-1, 0, 0, generation}
+  end
+end
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -40,15 +59,15 @@ local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  local out = {1, limit - count - 1, 0}
-  if #KEYS > 1 then
-    local values = redis.call('MGET', unpack(KEYS, 2))
-    for i = 1, #KEYS - 1 do out[3 + i] = values[i] end
+  local out = {1, limit - count - 1, 0, generation}
+  if #KEYS >= first then
+    local values = redis.call('MGET', unpack(KEYS, first))
+    for i = 1, #KEYS - first + 1 do out[4 + i] = values[i] end
   end
   return out
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, 0, tonumber(oldest[2]) + window - now}
+return {0, 0, tonumber(oldest[2]) + window - now, generation}
 """
 
 
@@ -59,6 +78,10 @@ class Decision:
     remaining: int
     retry_after: int = 0  # whole seconds, at least 1 when refused
     fetched: dict | None = None  # the cache keys asked for, when read in the same round trip
+    # The keyring generation read in the same round trip; None without Redis (or when Redis
+    # is down, or for a call without a key), when nothing can prove a remembered key current.
+    generation: str | None = None
+    stale: bool = False  # the remembered key's generation is not current: nothing was counted
 
     def headers(self) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining)}
@@ -84,32 +107,62 @@ def _log_outage(exc: Exception) -> None:
         log.error("Rewards API throttling is OFF: Redis is unreachable (%s).", exc)
 
 
-def throttle(*, bucket: str, limit: int, fetch: tuple[str, ...] = ()) -> Decision:
+def unthrottled(limit: int) -> Decision:
+    """The answer when Redis cannot count (unset or down): the call proceeds."""
+    return Decision(allowed=True, limit=limit, remaining=limit)
+
+
+def throttle(
+    *,
+    bucket: str,
+    limit: int,
+    fetch: tuple[str, ...] = (),
+    keyring: str | None = None,
+    remembered_under: str | None = None,
+) -> Decision:
     """Count one call against `bucket` (an API key, or the caller's IP before a key is known)
     and say whether it may proceed. `fetch` names GetRewardInfo cache keys to read in the
-    same Redis round trip (see rewards.cache)."""
+    same Redis round trip (see rewards.cache). `keyring` is the Redis key of the caller's
+    keyring generation, read in the same round trip too; with `remembered_under` (the
+    generation a remembered key was authenticated under) a different current generation
+    makes the answer `stale`, without counting the call."""
     if not settings.REDIS_URL:
-        return Decision(allowed=True, limit=limit, remaining=limit)
+        return unthrottled(limit)
     import redis
 
+    keys = [f"mc:rl:{bucket}"]
+    if keyring is not None:
+        keys.append(keyring)
     try:
-        allowed, remaining, retry_us, *values = _script(settings.REDIS_URL)(
-            keys=[f"mc:rl:{bucket}", *(full_key(name) for name in fetch)],
-            args=[WINDOW_US, limit, secrets.token_hex(8)],
+        allowed, remaining, retry_us, generation, *values = _script(settings.REDIS_URL)(
+            keys=[*keys, *(full_key(name) for name in fetch)],
+            args=[
+                WINDOW_US,
+                limit,
+                secrets.token_hex(8),
+                "1" if keyring is not None else "0",
+                remembered_under or "",
+                KEYRING_TTL,
+            ],
         )
     except redis.RedisError as exc:
         _log_outage(exc)
-        return Decision(allowed=True, limit=limit, remaining=limit)
+        return unthrottled(limit)
+    generation = generation.decode() if generation is not None else None
+    if allowed == -1:
+        return Decision(allowed=False, limit=limit, remaining=0, generation=generation, stale=True)
     if allowed:
         return Decision(
             allowed=True,
             limit=limit,
             remaining=int(remaining),
             fetched=decode_entries(list(fetch), values) if fetch else None,
+            generation=generation,
         )
     return Decision(
         allowed=False,
         limit=limit,
         remaining=0,
         retry_after=max(1, math.ceil(int(retry_us) / WINDOW_US)),
+        generation=generation,
     )

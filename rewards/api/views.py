@@ -10,11 +10,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from console.models import App
-from console.services import ip_allowed
+from console.services import ip_allowed, keyring_generation_key
 from rewards.services.grants import RewardRefused, customer_ref_hash, reward_grant
 from rewards.services.reward_info import reward_info, reward_info_cache_keys, reward_target
 
-from .auth import authenticate
+from .auth import Caller, authenticate, forget_all, reauthenticate
 from .errors import ApiError, api_error
 from .idempotency import (
     idempotency_claim,
@@ -22,7 +22,7 @@ from .idempotency import (
     idempotency_release,
     request_fingerprint,
 )
-from .ratelimit import Decision, throttle
+from .ratelimit import Decision, throttle, unthrottled
 from .validation import RewardRequest, idempotency_key, parse_reward_request
 
 DEFAULT_RATE_LIMIT = App._meta.get_field("rate_limit_per_second").default
@@ -54,39 +54,66 @@ def _throttled(decision: Decision) -> ApiError:
     )
 
 
-def _caller(request: HttpRequest) -> App:
-    """The app whose key signs the request, inside its IP allow-list."""
+def _caller(request: HttpRequest, *, fresh: bool = False, generation: str | None = None) -> Caller:
+    """The app whose key signs the request, inside its IP allow-list. `fresh` reads the key
+    from the database whatever this process remembers (remembering it under `generation`)."""
     ip = request.META.get("REMOTE_ADDR", "")
     raw = request.headers.get("x-api-key")
     if not raw:
         _refuse_anonymous(ip, "missing_api_key", "Send your app's API key in the x-api-key header.")
-    app = authenticate(raw)
-    if app is None:
+    caller = reauthenticate(raw, generation=generation) if fresh else authenticate(raw)
+    if caller is None:
         _refuse_anonymous(
             ip, "invalid_api_key", "This API key is not valid: it is unknown, revoked or expired."
         )
-    if not ip_allowed(app, ip):
+    if not ip_allowed(caller.app, ip):
+        if caller.remembered_under is not None:
+            # A remembered allow-list may be older than a widening: the database decides.
+            return _caller(request, fresh=True)
         _refuse_anonymous(
             ip, "ip_not_allowed", f"Calls from {ip} are not allowed for this app's API key."
         )
-    return app
+    return caller
 
 
 class _Call:
     """One authenticated call: its app, and the rate-limit headers once it was counted."""
 
-    def __init__(self, request: HttpRequest, app: App):
+    def __init__(self, request: HttpRequest, caller: Caller):
         self.request = request
-        self.app = app
+        self.caller = caller
         self.headers: dict[str, str] = {}
 
-    def throttle(self, fetch: tuple[str, ...] = ()) -> Decision:
-        """Count the call against the key's limit (every call counts, malformed ones too)."""
-        decision = throttle(
+    @property
+    def app(self) -> App:
+        return self.caller.app
+
+    def _count(self, fetch: tuple[str, ...]) -> Decision:
+        return throttle(
             bucket=f"key:{self.app.authenticated_key.pk}",
             limit=self.app.rate_limit_per_second,
             fetch=fetch,
+            keyring=keyring_generation_key(self.app.account_id),
+            remembered_under=self.caller.remembered_under,
         )
+
+    def throttle(self, fetch: tuple[str, ...] = ()) -> Decision:
+        """Count the call against the key's limit (every call counts, malformed ones too).
+
+        The same Redis round trip proves a remembered key current (rewards.api.auth); when
+        it is not, the key is read again from the database (a revoked key is refused here)
+        and the call counted under the app's current limit: a second round trip, only after
+        a change."""
+        decision = self._count(fetch)
+        if decision.stale:
+            self.caller = _caller(self.request, fresh=True, generation=decision.generation)
+            decision = self._count(fetch)
+        elif decision.generation is None and self.caller.remembered_under is not None:
+            # Redis is down: nothing proves the remembered key current, and bumps made
+            # meanwhile are lost, so this process forgets every key.
+            forget_all()
+            self.caller = _caller(self.request, fresh=True)
+            decision = unthrottled(self.app.rate_limit_per_second)
         self.headers = decision.headers()
         if not decision.allowed:
             raise _throttled(decision)
@@ -129,7 +156,8 @@ def _info(call: _Call):
     # The throttle's Redis round trip also brings the cached answer, when there is one.
     decision = call.throttle(fetch=reward_info_cache_keys(**lookup))
     try:
-        body = reward_info(**lookup, prefetched=decision.fetched)
+        # call.app, not lookup's: the throttle re-reads a remembered app that is out of date.
+        body = reward_info(**{**lookup, "app": call.app}, prefetched=decision.fetched)
     except RewardRefused as refusal:
         raise api_error(refusal.code, refusal.text) from refusal
     return 200, ([] if body is None else body), {}
