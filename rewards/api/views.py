@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from console.models import App
 from console.services import ip_allowed, keyring_generation_key
 from rewards.services.grants import RewardRefused, customer_ref_hash, reward_grant
-from rewards.services.reward_info import reward_info, reward_info_cache_keys, reward_target
+from rewards.services.reward_info import reward_info, reward_info_cache_keys
 
 from .auth import Caller, authenticate, forget_all, reauthenticate
 from .errors import ApiError, api_error
@@ -198,22 +198,13 @@ def _grant(call: _Call):
 
 
 def _grant_body(parsed: RewardRequest, app: App):
-    target = reward_target(
-        app=app,
-        campaign_id=parsed.campaign_id,
-        reward_group_id=parsed.reward_group_id,
-        moment_id=parsed.moment_id,
-        now=None,
-    )
-    if target is None:
-        return []
     try:
         result = reward_grant(
-            campaign=target.campaign,
-            reward_group=target.reward_group,
-            moment=target.moment,
+            app=app,
+            campaign_id=parsed.campaign_id,
+            reward_group_id=parsed.reward_group_id,
+            moment_id=parsed.moment_id,
             device_type=parsed.device_type,
-            account_limit=app.account.monthly_spend_limit,
             customer_ref_hashed=(
                 customer_ref_hash(app_id=app.app_id, customer_ref=parsed.customer_ref)
                 if parsed.customer_ref is not None
@@ -222,6 +213,8 @@ def _grant_body(parsed: RewardRequest, app: App):
         )
     except RewardRefused as refusal:
         raise api_error(refusal.code, refusal.text) from refusal
+    if result is None:
+        return []
     return {
         "rewardNotificationUrl": result.url,
         "rewardNotificationText": result.text,

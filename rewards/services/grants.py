@@ -6,14 +6,19 @@ its conditional unique constraint), (2) the reward group's inventory, (3) the ca
 budget and this month's campaign spend, (4) this month's account spend, (5) the ledger row and
 the grant. A refusal raises and rolls back every earlier step. Rows are locked in the one
 order used everywhere: inventory → campaign → account, so two GetRewards never deadlock.
+
+On PostgreSQL the whole of it, with the lookup of the request's campaign, is one statement (the
+`rewards_get_reward` function of rewards/migrations/0004): one round trip, and the hot rows are
+locked only while PostgreSQL works. Elsewhere the same steps run one statement each.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -28,7 +33,7 @@ from billing.services.ledger import (
     campaign_spend_reserve,
     ledger_charge,
 )
-from campaigns.models import Campaign, Moment, RewardGroup
+from campaigns.models import Campaign, RewardGroup
 from campaigns.services.lifecycle import effective_status, rewards_expire_at
 from rewards.cache import invalidate_campaigns
 from rewards.models import RewardGrant
@@ -57,9 +62,9 @@ def reward_url(token: str) -> str:
     return f"{settings.SITE_URL}/r/{token}/"
 
 
-def test_reward_url(campaign: Campaign) -> str:
+def test_reward_url(campaign_id: uuid.UUID) -> str:
     """The one URL a campaign in test mode answers with, every time."""
-    return f"{settings.SITE_URL}/r/test/{campaign.campaign_id}/"
+    return f"{settings.SITE_URL}/r/test/{campaign_id}/"
 
 
 def customer_ref_hash(*, app_id, customer_ref: str) -> str:
@@ -73,9 +78,11 @@ def not_live_refusal(campaign: Campaign, status: str) -> RewardRefused:
     """The refusal for a campaign whose effective status is not approved or live."""
     budget_left = (campaign.total_budget or 0) - campaign.spent
     if status == S.FINISHED and campaign.cpa is not None and budget_left < campaign.cpa:
-        return RewardRefused(
-            "budget_exhausted", "This campaign's budget is spent: no more rewards can be given."
-        )
+        return RewardRefused("budget_exhausted", REFUSALS["budget_exhausted"])
+    return _not_live(status)
+
+
+def _not_live(status: str) -> RewardRefused:
     label = S(status).label if status in S.values else status
     return RewardRefused("campaign_not_live", f"This campaign is not live (it is {label}).")
 
@@ -110,33 +117,59 @@ REFUSALS = {
 }
 
 
-def _grant_in_database(
-    *, values: dict, account_id: int, amount, month, account_limit
-) -> tuple[str, str | None]:
-    """PostgreSQL: steps (1)-(5) in one round trip, by the `rewards_grant` SQL function
-    (rewards/migrations/0003), so the hot rows stay locked for the shortest time. Returns
-    (outcome, token); the caller rolls back on any outcome but "ok"."""
+_GET_REWARD_SQL = (
+    "SELECT outcome, grant_token, campaign_pk, status, message FROM rewards_get_reward("
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _grant_postgresql(
+    *,
+    app,
+    campaign_id: uuid.UUID,
+    reward_group_id: str,
+    moment_id: str,
+    device_type: str,
+    customer_ref_hashed: str | None,
+    now: datetime,
+) -> GrantResult | None:
+    """The lookup, the effective status and steps (1)-(5) in one statement. Outside a
+    transaction it is its own; inside one (an Idempotency-Key's), it joins it."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT outcome, grant_token FROM rewards_grant("
-            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            _GET_REWARD_SQL,
             [
-                values["campaign_id"],
-                values["reward_group_id"],
-                values["moment_id"],
-                account_id,
-                amount,
-                month,
+                app.pk,
+                campaign_id,
+                reward_group_id,
+                moment_id,
+                now,
+                timezone.localdate(now),
+                month_start(timezone.localdate(now)),
+                timedelta(days=settings.REVIEW_PERIOD_DAYS),
+                settings.REWARD_EXPIRY_DAYS,
+                timezone.get_current_timezone_name(),
                 Decimal(settings.CAMPAIGN_MONTHLY_CAP),
-                account_limit,
-                values["token"],
-                values["customer_ref_hash"],
-                values["device_type"],
-                values["created_at"],
-                values["expires_at"],
+                app.account.monthly_spend_limit,
+                secrets.token_urlsafe(32),  # 256 bits: unguessable
+                customer_ref_hashed,
+                device_type,
             ],
         )
-        return cursor.fetchone()
+        outcome, token, campaign_pk, status, message = cursor.fetchone()
+    if outcome == "unknown":
+        return None
+    if outcome == "test":
+        return GrantResult(url=test_reward_url(campaign_id), text=message, test_mode=True)
+    if outcome == "repeated":
+        return GrantResult(url=reward_url(token), text=message, repeated=True)
+    if outcome == "campaign_not_live" and status != S.LIVE:
+        raise _not_live(status)
+    if outcome != "ok":
+        raise RewardRefused(outcome, REFUSALS[outcome])
+    # GetRewardInfo's cached counts are stale once this commits.
+    transaction.on_commit(lambda: invalidate_campaigns([campaign_pk]))
+    return GrantResult(url=reward_url(token), text=message)
 
 
 def _grant_step_by_step(
@@ -190,36 +223,58 @@ def _grant_step_by_step(
 
 def reward_grant(
     *,
-    campaign: Campaign,
-    reward_group: RewardGroup,
-    moment: Moment,
+    app,
+    campaign_id: uuid.UUID,
+    reward_group_id: str,
+    moment_id: str,
     device_type: str,
-    account_limit,
     customer_ref_hashed: str | None = None,
     now: datetime | None = None,
-) -> GrantResult:
-    """Give one reward of `reward_group` for `moment` and charge the campaign's CPA.
+) -> GrantResult | None:
+    """Give one reward of the campaign `campaign_id` of `app`, in its reward group
+    `reward_group_id`, for the moment `moment_id`, and charge the campaign's CPA.
 
-    Live campaign: the single transaction described in the module docstring; the same
-    customerRef returns the first grant's URL without a second charge. Approved (test mode):
-    the campaign's test URL, nothing consumed or charged. Anything else raises RewardRefused.
-    `account_limit` is the account's monthly spend cap.
+    None when the app has no such campaign, reward group or moment. Live campaign: the single
+    transaction described in the module docstring; the same customerRef returns the first
+    grant's URL without a second charge. Approved (test mode): the campaign's test URL,
+    nothing consumed or charged. Anything else raises RewardRefused.
     """
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _grant_postgresql(
+            app=app,
+            campaign_id=campaign_id,
+            reward_group_id=reward_group_id,
+            moment_id=moment_id,
+            device_type=device_type,
+            customer_ref_hashed=customer_ref_hashed,
+            now=now,
+        )
+    from .targets import reward_target
+
+    target = reward_target(
+        app=app,
+        campaign_id=campaign_id,
+        reward_group_id=reward_group_id,
+        moment_id=moment_id,
+        now=now,
+    )
+    if target is None:
+        return None
+    campaign = target.campaign
     status = effective_status(campaign, now)
     if status == S.APPROVED:
         return GrantResult(
-            url=test_reward_url(campaign), text=campaign.redemption_message, test_mode=True
+            url=test_reward_url(campaign_id), text=campaign.redemption_message, test_mode=True
         )
     if status != S.LIVE:
         raise not_live_refusal(campaign, status)
 
-    amount = campaign.cpa
     month = month_start(timezone.localdate(now))
     grant_values = {
         "campaign_id": campaign.pk,
-        "reward_group_id": reward_group.pk,
-        "moment_id": moment.pk,
+        "reward_group_id": target.reward_group.pk,
+        "moment_id": target.moment.pk,
         "token": secrets.token_urlsafe(32),  # 256 bits: unguessable
         "customer_ref_hash": customer_ref_hashed,
         "device_type": device_type,
@@ -228,22 +283,13 @@ def reward_grant(
         "redeemed_at": None,
     }
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            outcome, token = _grant_in_database(
-                values=grant_values,
-                account_id=campaign.account_id,
-                amount=amount,
-                month=month,
-                account_limit=account_limit,
-            )
-        else:
-            outcome, token = _grant_step_by_step(
-                values=grant_values,
-                campaign=campaign,
-                amount=amount,
-                month=month,
-                account_limit=account_limit,
-            )
+        outcome, token = _grant_step_by_step(
+            values=grant_values,
+            campaign=campaign,
+            amount=campaign.cpa,
+            month=month,
+            account_limit=app.account.monthly_spend_limit,
+        )
         if outcome == "repeated":
             return GrantResult(
                 url=reward_url(token), text=campaign.redemption_message, repeated=True
@@ -251,6 +297,5 @@ def reward_grant(
         if outcome != "ok":
             # Leaving the atomic block with an exception rolls back every earlier step.
             raise RewardRefused(outcome, REFUSALS[outcome])
-        # GetRewardInfo's cached counts are stale once this commits.
         transaction.on_commit(lambda: invalidate_campaigns([campaign.pk]))
-    return GrantResult(url=reward_url(grant_values["token"]), text=campaign.redemption_message)
+    return GrantResult(url=reward_url(token), text=campaign.redemption_message)

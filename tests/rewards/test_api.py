@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend, LedgerEntry
 from campaigns.models import Campaign, RewardGroup
+from campaigns.services.lifecycle import effective_status
 from console.services import api_key_revoke, api_key_rotate
 from rewards.models import RewardGrant
 from tests.factories import AppFactory
@@ -183,6 +184,55 @@ def test_an_approved_campaign_past_review_and_start_is_live_before_the_sweep(api
     assert api.reward(campaign).json()["testMode"] is False
     assert len(_charges(campaign)) == 1
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"  # the sweep moves it
+
+
+# GetReward on PostgreSQL works the effective status out in SQL (rewards/migrations/0004): at
+# each edge of the timeline it must answer as campaigns.services.lifecycle.effective_status says.
+SUBMITTED = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
+EDGES = [
+    (SUBMITTED + timedelta(days=7) - timedelta(seconds=1), "approved"),  # review not over
+    (SUBMITTED + timedelta(days=7), "live"),  # review over to the second
+    (datetime(2026, 3, 31, 23, 59, tzinfo=UTC), "live"),  # the last minute of the end date
+    (datetime(2026, 4, 1, 0, 0, tzinfo=UTC), "finished"),  # the day after it
+]
+
+
+@pytest.mark.parametrize(("when", "expected"), EDGES)
+def test_get_reward_follows_the_effective_status_at_each_edge_of_the_timeline(
+    api, api_app, when, expected
+):
+    campaign = live_campaign(
+        api_app.app,
+        status="approved",
+        submitted_at=SUBMITTED,
+        start_date=SUBMITTED.date(),
+        end_date=datetime(2026, 3, 31).date(),
+    )
+    with time_machine_travel(when):
+        assert effective_status(Campaign.objects.get(pk=campaign.pk), when) == expected
+        response = api.reward(campaign)
+
+    if expected == "approved":
+        assert response.json()["testMode"] is True
+        assert _charges(campaign) == []
+    elif expected == "live":
+        assert response.json()["testMode"] is False
+        assert _charges(campaign) == [Decimal("10.0000")]
+    else:
+        assert response.status_code == 409
+        assert response.json()["errorCode"] == "campaign_not_live"
+        assert "Finished" in response.json()["rewardNotificationText"]
+
+
+def test_a_live_campaign_with_less_than_one_cpa_left_says_its_budget_is_spent(api, api_app):
+    campaign = live_campaign(api_app.app)
+    Campaign.objects.filter(pk=campaign.pk).update(spent=Decimal("995.0000"))
+
+    response = api.reward(campaign)
+
+    assert response.status_code == 409
+    assert response.json()["errorCode"] == "budget_exhausted"
+    assert _charges(campaign) == []
 
 
 # --- Who may call ---------------------------------------------------------------------------
