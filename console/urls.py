@@ -29,6 +29,8 @@ console_patterns = [
 ]
 
 urlpatterns = [
+    # First: the Rewards API is the hot path, and Django tries patterns in order.
+    path("", include("rewards.urls")),
     path("", views.home, name="home"),
     path("", include((console_patterns, "console"))),
     path("signup/", views.signup, name="signup"),
@@ -65,7 +67,6 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
-    path("", include("rewards.urls")),
     path("admin/", admin.site.urls),
 ]
 

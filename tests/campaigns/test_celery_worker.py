@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.conf import settings
@@ -26,6 +26,7 @@ S = Campaign.Status
 ROOT = Path(settings.BASE_DIR)
 CELERY = ROOT / ".venv" / "bin" / "celery"
 WAIT_SECONDS = 60
+ISOLATED_REDIS_DB = 13
 
 
 def _database_url() -> str:
@@ -36,6 +37,17 @@ def _database_url() -> str:
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or "5432"
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def _isolated_redis_url() -> str:
+    """REDIS_URL on a database index of its own, emptied first: no other worker on this Redis
+    (a developer's, another run's) takes the test's tasks, and no task left over from an
+    aborted run reaches this one's worker."""
+    import redis
+
+    url = urlsplit(settings.REDIS_URL)._replace(path=f"/{ISOLATED_REDIS_DB}").geturl()
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 def _subject_and_to(path: Path) -> tuple[str, str]:
@@ -86,7 +98,7 @@ def test_beat_and_a_worker_move_a_due_campaign_live_and_email_the_account(
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": _database_url(),
         "CONN_MAX_AGE": "0",  # no connection outlives a task: the test database is dropped
-        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_URL": _isolated_redis_url(),
         "EMAIL_URL": f"filemail:///{mail_dir}",  # four slashes: an absolute path
         "SWEEP_INTERVAL_SECONDS": "1",
         "VAR_DIR": str(tmp_path / "var"),
