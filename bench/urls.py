@@ -8,6 +8,7 @@ from . import views
 
 urlpatterns = [
     path("bench/hello", views.hello),
+    path("bench/hello-redis", views.hello_redis),
     path("bench/raw-sql", views.raw_sql),
     *product_urlpatterns,
 ]

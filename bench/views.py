@@ -1,5 +1,5 @@
-"""The two reference points the Rewards API is measured against, served by the same gunicorn
-so both sides pay the same HTTP and Django costs."""
+"""The reference points the Rewards API is measured against, served by the same gunicorn
+so every side pays the same HTTP and Django costs."""
 
 from __future__ import annotations
 
@@ -26,3 +26,12 @@ def raw_sql(request):
         cursor.execute("INSERT INTO bench_log (counter_id) VALUES (1) RETURNING id")
         row_id = cursor.fetchone()[0]
     return JsonResponse({"ok": True, "id": row_id})
+
+
+def hello_redis(request):
+    """(a') The bare view plus one Redis round trip on the API's own client: the floor of any
+    answer that must touch shared state (the throttle) on every call."""
+    from rewards.cache import redis_client
+
+    redis_client().ping()
+    return JsonResponse({"ok": True})
