@@ -34,14 +34,17 @@ migrate: install
 run: migrate
 	$(RUN_ENV) $(BIN)/python manage.py load_demo_catalog
 	@echo "Moments Console on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@# On Ctrl-C or exit, stop the background worker and beat (and wait for their warm
+	@# shutdown); the trap clears itself first so it never re-enters.
+	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(RUN_ENV) $(BIN)/celery -A console worker --loglevel=info --concurrency=2 & \
 	$(RUN_ENV) $(BIN)/celery -A console beat --loglevel=info & \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: install
 	$(BIN)/ruff check .
-	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	@# The check compares models with migration files; no database is needed for it.
+	DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: install chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
