@@ -9,12 +9,13 @@ CENT = Decimal("0.01")
 MILLS = Decimal("0.0001")
 
 
-def money(value, places: Decimal = CENT) -> Decimal:
-    """Round a Decimal (or int/str) to `places` with ROUND_HALF_UP. Floats are refused:
+def money(value, places: Decimal = CENT, *, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """Round a Decimal (or int/str) to `places`, half up unless a caller documents why not
+    (the tax allowance of reference prices follows the seed's arithmetic). Floats are refused:
     they cannot represent money exactly."""
     if isinstance(value, float):
         raise TypeError("money() refuses floats; pass a Decimal or a string")
-    return Decimal(value).quantize(places, rounding=ROUND_HALF_UP)
+    return Decimal(value).quantize(places, rounding=rounding)
 
 
 def month_start(day: date) -> date:

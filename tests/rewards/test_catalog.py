@@ -118,13 +118,28 @@ def test_a_rerun_keeps_the_price_staff_changed():
 # --- Reference prices -------------------------------------------------------------------------
 
 
-def test_a_25_dollar_us_item_has_a_tax_inclusive_reference_price_of_27_51():
+def test_a_25_dollar_us_item_has_the_faqs_tax_inclusive_reference_price_of_27_50():
     item = ProductFactory(marketplace_id="US", price=Decimal("25.00"))
     price = reference_price(item)
-    assert price.local == Decimal("27.51")  # 25 × 1.1002 = 27.505, rounded half up once
+    # The FAQ's own example: 25 × 10.02 % = 2.505 of tax, an allowance of $2.50.
+    assert price.local == Decimal("27.50")
     assert price.currency == "USD"
-    assert price.usd == Decimal("27.51")
-    assert suggested_cpa([price]) == Decimal("27.51")
+    assert price.usd == Decimal("27.50")
+    assert suggested_cpa([price]) == Decimal("27.50")
+
+
+@pytest.mark.parametrize(
+    ("price", "reference"),
+    [
+        ("40.00", "44.01"),  # 4.008 of tax → 4.01: a fraction of a cent is not dropped
+        ("75.00", "82.52"),  # 7.515 → 7.52: a half cent goes to the even cent, here up
+        ("49.99", "55.00"),  # 5.008998 → 5.01
+        ("19.99", "21.99"),  # 2.002998 → 2.00
+    ],
+)
+def test_the_us_tax_allowance_is_the_tax_to_the_nearest_cent(price, reference):
+    item = ProductFactory(marketplace_id="US", price=Decimal(price))
+    assert reference_price(item).usd == Decimal(reference)
 
 
 def test_a_euro_item_is_converted_with_the_exchange_rate_staff_set():

@@ -52,7 +52,7 @@ def test_the_product_list_shows_reference_prices_in_local_currency_and_usd(admin
     ProductFactory(marketplace_id="US", price=Decimal("25.00"), title="Sonora Earbuds")
     ProductFactory(marketplace_id="DE", price=Decimal("20.00"), title="Kopfhörer")
     page = admin_client.get(reverse("admin:rewards_product_changelist")).content.decode()
-    assert "27.51 USD" in page and "$27.51" in page
+    assert "27.50 USD" in page and "$27.50" in page
     assert "23.80 EUR" in page and "$25.70" in page
 
 
