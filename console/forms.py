@@ -7,17 +7,28 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
 
 from . import services
 from .models import App, Membership
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every country after an empty choice. Called at render time, so names follow the
+    active language."""
+    return [("", "Choose your country"), *countries]
 
 
 class SignupForm(forms.Form):
     """A new developer account: the company and its first admin."""
 
     company = forms.CharField(label="Company name", max_length=200)
-    country = LazyTypedChoiceField(choices=countries, label="Country")
+    # An empty first choice: without it the select shows Afghanistan, and a developer who does
+    # not look signs up from the wrong country (the country decides who may use Moments).
+    country = forms.ChoiceField(
+        choices=country_choices,
+        label="Country",
+        error_messages={"required": "Choose the country your company is based in."},
+    )
     billing_address = forms.CharField(
         label="Billing address", widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
     )

@@ -34,6 +34,20 @@ def test_signing_up_creates_the_company_with_its_first_admin_and_logs_in(client)
     assert str(membership.account.country) == "US"
 
 
+def test_the_country_starts_empty_and_signing_up_without_one_asks_for_it(client):
+    html = client.get(reverse("signup")).content.decode()
+    assert re.search(
+        r'<select name="country"[^>]*>\s*<option value="" selected>Choose your country</option>',
+        html,
+    )
+    response = client.post(reverse("signup"), {**SIGNUP, "country": ""})
+    assert response.context["form"].errors["country"] == [
+        "Choose the country your company is based in."
+    ]
+    assert "Choose the country your company is based in." in response.content.decode()
+    assert not Account.objects.exists()
+
+
 @pytest.mark.parametrize(
     "code,name",
     [
