@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 INVITATION_DAYS = 7
 KEY_PREFIX_TAG = "mk_"
+KEY_ISSUE_ATTEMPTS = 5
 
 
 def _sha256(raw: str) -> str:
@@ -202,11 +203,35 @@ class IssuedKey:
     raw: str  # shown to the developer once, never stored
 
 
+def _random_prefix() -> str:
+    return f"{KEY_PREFIX_TAG}{secrets.token_hex(4)}"
+
+
 def _new_key(*, app: App, actor) -> IssuedKey:
-    prefix = f"{KEY_PREFIX_TAG}{secrets.token_hex(4)}"
-    raw = f"{prefix}.{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(app=app, prefix=prefix, key_hash=_sha256(raw), created_by=actor)
-    return IssuedKey(api_key=api_key, raw=raw)
+    """Issue a key under a fresh public prefix.
+
+    The prefix is short (8 hex digits, so developers can tell keys apart at a glance) and
+    unique, so two keys can draw the same one. A collision is retried with a new prefix inside
+    a savepoint: the caller's transaction (the app just registered, the old keys' grace) stays
+    intact and the developer gets a key instead of a 500.
+    """
+    attempt = 1
+    while True:
+        prefix = _random_prefix()
+        raw = f"{prefix}.{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    app=app, prefix=prefix, key_hash=_sha256(raw), created_by=actor
+                )
+        except IntegrityError:
+            # Only a taken prefix is worth another draw; any other broken rule is a bug.
+            if attempt == KEY_ISSUE_ATTEMPTS or not ApiKey.objects.filter(prefix=prefix).exists():
+                raise
+            log.warning("API key prefix %s was taken; drawing another", prefix)
+            attempt += 1
+            continue
+        return IssuedKey(api_key=api_key, raw=raw)
 
 
 def app_register(

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,6 +91,29 @@ def test_rotating_twice_does_not_extend_the_oldest_keys_grace(acme_app, alice):
         services.api_key_rotate(app=acme_app, actor=alice)
         traveller.shift(timedelta(hours=12, minutes=1))
         assert services.api_key_authenticate(first.raw) is None
+
+
+def test_a_key_is_still_issued_when_its_first_prefix_is_already_taken(
+    alice_client, acme_app, alice, monkeypatch
+):
+    taken = services.api_key_rotate(app=acme_app, actor=alice).api_key.prefix
+    draws = iter([taken, taken, "mk_0f0f0f0f"])
+    monkeypatch.setattr(services, "_random_prefix", lambda: next(draws))
+    response = alice_client.post(reverse("console:app_key_rotate", args=[acme_app.app_id]))
+    assert response.status_code == 200
+    raw = _raw_key(response)
+    assert raw.startswith("mk_0f0f0f0f.")
+    assert services.api_key_authenticate(raw) == acme_app
+    assert acme_app.api_keys.count() == 2
+    # The rotation's other writes survived the collision: the old key got its 24-hour grace.
+    assert acme_app.api_keys.get(prefix=taken).expires_at is not None
+
+
+def test_key_issuing_gives_up_after_a_few_taken_prefixes(acme_app, alice, monkeypatch):
+    taken = services.api_key_rotate(app=acme_app, actor=alice).api_key.prefix
+    monkeypatch.setattr(services, "_random_prefix", lambda: taken)
+    with pytest.raises(IntegrityError):
+        services.api_key_rotate(app=acme_app, actor=alice)
 
 
 def test_rotate_in_the_console_shows_the_new_key_once(alice_client, acme_app):
