@@ -170,11 +170,12 @@ def test_the_campaign_page_shows_the_rewards_api_parameters(alice_client, submit
     response = alice_client.get(reverse("campaigns:detail", args=[submitted.campaign_id]))
     html = response.content.decode()
     key = ApiKey.objects.get(app=submitted.app)
-    assert f'<dd class="col-sm-9" id="api-app-id">{submitted.app.app_id}</dd>' in html
+    # Identifiers are marked as such (monospace, see .mc-id); other values are plain text.
+    assert f'<dd class="col-sm-9 mc-id" id="api-app-id">{submitted.app.app_id}</dd>' in html
     assert f'id="api-campaign-id">{submitted.campaign_id}</dd>' in html
     assert 'id="api-moment-ids">LEVEL_10_COMPLETE, BOSS_DEFEATED</dd>' in html
     assert 'id="api-reward-group-ids">US, DE</dd>' in html
-    assert f'<span id="api-key-prefix">{key.prefix}…</span>' in html
+    assert f'<span id="api-key-prefix" class="mc-id">{key.prefix}…</span>' in html
     assert '<span class="badge text-bg-warning status-badge">Pending approval</span>' in html
 
 
@@ -233,7 +234,7 @@ def test_a_rotated_key_shows_the_new_keys_prefix(alice_client, submitted, alice)
 
     new = api_key_rotate(app=submitted.app, actor=alice)
     html = alice_client.get(reverse("campaigns:detail", args=[submitted.campaign_id])).content
-    assert f'<span id="api-key-prefix">{new.api_key.prefix}…</span>' in html.decode()
+    assert f'<span id="api-key-prefix" class="mc-id">{new.api_key.prefix}…</span>' in html.decode()
 
 
 def test_a_drafts_page_offers_to_continue_and_says_what_is_missing(
