@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from billing.money import money
 from billing.selectors import payment_method_on_file
 from console.decorators import account_required
 from console.selectors import get_for_account
@@ -193,7 +194,12 @@ def _step_duration(request, campaign: Campaign):
 
 
 def _step_budget(request, campaign: Campaign):
-    initial = {"total_budget": campaign.total_budget, "cpa": campaign.cpa}
+    # Stored with 4 places, entered with 2: shown as entered, so going back and pressing Next
+    # without retyping is not refused for "more than 2 decimal places".
+    initial = {
+        field: None if value is None else money(value)
+        for field, value in (("total_budget", campaign.total_budget), ("cpa", campaign.cpa))
+    }
     form = BudgetForm(_post(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         campaign_budget_set(campaign=campaign, actor=request.user, **form.cleaned_data)

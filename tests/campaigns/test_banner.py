@@ -122,6 +122,21 @@ def test_step_6_refuses_a_bad_banner_at_the_banner_field_and_keeps_no_file(
     assert campaign.wizard_step == 6
 
 
+def test_step_6_refuses_a_banner_over_5_mb_and_says_how_big_it_is(alice_client, draft_at):
+    campaign = draft_at(6)
+    too_big = b"\x89PNG" + b"\x00" * (6 * 1024 * 1024 - 4)
+    response = alice_client.post(
+        step_url(campaign, 6), {**MESSAGES, "banner": upload("banner.png", too_big)}
+    )
+    message = "The banner is 6.0 MB; the limit is 5 MB. Save it as an optimised PNG or a JPEG."
+    assert response.status_code == 200
+    assert response.context["form"].errors["banner"] == [message]
+    assert message in response.content.decode()
+    campaign.refresh_from_db()
+    assert not campaign.banner
+    assert campaign.wizard_step == 6
+
+
 def test_step_6_requires_a_banner_when_the_campaign_has_none(alice_client, draft_at):
     campaign = draft_at(6)
     response = alice_client.post(step_url(campaign, 6), MESSAGES)

@@ -209,6 +209,28 @@ def test_step_3_saves_budget_and_cpa_and_shows_the_actions_the_budget_buys(alice
     assert "This budget buys <strong>36</strong> actions at this CPA." in html
 
 
+def test_going_back_to_step_3_shows_the_saved_figures_and_next_keeps_them(alice_client, draft_at):
+    campaign = draft_at(3)
+    alice_client.post(step_url(campaign, 3), {"total_budget": "1000", "cpa": "27.50"})
+
+    form = alice_client.get(step_url(campaign, 3)).context["form"]
+    shown = {name: str(form[name].value()) for name in ("total_budget", "cpa")}
+    response = alice_client.post(step_url(campaign, 3), shown)
+
+    assert shown == {"total_budget": "1000.00", "cpa": "27.50"}
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert (campaign.total_budget, campaign.cpa) == (Decimal("1000"), Decimal("27.50"))
+
+
+def test_step_3_shows_the_default_15000_dollar_account_cap_when_finance_has_not_raised_it(
+    alice_client, draft_at
+):
+    html = alice_client.get(step_url(draft_at(3), 3)).content.decode()
+    assert "At most <strong>$5,000</strong> a month is spent on one campaign." in html
+    assert "at most <strong>$15,000</strong> a month across all its campaigns" in html
+
+
 def test_step_3_shows_the_campaign_cap_and_the_accounts_raised_cap(alice_client, acme, draft_at):
     acme.monthly_spend_limit = Decimal("20000.00")
     acme.save()
@@ -316,6 +338,28 @@ def test_step_5_refuses_a_product_whose_reference_price_the_cpa_does_not_cover(
         "(44.01 USD). Raise the CPA to at least $44.01 in step 3 or pick another reward."
     ]
     assert "Bluetooth Speaker: its reference price is $44.01" in response.content.decode()
+
+
+def test_step_5_accepts_the_faqs_27_50_cpa_for_a_25_dollar_us_item_and_refuses_a_cent_less(
+    alice_client, draft_at
+):
+    stick = ProductFactory(marketplace_id="US", title="Fire TV Stick", price=Decimal("25.00"))
+    too_low = draft_at(5, cpa=Decimal("27.4900"))
+    RewardGroup.objects.create(campaign=too_low, marketplace_id="US")
+    response = alice_client.post(step_url(too_low, 5), rewards_data(us={"products": [stick.pk]}))
+    message = (
+        "The CPA ($27.49) does not cover Fire TV Stick: its reference price is $27.50 "
+        "(27.50 USD). Raise the CPA to at least $27.50 in step 3 or pick another reward."
+    )
+    assert group_errors(response, "US")["products"] == [message]
+    assert "Fire TV Stick: its reference price is $27.50" in response.content.decode()
+
+    campaign = draft_at(5, cpa=Decimal("27.5000"), name="Winter Quest")
+    RewardGroup.objects.create(campaign=campaign, marketplace_id="US")
+    response = alice_client.post(step_url(campaign, 5), rewards_data(us={"products": [stick.pk]}))
+    assert response.status_code == 302
+    assert response["Location"] == step_url(campaign, 6)
+    assert list(campaign.reward_groups.get().products.all()) == [stick]
 
 
 def test_step_5_refuses_a_discount_category_the_cpa_does_not_cover(alice_client, at_step_5):

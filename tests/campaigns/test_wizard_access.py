@@ -3,6 +3,8 @@ page and action; nothing of theirs changes."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -67,8 +69,19 @@ def test_another_accounts_draft_is_a_404_to_every_post_and_stays_unchanged(
 def test_a_teammate_sees_and_edits_the_accounts_drafts(client, bob, acme_app, earbuds):
     campaign = make_complete_draft(acme_app, product=earbuds, name="Acme Quest")
     client.force_login(bob)
+    resume = reverse("campaigns:wizard", args=[campaign.campaign_id])
     for url in every_url(campaign):
-        assert client.get(url).status_code in (200, 302), url
+        response = client.get(url)
+        if url == resume:
+            assert (response.status_code, response["Location"]) == (302, step_url(campaign, 7))
+        else:
+            assert response.status_code == 200, url
+            assert "Acme Quest" in response.content.decode(), url
+
+    response = client.post(step_url(campaign, 3), {"total_budget": "2000", "cpa": "40"})
+    assert (response.status_code, response["Location"]) == (302, step_url(campaign, 4))
+    campaign.refresh_from_db()
+    assert (campaign.total_budget, campaign.cpa) == (Decimal("2000"), Decimal("40"))
 
 
 def test_pages_need_a_signed_in_member(client, acme_app, earbuds):
