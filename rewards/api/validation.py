@@ -119,7 +119,7 @@ def parse_reward_request(request: HttpRequest) -> RewardRequest:
 
 def idempotency_key(request: HttpRequest) -> str | None:
     """The Idempotency-Key header, validated; None when absent."""
-    raw = request.headers.get("Idempotency-Key")
+    raw = request.META.get("HTTP_IDEMPOTENCY_KEY")  # the header, without building request.headers
     if raw is None:
         return None
     if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN[1:-1], raw):
