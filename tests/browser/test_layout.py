@@ -76,3 +76,13 @@ def test_ids_read_as_code_other_values_as_text_and_snippets_keep_their_lines(pag
     snippet = page.locator("#snippet-curl")
     assert (style(snippet, "white-space"), style(snippet, "word-break")) == ("pre", "normal")
     assert style(snippet, "overflow-x") == "auto"
+
+
+def test_a_long_sign_in_email_does_not_push_the_page_sideways(page, alice):
+    alice.email = "alice.longname-developer-relations-team@acme-interactive-entertainment.test"
+    alice.username = alice.email  # the sign-in name is the email
+    alice.save(update_fields=["email", "username"])
+    log_in(page, alice.email)
+
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(page.locator(".mc-account-name")).to_have_attribute("title", alice.email)
