@@ -38,6 +38,8 @@ from campaigns.services.lifecycle import effective_status, rewards_expire_at
 from rewards.cache import invalidate_campaigns
 from rewards.models import RewardGrant
 
+from .targets import reward_target
+
 S = Campaign.Status
 
 
@@ -135,6 +137,7 @@ def _grant_postgresql(
 ) -> GrantResult | None:
     """The lookup, the effective status and steps (1)-(5) in one statement. Outside a
     transaction it is its own; inside one (an Idempotency-Key's), it joins it."""
+    today = timezone.localdate(now)
     with connection.cursor() as cursor:
         cursor.execute(
             _GET_REWARD_SQL,
@@ -144,8 +147,8 @@ def _grant_postgresql(
                 reward_group_id,
                 moment_id,
                 now,
-                timezone.localdate(now),
-                month_start(timezone.localdate(now)),
+                today,
+                month_start(today),
                 timedelta(days=settings.REVIEW_PERIOD_DAYS),
                 settings.REWARD_EXPIRY_DAYS,
                 timezone.get_current_timezone_name(),
@@ -163,6 +166,8 @@ def _grant_postgresql(
         return GrantResult(url=test_reward_url(campaign_id), text=message, test_mode=True)
     if outcome == "repeated":
         return GrantResult(url=reward_url(token), text=message, repeated=True)
+    # Not live before any step ran: say what it is. Live, then stopped at step (3) by a move
+    # committed meanwhile (a suspension): REFUSALS' "no longer live".
     if outcome == "campaign_not_live" and status != S.LIVE:
         raise _not_live(status)
     if outcome != "ok":
@@ -250,8 +255,6 @@ def reward_grant(
             customer_ref_hashed=customer_ref_hashed,
             now=now,
         )
-    from .targets import reward_target
-
     target = reward_target(
         app=app,
         campaign_id=campaign_id,
