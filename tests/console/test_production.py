@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Hashed names: `bootstrap.min.6a7df65a8257.css` (the manifest storage adds 12 hex digits).
-HASHED_BOOTSTRAP_CSS = re.compile(r'/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css')
+HASHED_BOOTSTRAP_CSS = re.compile(r"/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css")
 SOURCE_MAP = re.compile(r"sourceMappingURL=([^\s*'\"]+)")
 
 
