@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import views
+from . import health, views
 from .forms import EmailAuthenticationForm
 
 console_patterns = [
@@ -31,6 +31,7 @@ console_patterns = [
 urlpatterns = [
     # First: the Rewards API is the hot path, and Django tries patterns in order.
     path("", include("rewards.urls")),
+    path("healthz", health.healthz, name="healthz"),  # load balancers: no slash, no redirect
     path("", views.home, name="home"),
     path("", include((console_patterns, "console"))),
     path("signup/", views.signup, name="signup"),
