@@ -160,6 +160,15 @@ def test_a_form_with_bytes_that_are_not_utf8_is_a_400(api, live):
     assert "UTF-8" in body["rewardNotificationText"]
 
 
+def test_a_multipart_form_still_gets_a_reward(api, live):
+    response = api.client.post(
+        "/prod/GetReward", body_for(live, deviceType="Web"), headers={"x-api-key": api.key}
+    )
+
+    assert response.status_code == 200, response.content
+    assert LedgerEntry.objects.get(campaign=live).amount == live.cpa
+
+
 # --- Unknown paths ---------------------------------------------------------------------------
 
 
