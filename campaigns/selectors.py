@@ -180,8 +180,15 @@ def campaign_api_parameters(summary: CampaignSummary, *, site_url: str) -> ApiPa
         "timeout=10)\n"
         'print(reward.json()["rewardNotificationUrl"])'
     )
-    form_body = "&".join(f"{k}={v}" for k, v in body.items())
+    # Without customerRef every extra Braze render of a message would be another charge; the
+    # Liquid comment tells the developer why, so it is not deleted as noise.
+    form_body = "&".join(f"{k}={v}" for k, v in body.items()) + "&customerRef={{${user_id}}}"
     braze = (
+        "{% comment %}\n"
+        "  customerRef is your user's id: Braze renders a message several times per recipient,\n"
+        "  and each render calls GetReward. With customerRef the user gets the same reward and\n"
+        "  you are charged once; without it, every render charges again.\n"
+        "{% endcomment %}\n"
         f"{{% connected_content {site_url}/prod/GetReward\n"
         "   :method post\n"
         '   :headers {"x-api-key": "<your API key>"}\n'

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     # First: everything after it reads the client's address and scheme, not the proxy's.
     "console.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "rewards.api.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

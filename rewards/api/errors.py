@@ -42,6 +42,19 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_key_reused": (422, "This Idempotency-Key was used with a different request."),
     "rate_limited": (429, "Too many calls for this key; wait Retry-After seconds."),
     "method_not_allowed": (405, "Only POST is accepted."),
+    # Answered before or around the views (read_body, the catch-all path, the middleware), so
+    # that every answer under /prod/ keeps this shape.
+    "payload_too_large": (413, "The body is over 64 KB; it was refused before being read."),
+    "not_found": (
+        404,
+        "No such path under /prod/: the API is POST /prod/GetRewardInfo and POST "
+        "/prod/GetReward, without a trailing slash.",
+    ),
+    "server_error": (500, "An unexpected error on our side; it is logged with its details."),
+    "service_unavailable": (
+        503,
+        "The database is unreachable for a moment; retry after Retry-After seconds.",
+    ),
 }
 
 

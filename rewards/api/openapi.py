@@ -13,6 +13,7 @@ from .validation import (
     CUSTOMER_REF_MAX,
     DEVICE_TYPES,
     IDEMPOTENCY_KEY_PATTERN,
+    MAX_BODY_BYTES,
     MOMENT_PATTERN,
     REWARD_GROUP_PATTERN,
     UUID_PATTERN,
@@ -37,8 +38,14 @@ RATE_HEADERS = {
 }
 
 
-def _error(description: str, statuses: tuple[int, ...], *, retry_after: bool | None = None):
-    headers = dict(RATE_HEADERS)
+def _error(
+    description: str,
+    statuses: tuple[int, ...],
+    *,
+    retry_after: bool | None = None,
+    rate_headers: bool = True,
+):
+    headers = dict(RATE_HEADERS) if rate_headers else {}
     if retry_after is not None:
         headers["Retry-After"] = {
             "description": "Seconds to wait before retrying.",
@@ -62,11 +69,36 @@ def _error(description: str, statuses: tuple[int, ...], *, retry_after: bool | N
     }
 
 
+def _before_the_api() -> dict:
+    """The answers given before a call is counted (so without rate-limit headers)."""
+    return {
+        "404": _error(
+            "Not this exact path (a trailing slash, another letter case): every unknown path "
+            "under /prod/ answers this JSON.",
+            (404,),
+            rate_headers=False,
+        ),
+        "413": _error(
+            f"The body is over {MAX_BODY_BYTES // 1024} KB; it was refused before being read.",
+            (413,),
+            rate_headers=False,
+        ),
+        "500": _error("An unexpected server error (logged).", (500,), rate_headers=False),
+        "503": _error(
+            "The database is unreachable for a moment.",
+            (503,),
+            retry_after=True,
+            rate_headers=False,
+        ),
+    }
+
+
 def _request_body() -> dict:
     ref = "#/components/schemas/RewardRequest"
     return {
         "required": True,
-        "description": "JSON, or form-encoded as Braze Connected Content sends it.",
+        "description": f"JSON, or form-encoded as Braze Connected Content sends it (even "
+        f"under a JSON Content-Type); at most {MAX_BODY_BYTES // 1024} KB.",
         "content": {
             "application/json": {"schema": {"$ref": ref}},
             "application/x-www-form-urlencoded": {"schema": {"$ref": ref}},
@@ -131,6 +163,7 @@ def openapi_document() -> dict:
                             retry_after=False,
                         ),
                         "429": _error("Throttled.", (429,), retry_after=True),
+                        **_before_the_api(),
                     },
                 }
             },
@@ -180,6 +213,7 @@ def openapi_document() -> dict:
                         ),
                         "422": _error("Idempotency-Key reused with another body.", (422,)),
                         "429": _error("Throttled.", (429,), retry_after=True),
+                        **_before_the_api(),
                     },
                 }
             },

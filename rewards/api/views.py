@@ -23,7 +23,7 @@ from .idempotency import (
     request_fingerprint,
 )
 from .ratelimit import Decision, throttle, unthrottled
-from .validation import RewardRequest, idempotency_key, parse_reward_request
+from .validation import RewardRequest, idempotency_key, parse_reward_request, read_body
 
 DEFAULT_RATE_LIMIT = App._meta.get_field("rate_limit_per_second").default
 
@@ -81,9 +81,10 @@ def _caller(request: HttpRequest, *, fresh: bool = False, generation: str | None
 class _Call:
     """One authenticated call: its app, and the rate-limit headers once it was counted."""
 
-    def __init__(self, request: HttpRequest, caller: Caller):
+    def __init__(self, request: HttpRequest, caller: Caller, body: bytes = b""):
         self.request = request
         self.caller = caller
+        self.body = body
         self.headers: dict[str, str] = {}
 
     @property
@@ -123,7 +124,7 @@ class _Call:
 
     def parse(self) -> RewardRequest:
         try:
-            parsed = parse_reward_request(self.request)
+            parsed = parse_reward_request(self.request, self.body)
         except ApiError:
             self.throttle()
             raise
@@ -139,7 +140,9 @@ def _serve(request: HttpRequest, action) -> JsonResponse:
         return _json(error.body(), error.status, {"Allow": "POST"})
     call = None
     try:
-        call = _Call(request, _caller(request))
+        # Before the key is looked up: an oversized body costs no database or Redis trip.
+        raw = read_body(request)
+        call = _Call(request, _caller(request), raw)
         status, body, extra = action(call)
     except ApiError as error:
         headers = call.headers if call is not None else {}
@@ -234,3 +237,25 @@ def get_reward_info(request: HttpRequest) -> JsonResponse:
 def get_reward(request: HttpRequest) -> JsonResponse:
     """POST /prod/GetReward: one reward and one CPA charge on a live campaign."""
     return _serve(request, _grant)
+
+
+API_PATHS = ("/prod/GetRewardInfo", "/prod/GetReward")
+
+
+@csrf_exempt
+def unknown_path(request: HttpRequest) -> JsonResponse:
+    """Any other path under /prod/: a JSON 404 that names the path probably meant.
+
+    `/prod/GetReward/` is refused with the fix rather than served: each endpoint keeps the one
+    URL the OpenAPI document and the snippets give (the path is also part of an
+    Idempotency-Key's fingerprint), and the mistake shows on the first test call."""
+    asked = request.path_info.rstrip("/")
+    meant = next((path for path in API_PATHS if path.lower() == asked.lower()), None)
+    if meant is not None and meant == asked:
+        text = f"No such path: use {meant} without the trailing slash."
+    elif meant is not None:
+        text = f"No such path: paths are case-sensitive, use {meant}."
+    else:
+        text = f"No such path: the Rewards API is POST {API_PATHS[0]} and POST {API_PATHS[1]}."
+    error = api_error("not_found", text)
+    return _json(error.body(), error.status)
