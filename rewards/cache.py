@@ -81,10 +81,12 @@ def campaign_generation(campaign_pk: int) -> int | None:
     key = _key(generation_key(campaign_pk))
     try:
         _, value = redis_call(
-            lambda client: client.pipeline(transaction=False)
-            .set(key, 0, nx=True, ex=GENERATION_TTL)
-            .get(key)
-            .execute()
+            lambda client: (
+                client.pipeline(transaction=False)
+                .set(key, 0, nx=True, ex=GENERATION_TTL)
+                .get(key)
+                .execute()
+            )
         )
     except RedisUnavailable:
         return None
