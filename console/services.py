@@ -318,16 +318,20 @@ def keyring_generation_key(account_id: int) -> str:
 
 
 def _keyring_bump(account_id: int) -> None:
-    from rewards.cache import redis_client
+    from console.redis import RedisUnavailable, redis_call
 
-    client = redis_client()
-    if client is None:
+    if not settings.REDIS_URL:
         return  # without Redis the API remembers no key: nothing to tell
     try:
-        client.eval(_KEYRING_BUMP, 1, keyring_generation_key(account_id), KEYRING_TTL)
-    except Exception as exc:  # noqa: BLE001 - any Redis error
+        redis_call(
+            lambda client: client.eval(
+                _KEYRING_BUMP, 1, keyring_generation_key(account_id), KEYRING_TTL
+            )
+        )
+    except RedisUnavailable as exc:
         # The change is committed; remembered keys then expire by
-        # REWARDS_API_KEY_MEMORY_SECONDS, the upper bound kept for exactly this case.
+        # REWARDS_API_KEY_MEMORY_SECONDS, the upper bound kept for exactly this case. A line per
+        # lost bump: bumps follow a person's change (a revoked key), never an API call.
         log.error("Could not bump the API keyring of account %s: %s", account_id, exc)
 
 

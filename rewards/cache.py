@@ -2,44 +2,55 @@
 invalidating a campaign is one counter bump, whatever the number of reward groups and moments
 cached under it.
 
-With Redis (REDIS_URL) the entries live there, through one long-lived client per process and
-JSON values: Django's cache API builds a new Redis client on every call, which costs more than
-the round trip itself on the API's hot path. Without Redis, Django's cache (a file cache) is used.
+With Redis (REDIS_URL) the entries live there, through the process's one long-lived client
+(console.redis) and JSON values: Django's cache API builds a new Redis client on every call,
+which costs more than the round trip itself on the API's hot path. Without Redis, Django's
+cache (a file cache) is used.
 
-The cache is an accelerator, never a source of truth: every operation here swallows cache
-errors (Redis down) with a log line, so an outage costs speed, never a 500 or wrong money.
+The cache is an accelerator, never a source of truth: every operation here goes through the
+Redis circuit breaker (console.redis), which logs an outage once; while the circuit is open
+nothing is read, written or invalidated (and nothing falls back to Django's cache, which is
+the same Redis), so an outage costs speed, never a 500, a wait or wrong money. Invalidations
+lost meanwhile are bounded by the entries' short TTL (rewards.services.reward_info.ENTRY_TTL).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from console.redis import RedisUnavailable, redis_call, redis_client
+
+__all__ = [
+    "campaign_generation",
+    "decode_entries",
+    "full_key",
+    "generation_key",
+    "get_entries",
+    "invalidate_campaigns",
+    "redis_client",  # re-exported: it lives in console.redis
+    "set_entry",
+]
+
 log = logging.getLogger(__name__)
 
 GENERATION_TTL = 60 * 60 * 24 * 30
-_clients: dict[str, Any] = {}
 
 
-def redis_client():
-    """The process's Redis client for REDIS_URL (short timeouts: Redis is never waited on),
-    or None without Redis."""
-    url = settings.REDIS_URL
-    if not url:
-        return None
-    client = _clients.get(url)
-    if client is None:
-        import redis
-
-        client = _clients[url] = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
-    return client
+def _local(operation: Callable[[], Any], default: Any = None) -> Any:
+    """An operation on Django's cache (a file cache: used only without Redis); its errors
+    cost the cache, never the answer."""
+    try:
+        return operation()
+    except Exception as exc:  # noqa: BLE001 - any cache backend error
+        log.warning("GetRewardInfo cache unavailable (%s); answering from the database.", exc)
+        return default
 
 
 def full_key(name: str) -> str:
@@ -65,57 +76,70 @@ def generation_key(campaign_pk: int) -> str:
 
 def campaign_generation(campaign_pk: int) -> int | None:
     """The campaign's current generation; None when the cache cannot be reached."""
+    if not settings.REDIS_URL:
+        return _local(lambda: cache.get_or_set(generation_key(campaign_pk), 0, GENERATION_TTL))
+    key = _key(generation_key(campaign_pk))
     try:
-        client = redis_client()
-        if client is None:
-            return cache.get_or_set(generation_key(campaign_pk), 0, GENERATION_TTL)
-        key = _key(generation_key(campaign_pk))
-        client.set(key, 0, nx=True, ex=GENERATION_TTL)
-        value = client.get(key)
-        return None if value is None else int(value)
-    except Exception as exc:  # noqa: BLE001 - any cache backend error
-        log.warning("GetRewardInfo cache unavailable (%s); answering from the database.", exc)
+        _, value = redis_call(
+            lambda client: (
+                client.pipeline(transaction=False)
+                .set(key, 0, nx=True, ex=GENERATION_TTL)
+                .get(key)
+                .execute()
+            )
+        )
+    except RedisUnavailable:
         return None
+    return None if value is None else int(value)
 
 
 def invalidate_campaigns(campaign_pks: Iterable[int]) -> None:
-    """Make every cached answer of these campaigns stale (after a charge or a state change)."""
-    for pk in set(campaign_pks):
-        try:
-            client = redis_client()
-            if client is not None:
-                # INCR of a missing key gives 1, never the 0 an old entry may carry.
-                key = _key(generation_key(pk))
-                client.pipeline(transaction=False).incr(key).expire(key, GENERATION_TTL).execute()
-                continue
-            try:
-                cache.incr(generation_key(pk))
-            except ValueError:
-                cache.set(generation_key(pk), 1, GENERATION_TTL)
-        except Exception as exc:  # noqa: BLE001 - any cache backend error
-            # Entries are short-lived (rewards.services.reward_info.ENTRY_TTL), which bounds
-            # how long an answer missed by this bump can be served.
-            log.error("Could not invalidate the GetRewardInfo cache of campaign %s: %s", pk, exc)
+    """Make every cached answer of these campaigns stale (after a charge or a state change):
+    one Redis round trip, whatever the number of campaigns (the lifecycle sweep passes all the
+    campaigns it moved at once)."""
+    pks = sorted(set(campaign_pks))
+    if not pks:
+        return
+    if not settings.REDIS_URL:
+        for pk in pks:
+            _local(lambda pk=pk: _local_bump(generation_key(pk)))
+        return
+
+    def bump(client):
+        pipe = client.pipeline(transaction=False)
+        for pk in pks:
+            # INCR of a missing key gives 1, never the 0 an old entry may carry.
+            key = _key(generation_key(pk))
+            pipe.incr(key).expire(key, GENERATION_TTL)
+        pipe.execute()
+
+    # When Redis is unavailable the bump is lost (the breaker logged the outage): entries live
+    # ENTRY_TTL, which bounds how long an answer that missed it can be served.
+    with suppress(RedisUnavailable):
+        redis_call(bump)
+
+
+def _local_bump(key: str) -> None:
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, GENERATION_TTL)
 
 
 def get_entries(keys: list[str]) -> dict[str, Any]:
     """The values found for `keys` (generations as ints, entries as stored)."""
+    if not settings.REDIS_URL:
+        return _local(lambda: cache.get_many(keys), {})
     try:
-        client = redis_client()
-        if client is None:
-            return cache.get_many(keys)
-        return decode_entries(keys, client.mget([_key(k) for k in keys]))
-    except Exception as exc:  # noqa: BLE001
-        log.warning("GetRewardInfo cache unavailable (%s).", exc)
+        values = redis_call(lambda client: client.mget([_key(k) for k in keys]))
+    except RedisUnavailable:
         return {}
+    return decode_entries(keys, values)
 
 
 def set_entry(key: str, value: Any, timeout: int) -> None:
-    try:
-        client = redis_client()
-        if client is None:
-            cache.set(key, value, timeout)
-        else:
-            client.set(_key(key), json.dumps(value), ex=timeout)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("GetRewardInfo cache unavailable (%s).", exc)
+    if not settings.REDIS_URL:
+        _local(lambda: cache.set(key, value, timeout))
+        return
+    with suppress(RedisUnavailable):
+        redis_call(lambda client: client.set(_key(key), json.dumps(value), ex=timeout))

@@ -62,6 +62,17 @@ def redis_client():
 
 
 @pytest.fixture(autouse=True)
+def _closed_redis_circuits():
+    """Each test starts with this process's Redis circuits closed (console.redis): an outage
+    simulated by one test must not leave the next one serving without Redis."""
+    from console.redis import redis_reset
+
+    redis_reset()
+    yield
+    redis_reset()
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache(settings, tmp_path):
     from django.core.cache import cache
 

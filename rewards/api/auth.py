@@ -20,11 +20,12 @@ between would otherwise be remembered as current. The next call then re-reads it
 the generation its script just returned (read before that database read), and from then on
 the key costs no query until the generation moves.
 
-Without Redis (REDIS_URL unset, or Redis down) nothing can prove a remembered key current, so
-nothing is remembered or used: every call reads the database. MEMORY_SECONDS
-(`REWARDS_API_KEY_MEMORY_SECONDS`, default 60 s) still bounds how long a key is remembered, for
-the one case the generation cannot cover: a bump lost because Redis was unreachable at that
-moment (logged as an error by console.services). Unknown keys are never remembered.
+Without Redis (REDIS_URL unset, or Redis down: its circuit is open, see console.redis) nothing
+can prove a remembered key current, so nothing is remembered or used: every call reads the
+database. MEMORY_SECONDS (`REWARDS_API_KEY_MEMORY_SECONDS`, default 60 s) still bounds how long
+a key is remembered, for the one case the generation cannot cover: a bump lost because Redis was
+unreachable at that moment (logged as an error by console.services). Unknown keys are never
+remembered.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from console.models import App
+from console.redis import redis_circuit_open
 from console.services import api_key_authenticate
 
 MEMORY_SECONDS = getattr(settings, "REWARDS_API_KEY_MEMORY_SECONDS", 60.0)
@@ -69,8 +71,9 @@ def _remember(digest: str, app: App, generation: str) -> None:
 def authenticate(raw_key: str) -> Caller | None:
     """The caller a raw key signs for, from memory when remembered; None for a key that is
     unknown, revoked or expired (as far as this process knows: see `reauthenticate`)."""
-    if not settings.REDIS_URL:
-        app = api_key_authenticate(raw_key)  # no generation to compare: no memory
+    if redis_circuit_open():
+        # No Redis (unset, or down: the circuit is open), so no generation to compare: no memory.
+        app = api_key_authenticate(raw_key)
         return None if app is None else Caller(app=app, remembered_under=None)
     digest = _digest(raw_key)
     remembered = _memory.get(digest)

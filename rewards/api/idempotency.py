@@ -7,6 +7,12 @@ request died half-way is taken over after LEASE, with a conditional UPDATE so on
 wins. For GetReward the answer is stored in the same transaction as the charge, so a crash
 cannot leave a charge without its stored answer. Records are kept RETENTION, then purged by
 the beat task `rewards.tasks.purge_idempotency_records`.
+
+A takeover cannot tell a dead request from a slow one (a lock wait, a worker paused), so the
+claim is a fence: it is identified by the `created_at` it stamped, and completing or releasing
+it matches that stamp. A request whose claim was taken over meanwhile finds its completion
+matching no row (ClaimLost): its transaction rolls back, charge included, and it answers what
+the request holding the claim stored, or 409 while that one still runs. One key, one charge.
 """
 
 from __future__ import annotations
@@ -22,15 +28,24 @@ from rewards.models import IdempotencyRecord
 
 from .errors import api_error
 
-LEASE = timedelta(seconds=60)
+# Far longer than any request can live (gunicorn's worker timeout, PostgreSQL's lock and
+# statement timeouts are all well under a minute), so a takeover only ever happens to a request
+# that died; the fence keeps even a wrong takeover from charging twice. The cost: after a
+# worker is killed mid-request, retries with its key get 409 for up to LEASE.
+LEASE = timedelta(minutes=10)
 RETENTION = timedelta(hours=24)
+
+
+class ClaimLost(Exception):
+    """The claim was taken over by a retry (after LEASE): this request must change nothing."""
 
 
 @dataclass(frozen=True)
 class Claim:
-    """Either ours to run (`record_pk`) or an earlier answer to replay."""
+    """Either ours to run (`record_pk`, stamped `claimed_at`) or an earlier answer to replay."""
 
     record_pk: int | None = None
+    claimed_at: datetime | None = None
     replay_status: int | None = None
     replay_body: object = None
 
@@ -50,7 +65,7 @@ def idempotency_claim(
                 record = IdempotencyRecord.objects.create(
                     api_key_id=api_key_id, key=key, request_fingerprint=fingerprint, created_at=now
                 )
-            return Claim(record_pk=record.pk)
+            return Claim(record_pk=record.pk, claimed_at=now)
         except IntegrityError:
             pass
         existing = IdempotencyRecord.objects.filter(api_key_id=api_key_id, key=key).first()
@@ -71,27 +86,45 @@ def idempotency_claim(
             created_at__lt=now - LEASE,
         ).update(created_at=now)
         if taken_over == 1:
-            return Claim(record_pk=existing.pk)
-        raise api_error(
-            "idempotency_key_in_flight",
-            "A request with this Idempotency-Key is still being processed; retry in a moment.",
-            **{"Retry-After": "1"},
-        )
-    raise api_error("idempotency_key_in_flight", "Retry in a moment.", **{"Retry-After": "1"})
+            return Claim(record_pk=existing.pk, claimed_at=now)
+        raise _in_flight()
+    raise _in_flight()
 
 
-def idempotency_complete(*, record_pk: int, status: int, body: object) -> None:
-    """Store the answer of a claimed request (call inside the request's own transaction when
-    it changed anything)."""
-    IdempotencyRecord.objects.filter(pk=record_pk).update(
-        response_status=status, response_body=body, completed_at=timezone.now()
+def _in_flight():
+    return api_error(
+        "idempotency_key_in_flight",
+        "A request with this Idempotency-Key is still being processed; retry in a moment.",
+        **{"Retry-After": "1"},
     )
 
 
-def idempotency_release(*, record_pk: int) -> None:
+def idempotency_complete(*, claim: Claim, status: int, body: object) -> None:
+    """Store the answer of a claimed request. Call it inside the request's own transaction
+    when the request changed anything: it raises ClaimLost when a retry took the claim over,
+    and that transaction must then roll back."""
+    stored = IdempotencyRecord.objects.filter(
+        pk=claim.record_pk, created_at=claim.claimed_at, completed_at__isnull=True
+    ).update(response_status=status, response_body=body, completed_at=timezone.now())
+    if stored != 1:
+        raise ClaimLost(f"Idempotency record {claim.record_pk} was taken over by a retry.")
+
+
+def idempotency_settled(*, claim: Claim) -> Claim:
+    """After ClaimLost: the answer stored by the request that holds the key now, to replay;
+    409 while it is still running (or was released: the client's next retry runs it)."""
+    record = IdempotencyRecord.objects.filter(pk=claim.record_pk).first()
+    if record is None or record.completed_at is None:
+        raise _in_flight()
+    return Claim(replay_status=record.response_status, replay_body=record.response_body)
+
+
+def idempotency_release(*, claim: Claim) -> None:
     """Give the key back after a failure that changed nothing (a crash, a 5xx), so a retry
-    runs instead of waiting for the lease."""
-    IdempotencyRecord.objects.filter(pk=record_pk, completed_at__isnull=True).delete()
+    runs instead of waiting for the lease; a claim taken over meanwhile is left alone."""
+    IdempotencyRecord.objects.filter(
+        pk=claim.record_pk, created_at=claim.claimed_at, completed_at__isnull=True
+    ).delete()
 
 
 def idempotency_purge(*, now: datetime | None = None) -> int:

@@ -5,28 +5,25 @@ Redis's own clock so web servers with skewed clocks still agree): "5 per second"
 5 calls in any one-second window, with no burst at window edges. The script runs atomically,
 so concurrent calls can never both take the last slot.
 
-Without Redis (REDIS_URL unset, or Redis down) calls are not throttled: throttling protects the
-service, it never decides money, and an outage must not turn into refused rewards. An outage is
-logged, at most once every LOG_EVERY seconds per process.
+Without Redis (REDIS_URL unset, or Redis down or hanging) calls are not throttled: throttling
+protects the service, it never decides money, and an outage must not turn into refused rewards.
+The call goes through the Redis circuit breaker (console.redis): a hanging Redis costs one call
+one short timeout, then calls skip Redis until it answers again; the outage is logged once.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import secrets
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from console.redis import RedisUnavailable, redis_call
 from console.services import KEYRING_TTL
-from rewards.cache import decode_entries, full_key, redis_client
-
-log = logging.getLogger(__name__)
+from rewards.cache import decode_entries, full_key
 
 WINDOW_US = 1_000_000
-LOG_EVERY = 30.0
 
 # KEYS[1] the key's log; with a keyring (ARGV[4] == '1') KEYS[2] the account's keyring
 # generation (console.services.keyring_generation_key); the remaining KEYS are cache keys to read
@@ -87,24 +84,15 @@ class Decision:
         return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining)}
 
 
-_scripts: dict[str, object] = {}
-_last_log = 0.0
+_scripts: list = []
 
 
-def _script(url: str):
-    """The registered script on the process's client for `url`."""
-    script = _scripts.get(url)
-    if script is None:
-        script = _scripts[url] = redis_client().register_script(SLIDING_WINDOW)
-    return script
-
-
-def _log_outage(exc: Exception) -> None:
-    global _last_log
-    now = time.monotonic()
-    if now - _last_log >= LOG_EVERY:
-        _last_log = now
-        log.error("Rewards API throttling is OFF: Redis is unreachable (%s).", exc)
+def _script(client):
+    """The sliding-window script (EVALSHA, loaded again by redis-py on a server that lacks
+    it); always called with the client to use, whatever client registered it."""
+    if not _scripts:
+        _scripts.append(client.register_script(SLIDING_WINDOW))
+    return _scripts[0]
 
 
 def unthrottled(limit: int) -> Decision:
@@ -128,25 +116,23 @@ def throttle(
     makes the answer `stale`, without counting the call."""
     if not settings.REDIS_URL:
         return unthrottled(limit)
-    import redis
-
     keys = [f"mc:rl:{bucket}"]
     if keyring is not None:
         keys.append(keyring)
+    keys.extend(full_key(name) for name in fetch)
+    args = [
+        WINDOW_US,
+        limit,
+        secrets.token_hex(8),
+        "1" if keyring is not None else "0",
+        remembered_under or "",
+        KEYRING_TTL,
+    ]
     try:
-        allowed, remaining, retry_us, generation, *values = _script(settings.REDIS_URL)(
-            keys=[*keys, *(full_key(name) for name in fetch)],
-            args=[
-                WINDOW_US,
-                limit,
-                secrets.token_hex(8),
-                "1" if keyring is not None else "0",
-                remembered_under or "",
-                KEYRING_TTL,
-            ],
+        allowed, remaining, retry_us, generation, *values = redis_call(
+            lambda client: _script(client)(keys=keys, args=args, client=client)
         )
-    except redis.RedisError as exc:
-        _log_outage(exc)
+    except RedisUnavailable:  # down, hanging (the circuit is open) or unset: logged once
         return unthrottled(limit)
     generation = generation.decode() if generation is not None else None
     if allowed == -1:

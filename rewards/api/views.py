@@ -3,8 +3,6 @@ services. Every answer is JSON, in the documented shape, with the rate-limit hea
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -17,9 +15,12 @@ from rewards.services.reward_info import reward_info, reward_info_cache_keys
 from .auth import Caller, authenticate, forget_all, reauthenticate
 from .errors import ApiError, api_error
 from .idempotency import (
+    Claim,
+    ClaimLost,
     idempotency_claim,
     idempotency_complete,
     idempotency_release,
+    idempotency_settled,
     request_fingerprint,
 )
 from .ratelimit import Decision, throttle, unthrottled
@@ -173,33 +174,38 @@ def _grant(call: _Call):
     call.throttle()
     request, app = call.request, call.app
     key = idempotency_key(request)
-    record_pk = None
-    if key is not None:
-        claim = idempotency_claim(
-            api_key_id=app.authenticated_key.pk,
-            key=key,
-            fingerprint=request_fingerprint(
-                path=request.path, canonical=parsed.fingerprint_source()
-            ),
-        )
-        if claim.record_pk is None:
-            return claim.replay_status, claim.replay_body, {"Idempotent-Replayed": "true"}
-        record_pk = claim.record_pk
+    if key is None:
+        return 200, _grant_body(parsed, app), {}
+    claim = idempotency_claim(
+        api_key_id=app.authenticated_key.pk,
+        key=key,
+        fingerprint=request_fingerprint(path=request.path, canonical=parsed.fingerprint_source()),
+    )
+    if claim.record_pk is None:
+        return _replay(claim)
     try:
-        # With an Idempotency-Key the stored answer commits with the charge, or not at all.
-        with transaction.atomic() if record_pk else nullcontext():
-            status, body = 200, _grant_body(parsed, app)
-            if record_pk:
-                idempotency_complete(record_pk=record_pk, status=status, body=body)
+        # The stored answer commits with the charge, or neither does: a claim taken over by a
+        # retry meanwhile (ClaimLost) rolls the charge back.
+        with transaction.atomic():
+            body = _grant_body(parsed, app)
+            idempotency_complete(claim=claim, status=200, body=body)
+        return 200, body, {}
+    except ClaimLost:
+        return _replay(idempotency_settled(claim=claim))
     except ApiError as error:
-        if record_pk:
-            idempotency_complete(record_pk=record_pk, status=error.status, body=error.body())
-        raise
+        refusal = error  # nothing was charged; stored below so a retry gets the same refusal
     except Exception:
-        if record_pk:
-            idempotency_release(record_pk=record_pk)
+        idempotency_release(claim=claim)
         raise
-    return status, body, {}
+    try:
+        idempotency_complete(claim=claim, status=refusal.status, body=refusal.body())
+    except ClaimLost:
+        return _replay(idempotency_settled(claim=claim))
+    raise refusal
+
+
+def _replay(claim: Claim):
+    return claim.replay_status, claim.replay_body, {"Idempotent-Replayed": "true"}
 
 
 def _grant_body(parsed: RewardRequest, app: App):

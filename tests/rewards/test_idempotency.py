@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import LedgerEntry
-from rewards.api.idempotency import RETENTION
+from rewards.api.idempotency import LEASE, RETENTION
 from rewards.models import IdempotencyRecord
 from rewards.tasks import purge_idempotency_records
 
@@ -65,7 +65,7 @@ def test_a_key_whose_request_died_half_way_is_taken_over_after_the_lease(api, li
         api_key=live.app.api_keys.get(),
         key="retry-1",
         request_fingerprint=_fingerprint_of(live),
-        created_at=timezone.now() - timedelta(minutes=5),
+        created_at=timezone.now() - LEASE - timedelta(minutes=1),
     )
 
     response = _reward(api, live, "retry-1")
