@@ -123,3 +123,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     # "Service Unavailable" lines. _log_failure already said what failed, once per interval.
     response._has_been_logged = True
     return response
+
+
+class HealthzMiddleware:
+    """Answers `/healthz` before the rest of the stack: a load balancer probes each instance
+    by its own address, a Host that ALLOWED_HOSTS rightly does not list (CommonMiddleware would
+    answer 400 before the view), and a probe needs no session, CSRF or account lookup."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it reads the client's address and scheme, not the proxy's.
     "console.proxies.TrustedProxyMiddleware",
+    # Before the Host check: balancers probe each instance by its own address.
+    "console.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "rewards.api.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

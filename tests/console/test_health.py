@@ -154,3 +154,12 @@ def test_healthz_answers_over_plain_http_when_https_is_enforced(settings, client
 def test_healthz_takes_get_and_head_only(client, db):
     assert client.head("/healthz").status_code in (200, 503)
     assert client.post("/healthz").status_code == 405
+
+
+def test_a_balancer_probing_by_the_instances_own_address_gets_the_health_answer(client, db):
+    """Load balancers send the instance's IP as Host, which ALLOWED_HOSTS does not list."""
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code in (200, 503)
+    assert set(response.json()["checks"]) == {"database", "redis", "broker"}
+    # Every other page still refuses a Host outside ALLOWED_HOSTS.
+    assert client.get("/login/", HTTP_HOST="10.1.2.3:8000").status_code == 400
