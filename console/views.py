@@ -139,7 +139,11 @@ def app_list(request):
     return render(request, "console/app_list.html", {"apps": selectors.app_list(request)})
 
 
-@account_required
+# Apps and keys are the account's production credentials: admins manage them (SPEC §12 Roles),
+# members read them. A member gets the friendly 403 page, before anything is looked up.
+
+
+@admin_required
 @never_cache
 def app_create(request):
     form = AppForm(request.POST or None, account=request.account)
@@ -186,7 +190,7 @@ def app_detail(request, app_id):
     )
 
 
-@account_required
+@admin_required
 def app_edit(request, app_id):
     app = selectors.app_for_request(request, app_id)
     form = AppEditForm(request.POST or None, instance=app)
@@ -197,7 +201,7 @@ def app_edit(request, app_id):
     return render(request, "console/app_edit.html", {"form": form, "app": app})
 
 
-@account_required
+@admin_required
 @require_POST
 @never_cache
 def app_key_rotate(request, app_id):
@@ -210,7 +214,7 @@ def app_key_rotate(request, app_id):
     )
 
 
-@account_required
+@admin_required
 @require_POST
 def app_key_revoke(request, app_id, key_id: int):
     app = selectors.app_for_request(request, app_id)
