@@ -36,9 +36,7 @@ def test_a_member_cannot_rotate_or_revoke_a_key_and_gets_the_friendly_403_page(
     before = _keys(acme_app)
 
     rotate = client.post(reverse("console:app_key_rotate", args=[acme_app.app_id]))
-    revoke = client.post(
-        reverse("console:app_key_revoke", args=[acme_app.app_id, live_key.pk])
-    )
+    revoke = client.post(reverse("console:app_key_revoke", args=[acme_app.app_id, live_key.pk]))
 
     for response in (rotate, revoke):
         assert response.status_code == 403
@@ -116,9 +114,7 @@ def test_a_members_app_page_shows_no_rotate_revoke_or_edit_button(client, bob, a
 
 
 def test_an_admins_app_page_shows_rotate_revoke_and_edit(alice_client, acme_app, live_key):
-    page = alice_client.get(
-        reverse("console:app_detail", args=[acme_app.app_id])
-    ).content.decode()
+    page = alice_client.get(reverse("console:app_detail", args=[acme_app.app_id])).content.decode()
 
     assert "Rotate key" in page
     assert ">Revoke<" in page
