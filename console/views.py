@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import selectors, services, throttle
 from .decorators import account_required, admin_required
 from .forms import AcceptInvitationForm, AppEditForm, AppForm, InvitationForm, SignupForm
 from .models import ApiKey, App, Invitation
@@ -27,6 +28,10 @@ def signup(request):
         return redirect("console:dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        refusal = throttle.signup_refusal(ip=throttle.client_ip(request))
+        if refusal:
+            form.add_error(None, refusal)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
         try:
             membership = services.account_signup(**form.cleaned_data)
         except ValidationError as exc:
@@ -36,6 +41,22 @@ def signup(request):
             messages.success(request, f"Welcome to Moments Console, {membership.account.name}.")
             return redirect("console:dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, with the limits per address and per IP: over them the page says
+    so and no email is sent, whether or not the address has an account."""
+
+    def form_valid(self, form):
+        refusal = throttle.password_reset_refusal(
+            email=form.cleaned_data["email"], ip=throttle.client_ip(self.request)
+        )
+        if refusal:
+            form.add_error(None, refusal)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
 
 
 @account_required
