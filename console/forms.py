@@ -174,3 +174,28 @@ class AppEditForm(forms.ModelForm):
         if clash.exists():
             raise ValidationError("You already have an app with this name.")
         return name
+
+
+class SpendLimitForm(forms.Form):
+    """Finance's "Change spend limit" form in the Account admin: the new limit and why."""
+
+    limit = forms.DecimalField(
+        label="New monthly spend limit (USD)",
+        max_digits=12,
+        decimal_places=2,
+        error_messages={"required": "Enter the new monthly spend limit in USD, e.g. 25000.00."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Kept in the account's history: the ticket or approval behind the change.",
+        error_messages={"required": services.SPEND_LIMIT_REASON_REQUIRED},
+    )
+
+    def clean_limit(self):
+        limit = self.cleaned_data["limit"]
+        message = services.spend_limit_error(limit)
+        if message:
+            raise ValidationError(message)
+        return limit
