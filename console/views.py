@@ -6,14 +6,21 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import selectors, services, throttle
 from .decorators import account_required, admin_required
-from .forms import AcceptInvitationForm, AppEditForm, AppForm, InvitationForm, SignupForm
+from .forms import (
+    AcceptInvitationForm,
+    AppEditForm,
+    AppForm,
+    EmailAuthenticationForm,
+    InvitationForm,
+    SignupForm,
+)
 from .models import ApiKey, App, Invitation
 
 
@@ -41,6 +48,20 @@ def signup(request):
             messages.success(request, f"Welcome to Moments Console, {membership.account.name}.")
             return redirect("console:dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page with the email form; a refusal by the failed-sign-in limits
+    answers 429, so monitoring can tell it from a mistyped password."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
