@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from billing.admin import set_card_terms, set_invoice_terms
 
-from .models import Account, ApiKey, App, Invitation, Membership, SupportRequest
-from .services import account_limits_changed, app_access_changed
+from .admin_base import ReadOnlyAdmin
+from .forms import SpendLimitForm
+from .models import (
+    Account,
+    ApiKey,
+    App,
+    Invitation,
+    Membership,
+    SpendLimitChange,
+    SupportRequest,
+)
+from .services import account_spend_limit_set, app_access_changed
 
 
 class MembershipInline(admin.TabularInline):
@@ -23,26 +39,116 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "memberships__user__email"]
     inlines = [MembershipInline]
     raw_id_fields = ["billing_owner"]
-    # Terms change through finance's actions (billing.services), which record who did it.
-    readonly_fields = ["payment_terms"]
+    change_form_template = "admin/console/account_change_form.html"
+    # Terms and the spend limit change through finance's services (billing.services,
+    # console.services.account_spend_limit_set), which record who did it and why: never by
+    # saving this form.
+    readonly_fields = ["payment_terms", "monthly_spend_limit", "spend_limit_history"]
     actions = [set_invoice_terms, set_card_terms]
 
     def get_readonly_fields(self, request, obj=None):
-        # Finance staff hold change_account only to raise spend limits: every other field of
-        # a developer's account is theirs to read, not to edit.
+        # Finance staff hold change_account for its actions (terms, spend limit): every field
+        # of a developer's account is theirs to read, not to edit.
         if request.user.is_superuser:
             return self.readonly_fields
         return [
-            f.name for f in self.model._meta.fields if f.name not in {"id", "monthly_spend_limit"}
+            *(f.name for f in self.model._meta.fields if f.name != "id"),
+            "spend_limit_history",
         ]
 
     def get_inlines(self, request, obj):
         return self.inlines if request.user.is_superuser else []
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "monthly_spend_limit" in form.changed_data:
-            account_limits_changed(account=obj)
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("spend_limit_changes__changed_by")
+
+    @admin.display(description="spend limit history")
+    def spend_limit_history(self, obj):
+        changes = list(obj.spend_limit_changes.all()) if obj and obj.pk else []
+        if not changes:
+            return "No change since the account was created."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    c.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    c.changed_by.email if c.changed_by else "—",
+                    f"{c.old_limit:,} → {c.new_limit:,}",
+                    c.reason,
+                )
+                for c in changes
+            ),
+        )
+        return format_html(
+            '<table id="spend-limit-history"><thead><tr><th>When</th><th>Who</th>'
+            "<th>Limit</th><th>Why</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/spend-limit/",
+                view(self.spend_limit_view),
+                name="console_account_spend_limit",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        context["can_change_spend_limit"] = obj is not None and self.has_change_permission(
+            request, obj
+        )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def spend_limit_view(self, request, pk: int):
+        """ "Change spend limit": the new limit and a reason, through the service."""
+        account = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, account):
+            raise PermissionDenied
+        form = SpendLimitForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                change = account_spend_limit_set(
+                    actor=request.user,
+                    account=account,
+                    limit=form.cleaned_data["limit"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                self.message_user(
+                    request,
+                    f"“{account}”: monthly spend limit changed from "
+                    f"{change.old_limit:,} to {change.new_limit:,}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:console_account_change", args=[account.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change the spend limit of “{account}”",
+            "opts": self.model._meta,
+            "original": account,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/console/spend_limit.html", context)
+
+
+@admin.register(SpendLimitChange)
+class SpendLimitChangeAdmin(ReadOnlyAdmin):
+    """Append-only history of spend limit changes (who, when, old, new, why)."""
+
+    list_display = ["changed_at", "account", "old_limit", "new_limit", "changed_by", "reason"]
+    search_fields = ["account__name", "reason", "changed_by__email"]
+    list_select_related = ["account", "changed_by"]
+    date_hierarchy = "changed_at"
 
 
 @admin.register(Membership)

@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django_countries import countries
 
-from . import services
+from . import services, throttle
 from .models import App, Membership
 
 
@@ -58,7 +58,8 @@ class SignupForm(forms.Form):
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    """Django's login form, labelled for email (usernames are the lower-cased email)."""
+    """Django's login form, labelled for email (usernames are the lower-cased email), with the
+    failed-sign-in limits per account and per IP (console.throttle)."""
 
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
@@ -70,7 +71,27 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
     def clean_username(self):
-        return self.cleaned_data["username"].lower()
+        return self.cleaned_data["username"].strip().lower()
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        if email is None or not self.cleaned_data.get("password"):
+            return super().clean()  # a field error already; no password was tried
+        ip = throttle.client_ip(self.request)
+        # Before the password is checked: a locked account refuses the right one too.
+        refusal = throttle.login_refusal(email=email, ip=ip)
+        if refusal:
+            raise ValidationError(refusal, code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "invalid_login":
+                refusal = throttle.login_failed(email=email, ip=ip)
+                if refusal:
+                    raise ValidationError(refusal, code="throttled") from exc
+            raise
+        throttle.login_succeeded(email=email)
+        return cleaned
 
 
 class InvitationForm(forms.Form):
@@ -153,3 +174,28 @@ class AppEditForm(forms.ModelForm):
         if clash.exists():
             raise ValidationError("You already have an app with this name.")
         return name
+
+
+class SpendLimitForm(forms.Form):
+    """Finance's "Change spend limit" form in the Account admin: the new limit and why."""
+
+    limit = forms.DecimalField(
+        label="New monthly spend limit (USD)",
+        max_digits=12,
+        decimal_places=2,
+        error_messages={"required": "Enter the new monthly spend limit in USD, e.g. 25000.00."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Kept in the account's history: the ticket or approval behind the change.",
+        error_messages={"required": services.SPEND_LIMIT_REASON_REQUIRED},
+    )
+
+    def clean_limit(self):
+        limit = self.cleaned_data["limit"]
+        message = services.spend_limit_error(limit)
+        if message:
+            raise ValidationError(message)
+        return limit

@@ -225,3 +225,35 @@ class SupportRequest(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class SpendLimitChange(models.Model):
+    """Finance changed an account's monthly spend limit: who, when, from what, to what and why.
+
+    Append-only: written only by `console.services.account_spend_limit_set`, in the transaction
+    that changes the limit, and never edited or deleted (the admin shows it read-only).
+    """
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="spend_limit_changes"
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    old_limit = models.DecimalField(max_digits=12, decimal_places=2)
+    new_limit = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_limit__gte=0), name="spend_limit_change_not_negative"
+            ),
+            # The reason is the point of the row: a change nobody can explain is refused.
+            models.CheckConstraint(condition=~Q(reason=""), name="spend_limit_change_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.old_limit} → {self.new_limit}"

@@ -283,3 +283,16 @@ CAMPAIGN_MONTHLY_CAP = 5000
 # campaign's end date (SPEC §8).
 REVIEW_PERIOD_DAYS = 7
 REWARD_EXPIRY_DAYS = 30
+# Abuse limits on the public forms (SPEC §10), counted in Redis (Django's cache without it):
+# failed sign-ins per account (email) and per IP, password resets per address and per IP,
+# sign-ups per IP, each in a fixed window. High enough that people never meet them.
+THROTTLE_LOGIN_ACCOUNT_FAILURES = env.int("THROTTLE_LOGIN_ACCOUNT_FAILURES", default=5)
+THROTTLE_LOGIN_IP_FAILURES = env.int("THROTTLE_LOGIN_IP_FAILURES", default=20)
+THROTTLE_LOGIN_WINDOW_SECONDS = env.int("THROTTLE_LOGIN_WINDOW_SECONDS", default=15 * 60)
+THROTTLE_PASSWORD_RESET_ADDRESS = env.int("THROTTLE_PASSWORD_RESET_ADDRESS", default=3)
+THROTTLE_PASSWORD_RESET_IP = env.int("THROTTLE_PASSWORD_RESET_IP", default=10)
+THROTTLE_PASSWORD_RESET_WINDOW_SECONDS = env.int(
+    "THROTTLE_PASSWORD_RESET_WINDOW_SECONDS", default=60 * 60
+)
+THROTTLE_SIGNUP_IP = env.int("THROTTLE_SIGNUP_IP", default=5)
+THROTTLE_SIGNUP_WINDOW_SECONDS = env.int("THROTTLE_SIGNUP_WINDOW_SECONDS", default=60 * 60)

@@ -9,7 +9,6 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from . import health, views
-from .forms import EmailAuthenticationForm
 
 console_patterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -35,13 +34,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include((console_patterns, "console"))),
     path("signup/", views.signup, name="signup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -49,7 +42,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import selectors, services, throttle
 from .decorators import account_required, admin_required
-from .forms import AcceptInvitationForm, AppEditForm, AppForm, InvitationForm, SignupForm
+from .forms import (
+    AcceptInvitationForm,
+    AppEditForm,
+    AppForm,
+    EmailAuthenticationForm,
+    InvitationForm,
+    SignupForm,
+)
 from .models import ApiKey, App, Invitation
 
 
@@ -27,6 +35,10 @@ def signup(request):
         return redirect("console:dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        refusal = throttle.signup_refusal(ip=throttle.client_ip(request))
+        if refusal:
+            form.add_error(None, refusal)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
         try:
             membership = services.account_signup(**form.cleaned_data)
         except ValidationError as exc:
@@ -36,6 +48,36 @@ def signup(request):
             messages.success(request, f"Welcome to Moments Console, {membership.account.name}.")
             return redirect("console:dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page with the email form; a refusal by the failed-sign-in limits
+    answers 429, so monitoring can tell it from a mistyped password."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, with the limits per address and per IP: over them the page says
+    so and no email is sent, whether or not the address has an account."""
+
+    def form_valid(self, form):
+        refusal = throttle.password_reset_refusal(
+            email=form.cleaned_data["email"], ip=throttle.client_ip(self.request)
+        )
+        if refusal:
+            form.add_error(None, refusal)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
 
 
 @account_required
@@ -139,7 +181,11 @@ def app_list(request):
     return render(request, "console/app_list.html", {"apps": selectors.app_list(request)})
 
 
-@account_required
+# Apps and keys are the account's production credentials: admins manage them (SPEC §12 Roles),
+# members read them. A member gets the friendly 403 page, before anything is looked up.
+
+
+@admin_required
 @never_cache
 def app_create(request):
     form = AppForm(request.POST or None, account=request.account)
@@ -186,7 +232,7 @@ def app_detail(request, app_id):
     )
 
 
-@account_required
+@admin_required
 def app_edit(request, app_id):
     app = selectors.app_for_request(request, app_id)
     form = AppEditForm(request.POST or None, instance=app)
@@ -197,7 +243,7 @@ def app_edit(request, app_id):
     return render(request, "console/app_edit.html", {"form": form, "app": app})
 
 
-@account_required
+@admin_required
 @require_POST
 @never_cache
 def app_key_rotate(request, app_id):
@@ -210,7 +256,7 @@ def app_key_rotate(request, app_id):
     )
 
 
-@account_required
+@admin_required
 @require_POST
 def app_key_revoke(request, app_id, key_id: int):
     app = selectors.app_for_request(request, app_id)

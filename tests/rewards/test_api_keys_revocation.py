@@ -193,11 +193,12 @@ def test_a_lowered_account_spend_limit_applies_to_the_next_reward_and_reward_inf
     assert api.info(campaign).json()["remainingRewardCount"] == 99
 
     with django_capture_on_commit_callbacks(execute=True):
-        admin_save(
-            admin_client,
-            reverse("admin:console_account_change", args=[acme.pk]),
-            monthly_spend_limit="15.00",
+        # Finance's "Change spend limit" form (the Account form no longer saves the limit).
+        response = admin_client.post(
+            reverse("admin:console_account_spend_limit", args=[acme.pk]),
+            {"limit": "15.00", "reason": "FIN-9 lowered"},
         )
+        assert response.status_code == 302
 
     assert api.info(campaign).json()["remainingRewardCount"] == 0
     assert api.reward(campaign).json()["errorCode"] == "account_monthly_cap_reached"
