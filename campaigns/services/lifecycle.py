@@ -269,6 +269,12 @@ def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
         now=now,
         reason="The budget is spent: less than one CPA is left.",
     )
+    if moves:
+        # Once for the whole sweep: one cache invalidation (a Redis pipeline) and one
+        # notification task, whatever the number of campaigns and batches. A sweep that dies
+        # before this loses nothing that matters: cached answers stop at the stored moments by
+        # themselves, and the next sweep re-sends unsent notifications.
+        transaction.on_commit(lambda: after_moves(moves))
     return moves
 
 
@@ -319,9 +325,7 @@ def _sweep_batch(
                 for pk in pks
             ]
         )
-        moves = [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
-        transaction.on_commit(lambda: after_moves(moves))
-    return moves
+        return [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
 
 
 # --- Reading the state -------------------------------------------------------------------------
