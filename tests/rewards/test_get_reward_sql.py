@@ -151,3 +151,35 @@ def test_reward_info_counts_against_the_cap_on_the_account_row(api_app, acme):
     )
 
     assert body["remainingRewardCount"] == 3
+
+
+# --- one table of refusals ----------------------------------------------------------------------
+
+
+def test_every_outcome_of_the_sql_function_is_a_code_of_the_refusal_table():
+    from rewards.refusals import REFUSALS
+
+    sql = newest_version("rewards_get_reward").read_text()
+    outcomes = set(re.findall(r"MESSAGE = '([a-z_]+)'", sql))
+    outcomes |= set(re.findall(r"outcome := '([a-z_]+)'", sql))
+
+    assert outcomes - {"ok", "test", "repeated", "unknown"} <= set(REFUSALS)
+    assert {"out_of_rewards", "budget_exhausted", "account_monthly_cap_reached"} <= outcomes
+
+
+def test_the_api_documents_every_refusal_with_the_tables_status():
+    from rewards.api.errors import ERROR_CODES
+    from rewards.refusals import REFUSALS
+
+    for code, refusal in REFUSALS.items():
+        assert ERROR_CODES[code] == (refusal.status, refusal.doc)
+
+
+def test_an_unknown_engine_setting_is_refused_with_the_choices(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from rewards.services.grants import grant_engine
+
+    settings.GET_REWARD_ENGINE = "fast"
+    with pytest.raises(ImproperlyConfigured, match="auto, sql or python"):
+        grant_engine()
