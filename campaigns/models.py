@@ -61,6 +61,10 @@ class Campaign(models.Model):
     rejected_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
+    # When an approved campaign goes live (review period over and start date come) and when it
+    # ends (the day after its end date, at midnight in the business time zone); set at approval.
+    goes_live_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ends_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -70,7 +74,12 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"]),
+            # The sweep's due filters.
+            models.Index(fields=["status", "goes_live_at"], name="campaign_status_goes_live"),
+            models.Index(fields=["status", "ends_at"], name="campaign_status_ends"),
+        ]
         # Approve, reject and suspend are lifecycle moves, not edits: reviewers get this
         # permission (and view), never "change", so they cannot touch budget or CPA.
         permissions = [("review_campaign", "Can approve, reject and suspend campaigns")]

@@ -14,24 +14,33 @@ from rewards.selectors import PricedItem, priced_picks
 from rewards.services.pricing import suggested_cpa, usd_rates
 
 from .models import Campaign, Moment, RewardGroup
+from .services.lifecycle import effective_status_expression
 
 
-def campaign_status_counts(account) -> dict[str, int]:
-    """Number of the account's campaigns in each status, in one query."""
+def campaign_status_counts(account, *, now=None) -> dict[str, int]:
+    """Number of the account's campaigns in each effective status (the badge the list shows),
+    in one query."""
     rows = (
-        Campaign.objects.filter(account=account).values("status").annotate(n=Count("pk")).order_by()
+        Campaign.objects.filter(account=account)
+        .values(shown=effective_status_expression(now))
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     counts = {status: 0 for status in Campaign.Status.values}
-    counts.update({row["status"]: row["n"] for row in rows})
+    counts.update({row["shown"]: row["n"] for row in rows})
     return counts
 
 
-def campaign_list_page(account, *, status: str | None, page: str | None, per_page: int = 20):
+def campaign_list_page(
+    account, *, status: str | None, page: str | None, per_page: int = 20, now=None
+):
     """One page of the account's campaigns with their app, newest first: two queries (count
-    and rows) whatever the number of campaigns."""
+    and rows) whatever the number of campaigns. `status` filters by the effective status, the
+    one each row's badge shows, so a campaign shown as Live is found under Live even before
+    the beat sweep has moved it."""
     campaigns = Campaign.objects.filter(account=account).select_related("app")
     if status in Campaign.Status.values:
-        campaigns = campaigns.filter(status=status)
+        campaigns = campaigns.alias(shown=effective_status_expression(now)).filter(shown=status)
     return Paginator(campaigns.order_by("-created_at", "-pk"), per_page).get_page(page)
 
 

@@ -97,6 +97,21 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     announcement_criteria = "Players who reached level 8"
     redemption_message = "Congratulations! Claim your earbuds."
     terms = "While supplies last."
+    # What campaign_approve stores, for a campaign built already past approval.
+    goes_live_at = factory.LazyAttribute(lambda o: _schedule(o)[0])
+    ends_at = factory.LazyAttribute(lambda o: _schedule(o)[1])
+
+
+def _schedule(o):
+    from campaigns.services.lifecycle import campaign_schedule
+
+    if o.status in ("draft", "pending_approval", "rejected"):
+        return None, None
+    return campaign_schedule(
+        submitted_at=getattr(o, "submitted_at", None),
+        start_date=o.start_date,
+        end_date=o.end_date,
+    )
 
 
 class RewardGroupFactory(factory.django.DjangoModelFactory):

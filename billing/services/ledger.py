@@ -16,19 +16,20 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend, LedgerEntry
 from campaigns.models import Campaign
+from console.models import Account
 
 
 class SpendRefused(Exception):
-    """A limit would be exceeded; `code` is the Rewards API's errorCode for it."""
+    """A limit would be exceeded; `code` is the Rewards API's errorCode for it (its sentence
+    is in rewards/refusals.py, shared with the SQL function's outcomes)."""
 
-    def __init__(self, code: str, text: str):
-        super().__init__(text)
+    def __init__(self, code: str):
+        super().__init__(code)
         self.code = code
-        self.text = text
 
 
 _CHARGEABLE = (Campaign.Status.APPROVED, Campaign.Status.LIVE)
@@ -46,10 +47,8 @@ def campaign_spend_reserve(*, campaign: Campaign, amount: Decimal, month: date) 
     if moved != 1:
         status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
         if status not in _CHARGEABLE:
-            raise SpendRefused("campaign_not_live", "This campaign is no longer live.")
-        raise SpendRefused(
-            "budget_exhausted", "This campaign's budget is spent: no more rewards can be given."
-        )
+            raise SpendRefused("campaign_not_live")
+        raise SpendRefused("budget_exhausted")
     # The month's row may not exist yet: create it without ever failing on a concurrent
     # creator (INSERT ... ON CONFLICT DO NOTHING), then move it conditionally.
     CampaignMonthlySpend.objects.bulk_create(
@@ -61,29 +60,28 @@ def campaign_spend_reserve(*, campaign: Campaign, amount: Decimal, month: date) 
         campaign_id=campaign.pk, month=month, spent__lte=cap - amount
     ).update(spent=F("spent") + amount)
     if moved != 1:
-        raise SpendRefused(
-            "campaign_monthly_cap_reached",
-            f"This campaign reached its monthly spend cap of ${cap:,.2f}; "
-            "rewards resume next month.",
-        )
+        raise SpendRefused("campaign_monthly_cap_reached")
 
 
-def account_spend_reserve(*, account_id: int, limit: Decimal, amount: Decimal, month: date) -> None:
+def account_spend_reserve(*, account_id: int, amount: Decimal, month: date) -> None:
     """Add `amount` to the account's spend of `month`, or raise SpendRefused when that would
-    pass the account's monthly cap `limit` (shared by all its campaigns)."""
+    pass the account's monthly cap (shared by all its campaigns).
+
+    The cap is read from the account row by the UPDATE itself, never passed in: the API
+    remembers apps (and their account) for up to a minute, and a limit that finance lowers
+    must hold from the next call on."""
     AccountMonthlySpend.objects.bulk_create(
         [AccountMonthlySpend(account_id=account_id, month=month, spent=0)],
         ignore_conflicts=True,
+    )
+    limit = Subquery(
+        Account.objects.filter(pk=OuterRef("account_id")).values("monthly_spend_limit")[:1]
     )
     moved = AccountMonthlySpend.objects.filter(
         account_id=account_id, month=month, spent__lte=limit - amount
     ).update(spent=F("spent") + amount)
     if moved != 1:
-        raise SpendRefused(
-            "account_monthly_cap_reached",
-            f"This account reached its monthly spend cap of ${limit:,.2f}; "
-            "rewards resume next month.",
-        )
+        raise SpendRefused("account_monthly_cap_reached")
 
 
 def ledger_charge(

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ..models import Campaign, CampaignTransition
@@ -141,9 +141,26 @@ def _require_reviewer(actor) -> None:
 
 def campaign_approve(*, campaign: Campaign, actor, now: datetime | None = None) -> Campaign:
     """A reviewer approves a campaign pending approval: it enters test mode and goes live
-    when its review period is over and its start date has come (the beat sweep)."""
+    when its review period is over and its start date has come (the beat sweep).
+
+    When it goes live and when it ends are worked out here, once, from the row as submitted
+    (locked: nothing changes it meanwhile), and stored with the move."""
     _require_reviewer(actor)
-    return campaign_transition(campaign=campaign, to_status=S.APPROVED, actor=actor, now=now)
+    with transaction.atomic():
+        submitted = (
+            Campaign.objects.select_for_update()
+            .filter(pk=campaign.pk)
+            .values("submitted_at", "start_date", "end_date")
+            .first()
+        ) or {"submitted_at": None, "start_date": None, "end_date": None}
+        goes_live_at, ends_at = campaign_schedule(**submitted)
+        return campaign_transition(
+            campaign=campaign,
+            to_status=S.APPROVED,
+            actor=actor,
+            now=now,
+            extra={"goes_live_at": goes_live_at, "ends_at": ends_at},
+        )
 
 
 def campaign_reject(
@@ -221,8 +238,8 @@ def campaign_check_editable(campaign: Campaign) -> None:
 def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
     """Move every due campaign in a few bulk statements (SPEC §6), mirroring effective_status:
 
-    approved → live once the review period is over and the start date has come;
-    live → finished after the end date, or with less than one CPA of budget left.
+    approved → live once `goes_live_at` has come; live → finished once `ends_at` has come, or
+    with less than one CPA of budget left (the columns effective_status compares).
 
     Each step selects the due rows with FOR UPDATE SKIP LOCKED, moves them with one
     conditional UPDATE and bulk-inserts their transition rows in the same transaction. Two
@@ -231,17 +248,15 @@ def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
     because GetReward holds its lock is moved by the next sweep.
     """
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    review_over = now - timedelta(days=settings.REVIEW_PERIOD_DAYS)
     moves = _sweep_step(
-        Q(status=S.APPROVED, submitted_at__lte=review_over, start_date__lte=today),
+        Q(status=S.APPROVED, goes_live_at__lte=now),
         S.APPROVED,
         S.LIVE,
         now=now,
         reason="The review period is over and the start date has come.",
     )
     moves += _sweep_step(
-        Q(status=S.LIVE, end_date__lt=today),
+        Q(status=S.LIVE, ends_at__lte=now),
         S.LIVE,
         S.FINISHED,
         now=now,
@@ -254,6 +269,12 @@ def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
         now=now,
         reason="The budget is spent: less than one CPA is left.",
     )
+    if moves:
+        # Once for the whole sweep: one cache invalidation (a Redis pipeline) and one
+        # notification task, whatever the number of campaigns and batches. A sweep that dies
+        # before this loses nothing that matters: cached answers stop at the stored moments by
+        # themselves, and the next sweep re-sends unsent notifications.
+        transaction.on_commit(lambda: after_moves(moves))
     return moves
 
 
@@ -304,9 +325,7 @@ def _sweep_batch(
                 for pk in pks
             ]
         )
-        moves = [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
-        transaction.on_commit(lambda: after_moves(moves))
-    return moves
+        return [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
 
 
 # --- Reading the state -------------------------------------------------------------------------
@@ -317,34 +336,74 @@ def earliest_go_live(submitted_at: datetime) -> datetime:
     return submitted_at + timedelta(days=settings.REVIEW_PERIOD_DAYS)
 
 
-def effective_status(campaign: Campaign, now: datetime | None = None) -> str:
-    """The campaign's status as of `now`, from its stored status and its timestamps, so that
-    readers (the Rewards API) are right even when the beat sweep runs late.
+def _midnight(day: date) -> datetime:
+    """00:00 of `day` in the business time zone (settings.TIME_ZONE)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.get_default_timezone())
 
-    approved + review period over + start date come → live; live (or due) past its end date
-    or with less than one CPA of budget left → finished.
+
+def campaign_schedule(
+    *, submitted_at: datetime | None, start_date: date | None, end_date: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """(goes_live_at, ends_at) of a campaign approved now: it goes live once its review period
+    is over and its start date has come, and ends the day after its end date, both at
+    midnight in the business time zone. Stored at approval; None where a date is missing
+    (such a campaign never moves by the clock)."""
+    goes_live_at = None
+    if submitted_at is not None and start_date is not None:
+        goes_live_at = max(earliest_go_live(submitted_at), _midnight(start_date))
+    ends_at = _midnight(end_date + timedelta(days=1)) if end_date is not None else None
+    return goes_live_at, ends_at
+
+
+def _budget_spent(campaign: Campaign) -> bool:
+    return (
+        campaign.total_budget is not None
+        and campaign.cpa is not None
+        and campaign.total_budget - campaign.spent < campaign.cpa
+    )
+
+
+def effective_status(campaign: Campaign, now: datetime | None = None) -> str:
+    """The campaign's status as of `now`, from its stored status and the moments stored at
+    approval, so that readers (the Rewards API, the console) are right even when the beat sweep
+    runs late: approved and `goes_live_at` come → live; live (or due) once `ends_at` has come or
+    with less than one CPA of budget left → finished.
+
+    effective_status_expression is the same rule as a query expression, and the
+    rewards_get_reward SQL function (rewards/sql/) the same rule in SQL; tests compare them.
     """
     now = now or timezone.now()
-    today: date = timezone.localdate(now)
     status = campaign.status
-    if (
-        status == S.APPROVED
-        and campaign.submitted_at
-        and campaign.start_date
-        and earliest_go_live(campaign.submitted_at) <= now
-        and campaign.start_date <= today
-    ):
+    if status == S.APPROVED and campaign.goes_live_at is not None and campaign.goes_live_at <= now:
         status = S.LIVE
     if status == S.LIVE:
-        if campaign.end_date and today > campaign.end_date:
+        if campaign.ends_at is not None and campaign.ends_at <= now:
             return S.FINISHED
-        if (
-            campaign.total_budget is not None
-            and campaign.cpa is not None
-            and campaign.total_budget - campaign.spent < campaign.cpa
-        ):
+        if _budget_spent(campaign):
             return S.FINISHED
     return status
+
+
+def effective_status_expression(now: datetime | None = None) -> Case:
+    """effective_status as an expression over the same columns, to filter and count campaigns
+    in the database by the status their badge shows."""
+    now = now or timezone.now()
+    live = Q(status=S.LIVE) | Q(status=S.APPROVED, goes_live_at__lte=now)
+    return Case(
+        When(live & Q(ends_at__lte=now), then=Value(S.FINISHED.value)),
+        When(live & Q(cpa__gt=F("total_budget") - F("spent")), then=Value(S.FINISHED.value)),
+        When(live, then=Value(S.LIVE.value)),
+        default=F("status"),
+    )
+
+
+def finished_by_budget_only(campaign: Campaign, now: datetime | None = None) -> bool:
+    """A finished campaign whose end has not come: its budget ran out (the only other way to
+    finish). GetRewardInfo still answers it, with nothing left (SPEC §7)."""
+    now = now or timezone.now()
+    if effective_status(campaign, now) != S.FINISHED:
+        return False
+    return campaign.ends_at is None or now < campaign.ends_at
 
 
 def rewards_expire_at(campaign: Campaign) -> datetime:

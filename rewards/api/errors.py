@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rewards.refusals import REFUSALS
+
 
 @dataclass
 class ApiError(Exception):
@@ -23,21 +25,15 @@ class ApiError(Exception):
 
 
 # Every errorCode the API can answer, with its status: the OpenAPI document and the docs page
-# are generated from this table, so they cannot drift from the code.
+# are generated from this table, so they cannot drift from the code. GetReward's refusals come
+# from rewards/refusals.py (their texts live there too); the others are the API's own.
 ERROR_CODES: dict[str, tuple[int, str]] = {
+    **{code: (refusal.status, refusal.doc) for code, refusal in REFUSALS.items()},
     "malformed_request": (400, "The body is not valid JSON or form data, or a field is wrong."),
     "missing_api_key": (403, "No x-api-key header."),
     "invalid_api_key": (403, "The key is unknown, revoked, or past its rotation grace period."),
     "ip_not_allowed": (403, "The caller's IP address is outside the app's allow-list."),
     "app_mismatch": (403, "appId is not the app this key belongs to."),
-    "campaign_not_live": (
-        409,
-        "The campaign is not approved or live (draft, in review, suspended, rejected or finished).",
-    ),
-    "budget_exhausted": (409, "The campaign's total budget cannot pay for one more action."),
-    "campaign_monthly_cap_reached": (409, "The campaign's monthly spend cap is reached."),
-    "account_monthly_cap_reached": (409, "The account's monthly spend cap is reached."),
-    "out_of_rewards": (409, "The reward group's quantity limit is reached."),
     "idempotency_key_in_flight": (409, "A request with this Idempotency-Key is still running."),
     "idempotency_key_reused": (422, "This Idempotency-Key was used with a different request."),
     "rate_limited": (429, "Too many calls for this key; wait Retry-After seconds."),

@@ -7,9 +7,12 @@ budget and this month's campaign spend, (4) this month's account spend, (5) the 
 the grant. A refusal raises and rolls back every earlier step. Rows are locked in the one
 order used everywhere: inventory → campaign → account, so two GetRewards never deadlock.
 
-On PostgreSQL the whole of it, with the lookup of the request's campaign, is one statement (the
-`rewards_get_reward` function of rewards/migrations/0004): one round trip, and the hot rows are
-locked only while PostgreSQL works. Elsewhere the same steps run one statement each.
+Two engines run these steps (grant_engine()): on PostgreSQL the whole of it, with the lookup of
+the request's campaign, is one statement (the `rewards_get_reward` function, versioned in
+rewards/sql/): one round trip, and the hot rows are locked only while PostgreSQL works.
+Elsewhere ("python") the same steps run one statement each. The GetReward tests run on both
+(tests/rewards/conftest.py's `grant_engine`), so neither can drift from the other; refusal
+codes and texts come from one table (rewards/refusals.py) for both.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,6 +41,7 @@ from campaigns.models import Campaign, RewardGroup
 from campaigns.services.lifecycle import effective_status, rewards_expire_at
 from rewards.cache import invalidate_campaigns
 from rewards.models import RewardGrant
+from rewards.refusals import not_live_text, refusal_text
 
 from .targets import reward_target
 
@@ -80,13 +85,35 @@ def not_live_refusal(campaign: Campaign, status: str) -> RewardRefused:
     """The refusal for a campaign whose effective status is not approved or live."""
     budget_left = (campaign.total_budget or 0) - campaign.spent
     if status == S.FINISHED and campaign.cpa is not None and budget_left < campaign.cpa:
-        return RewardRefused("budget_exhausted", REFUSALS["budget_exhausted"])
+        return _refused("budget_exhausted")
     return _not_live(status)
+
+
+def _refused(code: str) -> RewardRefused:
+    return RewardRefused(code, refusal_text(code))
 
 
 def _not_live(status: str) -> RewardRefused:
     label = S(status).label if status in S.values else status
-    return RewardRefused("campaign_not_live", f"This campaign is not live (it is {label}).")
+    return RewardRefused("campaign_not_live", not_live_text(label))
+
+
+ENGINES = ("sql", "python")
+
+
+def grant_engine() -> str:
+    """Which engine runs GetReward: settings.GET_REWARD_ENGINE ("auto", "sql" or "python").
+    "auto" is the SQL function on PostgreSQL and the step-by-step path elsewhere."""
+    engine = getattr(settings, "GET_REWARD_ENGINE", "auto") or "auto"
+    if engine == "auto":
+        return "sql" if connection.vendor == "postgresql" else "python"
+    if engine not in ENGINES:
+        raise ImproperlyConfigured(
+            f"GET_REWARD_ENGINE must be auto, sql or python, not {engine!r}."
+        )
+    if engine == "sql" and connection.vendor != "postgresql":
+        raise ImproperlyConfigured("GET_REWARD_ENGINE=sql needs PostgreSQL.")
+    return engine
 
 
 def _claim(*, values: dict) -> int | None:
@@ -108,20 +135,9 @@ def _claim(*, values: dict) -> int | None:
     return row[0] if row else None
 
 
-REFUSALS = {
-    "out_of_rewards": "All the rewards of this campaign have been given out.",
-    "budget_exhausted": "This campaign's budget is spent: no more rewards can be given.",
-    "campaign_not_live": "This campaign is no longer live.",
-    "campaign_monthly_cap_reached": "This campaign reached its monthly spend cap; rewards "
-    "resume next month.",
-    "account_monthly_cap_reached": "This account reached its monthly spend cap; rewards "
-    "resume next month.",
-}
-
-
 _GET_REWARD_SQL = (
     "SELECT outcome, grant_token, campaign_pk, status, message FROM rewards_get_reward("
-    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -136,8 +152,9 @@ def _grant_postgresql(
     now: datetime,
 ) -> GrantResult | None:
     """The lookup, the effective status and steps (1)-(5) in one statement. Outside a
-    transaction it is its own; inside one (an Idempotency-Key's), it joins it."""
-    today = timezone.localdate(now)
+    transaction it is its own; inside one (an Idempotency-Key's), it joins it. The account's
+    cap is read by the statement from the account row, not taken from `app.account` (the API
+    remembers apps for up to a minute)."""
     with connection.cursor() as cursor:
         cursor.execute(
             _GET_REWARD_SQL,
@@ -147,13 +164,10 @@ def _grant_postgresql(
                 reward_group_id,
                 moment_id,
                 now,
-                today,
-                month_start(today),
-                timedelta(days=settings.REVIEW_PERIOD_DAYS),
+                month_start(timezone.localdate(now)),
                 settings.REWARD_EXPIRY_DAYS,
                 timezone.get_current_timezone_name(),
                 Decimal(settings.CAMPAIGN_MONTHLY_CAP),
-                app.account.monthly_spend_limit,
                 secrets.token_urlsafe(32),  # 256 bits: unguessable
                 customer_ref_hashed,
                 device_type,
@@ -167,21 +181,22 @@ def _grant_postgresql(
     if outcome == "repeated":
         return GrantResult(url=reward_url(token), text=message, repeated=True)
     # Not live before any step ran: say what it is. Live, then stopped at step (3) by a move
-    # committed meanwhile (a suspension): REFUSALS' "no longer live".
+    # committed meanwhile (a suspension): the table's "no longer live".
     if outcome == "campaign_not_live" and status != S.LIVE:
         raise _not_live(status)
     if outcome != "ok":
-        raise RewardRefused(outcome, REFUSALS[outcome])
+        raise _refused(outcome)
     # GetRewardInfo's cached counts are stale once this commits.
     transaction.on_commit(lambda: invalidate_campaigns([campaign_pk]))
     return GrantResult(url=reward_url(token), text=message)
 
 
 def _grant_step_by_step(
-    *, values: dict, campaign: Campaign, amount, month, account_limit
+    *, values: dict, campaign: Campaign, amount, month
 ) -> tuple[str, str | None]:
-    """Other databases: the same steps, one statement each (SQLite runs one writer at a time,
-    so holding its lock over several statements costs nothing more)."""
+    """The "python" engine: the same steps, one statement each, each a conditional statement
+    whose matched-row count decides, so it is exact on PostgreSQL too (read committed re-checks
+    each condition on the latest row); SQLite runs one writer at a time anyway."""
     grant_pk = None
     # (1) the customerRef claim
     if values["customer_ref_hash"] is not None:
@@ -206,9 +221,7 @@ def _grant_step_by_step(
     try:
         # (3) campaign budget and monthly cap, (4) account monthly cap
         campaign_spend_reserve(campaign=campaign, amount=amount, month=month)
-        account_spend_reserve(
-            account_id=campaign.account_id, limit=account_limit, amount=amount, month=month
-        )
+        account_spend_reserve(account_id=campaign.account_id, amount=amount, month=month)
     except SpendRefused as refusal:
         return refusal.code, None
     # (5) the grant and its ledger row
@@ -245,7 +258,7 @@ def reward_grant(
     nothing consumed or charged. Anything else raises RewardRefused.
     """
     now = now or timezone.now()
-    if connection.vendor == "postgresql":
+    if grant_engine() == "sql":
         return _grant_postgresql(
             app=app,
             campaign_id=campaign_id,
@@ -291,7 +304,6 @@ def reward_grant(
             campaign=campaign,
             amount=campaign.cpa,
             month=month,
-            account_limit=app.account.monthly_spend_limit,
         )
         if outcome == "repeated":
             return GrantResult(
@@ -299,6 +311,6 @@ def reward_grant(
             )
         if outcome != "ok":
             # Leaving the atomic block with an exception rolls back every earlier step.
-            raise RewardRefused(outcome, REFUSALS[outcome])
+            raise _refused(outcome)
         transaction.on_commit(lambda: invalidate_campaigns([campaign.pk]))
     return GrantResult(url=reward_url(token), text=campaign.redemption_message)

@@ -2,8 +2,13 @@
 
 Answers are cached per campaign, app, reward group and moment, stamped with the campaign's
 cache generation: a charge or a state change bumps the generation, so a stale answer is never
-served. An entry also carries the time it stops being true by the clock alone (go-live, the end
-date), because effective_status moves with time even when nobody writes.
+served. An entry also carries the time it stops being true by the clock alone (the campaign's
+stored goes_live_at and ends_at), because effective_status moves with time even when nobody
+writes.
+
+A campaign that is approved or live answers 200 until its end, even with nothing left (SPEC §7):
+`remainingRewardCount` is then 0, whether the quantity, the budget or a cap ran out. Marketing
+tools template the count into messages, and an error would abort the send.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.services.lifecycle import earliest_go_live, effective_status
+from campaigns.services.lifecycle import effective_status, finished_by_budget_only
 from rewards import cache as info_cache
 
 from .grants import RewardRefused, not_live_refusal
@@ -34,14 +39,15 @@ S = Campaign.Status
 ENTRY_TTL = 2
 
 
-def remaining_reward_count(target: Target, *, account_limit: Decimal) -> int:
-    """How many more rewards the quantity limit, the budget and both monthly caps allow."""
+def remaining_reward_count(target: Target) -> int:
+    """How many more rewards the quantity limit, the budget and both monthly caps allow; the
+    account's cap as its row says (read with the target)."""
     campaign = target.campaign
     cpa = campaign.cpa
     counts = [
         int((campaign.total_budget - campaign.spent) // cpa),
         int((Decimal(settings.CAMPAIGN_MONTHLY_CAP) - target.campaign_month_spent) // cpa),
-        int((account_limit - target.account_month_spent) // cpa),
+        int((target.account_limit - target.account_month_spent) // cpa),
     ]
     if target.reward_group.quantity_limit is not None:
         counts.append(target.reward_group.quantity_limit - target.reward_group.granted)
@@ -55,31 +61,31 @@ def _banner_url(campaign: Campaign) -> str | None:
 
 
 def _fresh_until(campaign: Campaign, now: datetime) -> float:
-    """The moment the cached answer may change by the clock alone, as a UNIX timestamp."""
+    """The moment the cached answer may change by the clock alone, as a UNIX timestamp: the
+    stored go-live moment (of an approved campaign) and end."""
     limit = now + timedelta(seconds=ENTRY_TTL)
-    tz = timezone.get_current_timezone()
-    moments = []
-    if campaign.status == S.APPROVED and campaign.submitted_at and campaign.start_date:
-        start = datetime.combine(campaign.start_date, datetime.min.time(), tzinfo=tz)
-        moments.append(max(earliest_go_live(campaign.submitted_at), start))
-    if campaign.end_date:
-        moments.append(
-            datetime.combine(campaign.end_date + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-        )
-    return min([limit, *[m for m in moments if m > now]]).timestamp()
+    moments = [campaign.ends_at]
+    if campaign.status == S.APPROVED:
+        moments.append(campaign.goes_live_at)
+    return min([limit, *[m for m in moments if m is not None and m > now]]).timestamp()
 
 
-def reward_info_compute(*, target: Target, account_limit: Decimal, now: datetime) -> dict:
+def reward_info_compute(*, target: Target, now: datetime) -> dict:
     """The GetRewardInfo answer for a target, or RewardRefused when the campaign is not
-    approved or live."""
+    approved or live. A campaign finished by its budget before its end answers with nothing
+    left, as one whose quantity ran out (GetReward refuses it with budget_exhausted)."""
     campaign = target.campaign
     status = effective_status(campaign, now)
-    if status not in (S.APPROVED, S.LIVE):
+    if status in (S.APPROVED, S.LIVE):
+        remaining = remaining_reward_count(target)
+    elif finished_by_budget_only(campaign, now):
+        remaining = 0
+    else:
         raise not_live_refusal(campaign, status)
     return {
         "rewardNotificationText": campaign.announcement_message,
         "rewardImageUrl": _banner_url(campaign),
-        "remainingRewardCount": remaining_reward_count(target, account_limit=account_limit),
+        "remainingRewardCount": remaining,
         "campaignEndDate": campaign.end_date.isoformat() if campaign.end_date else None,
     }
 
@@ -150,9 +156,7 @@ def reward_info(
         if len(_PK_BY_UUID) >= _PK_MEMO_MAX:
             _PK_BY_UUID.clear()
         _PK_BY_UUID[campaign_id] = campaign.pk
-    body = reward_info_compute(
-        target=target, account_limit=app.account.monthly_spend_limit, now=now
-    )
+    body = reward_info_compute(target=target, now=now)
     if generation is not None:
         info_cache.set_entry(
             _entry_key(campaign.pk, app.pk, reward_group_id, moment_id),

@@ -1,6 +1,6 @@
 """Which campaign, reward group and moment an API request names, checked to belong to the
-calling app: one query, shared by GetRewardInfo (on a cache miss) and GetReward (off PostgreSQL;
-on PostgreSQL GetReward's SQL function does this lookup itself)."""
+calling app: one query, shared by GetRewardInfo (on a cache miss) and GetReward's "python"
+engine (its SQL function does this lookup itself)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils import timezone
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend
 from billing.money import month_start
 from campaigns.models import Campaign, Moment, RewardGroup
+from console.models import Account
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,16 @@ class Target:
     moment: Moment
     campaign_month_spent: Decimal
     account_month_spent: Decimal
+    # The account's monthly cap as the account row says now (not the remembered app's copy).
+    account_limit: Decimal
 
 
 def reward_target(
     *, app, campaign_id: uuid.UUID, reward_group_id: str, moment_id: str, now: datetime | None
 ) -> Target | None:
     """One query: the reward group `reward_group_id` of the campaign `campaign_id` of `app`,
-    with the moment and this month's spend counters; None when any of them does not exist."""
+    with the moment, this month's spend counters and the account's cap; None when any of them
+    does not exist."""
     month = month_start(timezone.localdate(now))
     if connection.vendor == "postgresql":
         return _target_postgresql(app, campaign_id, reward_group_id, moment_id, month)
@@ -60,6 +64,11 @@ def reward_target(
                     account_id=OuterRef("campaign__account_id"), month=month
                 ).values("spent")[:1]
             ),
+            account_limit=Subquery(
+                Account.objects.filter(pk=OuterRef("campaign__account_id")).values(
+                    "monthly_spend_limit"
+                )[:1]
+            ),
         )
         .first()
     )
@@ -72,6 +81,7 @@ def reward_target(
         moment=Moment(pk=group.moment_pk, campaign=campaign, moment_id=moment_id),
         campaign_month_spent=group.campaign_month_spent or Decimal(0),
         account_month_spent=group.account_month_spent or Decimal(0),
+        account_limit=group.account_limit,
     )
 
 
@@ -94,6 +104,8 @@ _CAMPAIGN_COLUMNS = (
     "redemption_message",
     "banner",
     "submitted_at",
+    "goes_live_at",
+    "ends_at",
 )
 _TARGET_SQL = f"""
 SELECT {", ".join("c." + col for col in _CAMPAIGN_COLUMNS)},
@@ -102,7 +114,8 @@ SELECT {", ".join("c." + col for col in _CAMPAIGN_COLUMNS)},
        (SELECT s.spent FROM billing_campaignmonthlyspend s
          WHERE s.campaign_id = c.id AND s.month = %s),
        (SELECT s.spent FROM billing_accountmonthlyspend s
-         WHERE s.account_id = c.account_id AND s.month = %s)
+         WHERE s.account_id = c.account_id AND s.month = %s),
+       (SELECT a.monthly_spend_limit FROM console_account a WHERE a.id = c.account_id)
 FROM campaigns_campaign c
 JOIN campaigns_rewardgroup g ON g.campaign_id = c.id AND g.marketplace_id = %s
 WHERE c.campaign_id = %s AND c.app_id = %s
@@ -116,7 +129,7 @@ def _target_postgresql(app, campaign_id, reward_group_id, moment_id, month) -> T
     if row is None:
         return None
     n = len(_CAMPAIGN_COLUMNS)
-    group_pk, marketplace_id, quantity_limit, granted, moment_pk, c_spent, a_spent = row[n:]
+    group_pk, marketplace_id, quantity_limit, granted, moment_pk, c_spent, a_spent, limit = row[n:]
     if moment_pk is None:
         return None
     campaign = Campaign.from_db("default", list(_CAMPAIGN_COLUMNS), list(row[:n]))
@@ -131,4 +144,5 @@ def _target_postgresql(app, campaign_id, reward_group_id, moment_id, month) -> T
         moment=Moment(pk=moment_pk, campaign=campaign, moment_id=moment_id),
         campaign_month_spent=c_spent or Decimal(0),
         account_month_spent=a_spent or Decimal(0),
+        account_limit=limit,
     )

@@ -128,3 +128,50 @@ def test_the_sweep_moves_many_due_campaigns_in_batches_each_once(acme_app, monke
     groups = due_campaigns(acme_app, 5)
     assert len(campaigns_sweep(now=NOW)) == 15
     assert_moved_once(groups)
+
+
+@pytest.mark.django_db
+def test_the_sweep_drops_cached_api_answers_of_every_moved_campaign_in_one_call(
+    acme_app, monkeypatch, django_capture_on_commit_callbacks
+):
+    from campaigns.services import lifecycle
+    from rewards import cache
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(cache, "invalidate_campaigns", lambda pks: calls.append(sorted(pks)))
+    monkeypatch.setattr(lifecycle, "SWEEP_BATCH", 2)  # several batches per step
+    groups = due_campaigns(acme_app, 3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns_sweep(now=NOW)
+
+    moved = groups["go_live"] + groups["past_end"] + groups["spent"]
+    assert calls == [sorted(moved)]
+
+
+@pytest.mark.django_db
+def test_the_sweep_moves_by_the_moments_stored_at_approval(acme_app):
+    # Stored at approval: one goes live at NOW, the other ends at NOW; by their dates (review
+    # period, end date) neither would move yet.
+    live_soon = CampaignFactory(
+        app=acme_app,
+        status=S.APPROVED,
+        submitted_at=NOW - DAY,
+        start_date=NOW.date(),
+        end_date=(NOW + 30 * DAY).date(),
+        goes_live_at=NOW,
+    )
+    ends_now = CampaignFactory(
+        app=acme_app,
+        status=S.LIVE,
+        submitted_at=NOW - 20 * DAY,
+        start_date=(NOW - 10 * DAY).date(),
+        end_date=(NOW + 30 * DAY).date(),
+        ends_at=NOW,
+    )
+
+    moves = campaigns_sweep(now=NOW)
+
+    assert sorted((m.campaign_pk, m.to_status) for m in moves) == sorted(
+        [(live_soon.pk, S.LIVE), (ends_now.pk, S.FINISHED)]
+    )

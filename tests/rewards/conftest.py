@@ -1,5 +1,6 @@
 """Fixtures for the Rewards API tests: an app with its raw key, live and test-mode campaigns,
-and a client that calls the API like a developer's server."""
+a client that calls the API like a developer's server, and `grant_engine`, which runs a
+GetReward test once per engine."""
 
 from __future__ import annotations
 
@@ -14,6 +15,33 @@ from django.utils import timezone
 
 from console.services import app_register
 from tests.factories import CampaignFactory, MomentFactory, RewardGroupFactory
+
+
+def _engines() -> list[str]:
+    """GetReward's engines this database can run: on PostgreSQL both the SQL function and the
+    step-by-step Python path, so neither can drift from the other; elsewhere only Python."""
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return ["sql", "python"]
+    return ["python"]
+
+
+def pytest_generate_tests(metafunc):
+    # Parametrized at collection, not skipped at run time: on SQLite the "sql" variant does not
+    # exist, so the embedded-default run skips only what truly needs PostgreSQL.
+    if "grant_engine" in metafunc.fixturenames:
+        metafunc.parametrize("grant_engine", _engines(), indirect=True)
+
+
+@pytest.fixture
+def grant_engine(request, settings) -> str:
+    """Run the test with GetReward on one engine (rewards.services.grants.grant_engine)."""
+    settings.GET_REWARD_ENGINE = request.param
+    from rewards.services.grants import grant_engine as engine_in_use
+
+    assert engine_in_use() == request.param
+    return request.param
 
 
 @dataclass

@@ -27,7 +27,7 @@ def _charges(campaign) -> list[Decimal]:
 # --- GetReward on a live campaign ------------------------------------------------------------
 
 
-def test_get_reward_hands_out_a_unique_url_and_charges_one_cpa(api, live, settings):
+def test_get_reward_hands_out_a_unique_url_and_charges_one_cpa(grant_engine, api, live, settings):
     first = api.reward(live)
     second = api.reward(live)
 
@@ -46,7 +46,9 @@ def test_get_reward_hands_out_a_unique_url_and_charges_one_cpa(api, live, settin
     assert AccountMonthlySpend.objects.get(account=live.account, month=month).spent == Decimal("20")
 
 
-def test_the_reward_url_token_is_unguessable_and_expires_30_days_after_the_end(api, live):
+def test_the_reward_url_token_is_unguessable_and_expires_30_days_after_the_end(
+    grant_engine, api, live
+):
     url = api.reward(live).json()["rewardNotificationUrl"]
     token = url.rstrip("/").rsplit("/", 1)[1]
     grant = RewardGrant.objects.get(token=token)
@@ -61,7 +63,7 @@ def test_the_reward_url_token_is_unguessable_and_expires_30_days_after_the_end(a
     assert grant.moment.moment_id == "LEVEL_10_COMPLETE"
 
 
-def test_a_braze_form_encoded_request_gets_a_reward(api, live):
+def test_a_braze_form_encoded_request_gets_a_reward(grant_engine, api, live):
     response = api.form("GetReward", body_for(live, deviceType="iOS"))
 
     assert response.status_code == 200
@@ -69,7 +71,7 @@ def test_a_braze_form_encoded_request_gets_a_reward(api, live):
     assert RewardGrant.objects.get(campaign=live).device_type == "iOS"
 
 
-def test_the_same_customer_ref_gets_the_same_url_and_is_charged_once(api, live):
+def test_the_same_customer_ref_gets_the_same_url_and_is_charged_once(grant_engine, api, live):
     first = api.reward(live, customerRef="user-42").json()
     again = api.reward(live, customerRef="user-42").json()
     other = api.reward(live, customerRef="user-43").json()
@@ -80,7 +82,7 @@ def test_the_same_customer_ref_gets_the_same_url_and_is_charged_once(api, live):
     assert not RewardGrant.objects.filter(customer_ref_hash__contains="user").exists()
 
 
-def test_it_refuses_once_the_reward_group_is_out_of_rewards(api, api_app):
+def test_it_refuses_once_the_reward_group_is_out_of_rewards(grant_engine, api, api_app):
     campaign = live_campaign(api_app.app, quantity_limit=1)
 
     assert api.reward(campaign).status_code == 200
@@ -92,7 +94,7 @@ def test_it_refuses_once_the_reward_group_is_out_of_rewards(api, api_app):
     assert len(_charges(campaign)) == 1
 
 
-def test_it_refuses_once_the_budget_cannot_pay_one_more_action(api, api_app):
+def test_it_refuses_once_the_budget_cannot_pay_one_more_action(grant_engine, api, api_app):
     campaign = live_campaign(api_app.app, total_budget=Decimal("50"), cpa=Decimal("20"))
 
     assert [api.reward(campaign).status_code for _ in range(2)] == [200, 200]
@@ -104,7 +106,7 @@ def test_it_refuses_once_the_budget_cannot_pay_one_more_action(api, api_app):
     assert campaign.spent == Decimal("40")
 
 
-def test_it_refuses_past_the_campaign_monthly_cap(api, live, settings):
+def test_it_refuses_past_the_campaign_monthly_cap(grant_engine, api, live, settings):
     settings.CAMPAIGN_MONTHLY_CAP = 25
 
     assert [api.reward(live).status_code for _ in range(2)] == [200, 200]
@@ -115,7 +117,7 @@ def test_it_refuses_past_the_campaign_monthly_cap(api, live, settings):
     assert len(_charges(live)) == 2
 
 
-def test_a_refused_step_rolls_back_the_earlier_ones(api, live, acme):
+def test_a_refused_step_rolls_back_the_earlier_ones(grant_engine, api, live, acme):
     acme.monthly_spend_limit = Decimal("15")
     acme.save()
 
@@ -131,7 +133,7 @@ def test_a_refused_step_rolls_back_the_earlier_ones(api, live, acme):
     assert RewardGrant.objects.filter(campaign=live).count() == 1
 
 
-def test_a_refused_customer_ref_claim_is_released_for_a_later_try(api, api_app):
+def test_a_refused_customer_ref_claim_is_released_for_a_later_try(grant_engine, api, api_app):
     campaign = live_campaign(api_app.app, quantity_limit=0)
 
     assert api.reward(campaign, customerRef="user-1").status_code == 409
@@ -143,7 +145,9 @@ def test_a_refused_customer_ref_claim_is_released_for_a_later_try(api, api_app):
 # --- Test mode and other states -------------------------------------------------------------
 
 
-def test_an_approved_campaign_answers_the_same_test_url_and_charges_nothing(api, approved):
+def test_an_approved_campaign_answers_the_same_test_url_and_charges_nothing(
+    grant_engine, api, approved
+):
     first = api.reward(approved).json()
     second = api.reward(approved).json()
 
@@ -156,7 +160,7 @@ def test_an_approved_campaign_answers_the_same_test_url_and_charges_nothing(api,
 
 
 @pytest.mark.parametrize("status", ["draft", "pending_approval", "suspended", "rejected"])
-def test_a_campaign_that_is_not_live_is_a_409(api, api_app, status):
+def test_a_campaign_that_is_not_live_is_a_409(grant_engine, api, api_app, status):
     campaign = live_campaign(api_app.app, status=status)
 
     for response in (api.reward(campaign), api.info(campaign)):
@@ -165,7 +169,7 @@ def test_a_campaign_that_is_not_live_is_a_409(api, api_app, status):
     assert not LedgerEntry.objects.exists()
 
 
-def test_a_campaign_past_its_end_date_is_finished_even_before_the_sweep(api, api_app):
+def test_a_campaign_past_its_end_date_is_finished_even_before_the_sweep(grant_engine, api, api_app):
     today = timezone.localdate()
     campaign = live_campaign(
         api_app.app, start_date=today - timedelta(days=10), end_date=today - timedelta(days=1)
@@ -178,7 +182,9 @@ def test_a_campaign_past_its_end_date_is_finished_even_before_the_sweep(api, api
     assert "Finished" in response.json()["rewardNotificationText"]
 
 
-def test_an_approved_campaign_past_review_and_start_is_live_before_the_sweep(api, api_app):
+def test_an_approved_campaign_past_review_and_start_is_live_before_the_sweep(
+    grant_engine, api, api_app
+):
     campaign = live_campaign(api_app.app, status="approved")
 
     assert api.reward(campaign).json()["testMode"] is False
@@ -186,26 +192,30 @@ def test_an_approved_campaign_past_review_and_start_is_live_before_the_sweep(api
     assert Campaign.objects.get(pk=campaign.pk).status == "approved"  # the sweep moves it
 
 
-# GetReward on PostgreSQL works the effective status out in SQL (rewards/migrations/0004): at
-# each edge of the timeline it must answer as campaigns.services.lifecycle.effective_status says.
+# GetReward's SQL engine works the effective status out in SQL (rewards/sql/): on both engines,
+# at each edge of the timeline it must answer as campaigns.services.lifecycle.effective_status
+# says, from the moments stored at approval.
 SUBMITTED = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
+LATE_START = datetime(2026, 3, 20).date()  # after the review period: live at its midnight
 EDGES = [
-    (SUBMITTED + timedelta(days=7) - timedelta(seconds=1), "approved"),  # review not over
-    (SUBMITTED + timedelta(days=7), "live"),  # review over to the second
-    (datetime(2026, 3, 31, 23, 59, tzinfo=UTC), "live"),  # the last minute of the end date
-    (datetime(2026, 4, 1, 0, 0, tzinfo=UTC), "finished"),  # the day after it
+    (SUBMITTED.date(), SUBMITTED + timedelta(days=7) - timedelta(seconds=1), "approved"),
+    (SUBMITTED.date(), SUBMITTED + timedelta(days=7), "live"),  # review over to the second
+    (LATE_START, datetime(2026, 3, 19, 23, 59, 59, tzinfo=UTC), "approved"),  # not started
+    (LATE_START, datetime(2026, 3, 20, 0, 0, tzinfo=UTC), "live"),  # the start date's midnight
+    (SUBMITTED.date(), datetime(2026, 3, 31, 23, 59, tzinfo=UTC), "live"),  # the last minute
+    (SUBMITTED.date(), datetime(2026, 4, 1, 0, 0, tzinfo=UTC), "finished"),  # the day after it
 ]
 
 
-@pytest.mark.parametrize(("when", "expected"), EDGES)
+@pytest.mark.parametrize(("start", "when", "expected"), EDGES)
 def test_get_reward_follows_the_effective_status_at_each_edge_of_the_timeline(
-    api, api_app, when, expected
+    grant_engine, api, api_app, start, when, expected
 ):
     campaign = live_campaign(
         api_app.app,
         status="approved",
         submitted_at=SUBMITTED,
-        start_date=SUBMITTED.date(),
+        start_date=start,
         end_date=datetime(2026, 3, 31).date(),
     )
     with time_machine_travel(when):
@@ -224,7 +234,9 @@ def test_get_reward_follows_the_effective_status_at_each_edge_of_the_timeline(
         assert "Finished" in response.json()["rewardNotificationText"]
 
 
-def test_a_live_campaign_with_less_than_one_cpa_left_says_its_budget_is_spent(api, api_app):
+def test_a_live_campaign_with_less_than_one_cpa_left_says_its_budget_is_spent(
+    grant_engine, api, api_app
+):
     campaign = live_campaign(api_app.app)
     Campaign.objects.filter(pk=campaign.pk).update(spent=Decimal("995.0000"))
 
@@ -294,21 +306,21 @@ def test_an_app_id_that_is_not_the_keys_app_is_a_403(api, live):
 # --- Unknown things are an empty list --------------------------------------------------------
 
 
-def test_an_unknown_reward_group_is_an_empty_list(api, live):
+def test_an_unknown_reward_group_is_an_empty_list(grant_engine, api, live):
     for response in (api.reward(live, rewardGroupId="JP"), api.info(live, rewardGroupId="ZZ")):
         assert response.status_code == 200
         assert response.json() == []
     assert not LedgerEntry.objects.exists()
 
 
-def test_an_unknown_campaign_or_moment_is_an_empty_list(api, live):
+def test_an_unknown_campaign_or_moment_is_an_empty_list(grant_engine, api, live):
     unknown_campaign = api.reward(live, campaignId="00000000-0000-4000-8000-000000000000")
     unknown_moment = api.reward(live, momentId="LEVEL_99_COMPLETE")
 
     assert unknown_campaign.json() == [] and unknown_moment.json() == []
 
 
-def test_another_apps_campaign_is_an_empty_list(api, api_app, acme):
+def test_another_apps_campaign_is_an_empty_list(grant_engine, api, api_app, acme):
     other = live_campaign(AppFactory(account=acme))
 
     response = api.reward(other, appId=str(api_app.app.app_id))
@@ -369,6 +381,69 @@ def test_get_reward_info_announces_the_campaign_and_consumes_nothing(api, api_ap
     assert RewardGroup.objects.get(campaign=campaign).granted == 0
 
 
+def test_get_reward_info_says_0_left_when_the_quantity_or_the_budget_ran_out_before_the_end(
+    grant_engine, api, api_app
+):
+    out_of_stock = live_campaign(api_app.app, quantity_limit=1)
+    out_of_budget = live_campaign(api_app.app, total_budget=Decimal("50"), cpa=Decimal("20"))
+    for campaign, gets in ((out_of_stock, 1), (out_of_budget, 2)):
+        assert [api.reward(campaign).status_code for _ in range(gets)] == [200] * gets
+
+    for campaign in (out_of_stock, out_of_budget):
+        info = api.info(campaign)
+        assert info.status_code == 200
+        assert info.json()["remainingRewardCount"] == 0
+        assert info.json()["campaignEndDate"] == campaign.end_date.isoformat()
+    assert api.reward(out_of_budget).json()["errorCode"] == "budget_exhausted"
+
+
+def test_get_reward_info_still_says_0_left_once_the_sweep_finished_the_campaign_for_its_budget(
+    grant_engine, api, api_app, django_capture_on_commit_callbacks
+):
+    from campaigns.services.lifecycle import campaigns_sweep
+
+    campaign = live_campaign(api_app.app)
+    Campaign.objects.filter(pk=campaign.pk).update(spent=Decimal("995.0000"))
+    assert api.info(campaign).json()["remainingRewardCount"] == 0  # cached, then the sweep:
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns_sweep()
+    assert Campaign.objects.get(pk=campaign.pk).status == "finished"
+
+    info = api.info(campaign)
+    refused = api.reward(campaign)
+
+    assert (info.status_code, info.json()["remainingRewardCount"]) == (200, 0)
+    assert (refused.status_code, refused.json()["errorCode"]) == (409, "budget_exhausted")
+
+
+def test_get_reward_info_of_a_budget_spent_campaign_is_a_409_from_the_day_after_its_end(
+    api, api_app
+):
+    today = timezone.localdate()
+    campaign = live_campaign(api_app.app, end_date=today + timedelta(days=3))
+    Campaign.objects.filter(pk=campaign.pk).update(spent=Decimal("995.0000"))
+    assert api.info(campaign).status_code == 200  # cached until the end at the latest
+
+    day_after = datetime.combine(today + timedelta(days=4), datetime.min.time(), tzinfo=UTC)
+    with time_machine_travel(day_after):
+        refused = api.info(campaign)
+
+    assert refused.status_code == 409
+    assert refused.json()["errorCode"] == "budget_exhausted"
+
+
+def test_a_cached_reward_info_answer_is_not_served_past_the_campaigns_end(api, api_app):
+    today = timezone.localdate()
+    campaign = live_campaign(api_app.app, end_date=today + timedelta(days=3))
+    assert [api.info(campaign).status_code for _ in range(3)] == [200, 200, 200]
+
+    last_second = datetime.combine(today + timedelta(days=4), datetime.min.time(), tzinfo=UTC)
+    with time_machine_travel(last_second - timedelta(seconds=1)):
+        assert api.info(campaign).status_code == 200
+    with time_machine_travel(last_second):
+        assert api.info(campaign).json()["errorCode"] == "campaign_not_live"
+
+
 def test_get_reward_info_gives_the_banner_as_an_absolute_url(api, live, settings):
     Campaign.objects.filter(pk=live.pk).update(banner="banners/spring.png")
 
@@ -378,7 +453,7 @@ def test_get_reward_info_gives_the_banner_as_an_absolute_url(api, live, settings
 
 
 def test_remaining_reward_count_is_what_the_tightest_limit_allows(
-    api, api_app, acme, settings, django_capture_on_commit_callbacks, monkeypatch
+    grant_engine, api, api_app, acme, settings, django_capture_on_commit_callbacks, monkeypatch
 ):
     from rewards.api import auth
 
@@ -401,7 +476,7 @@ def test_remaining_reward_count_is_what_the_tightest_limit_allows(
 
 
 def test_a_charge_refreshes_the_cached_reward_info(
-    api, api_app, django_capture_on_commit_callbacks
+    grant_engine, api, api_app, django_capture_on_commit_callbacks
 ):
     campaign = live_campaign(api_app.app, quantity_limit=5)
     assert [api.info(campaign).json()["remainingRewardCount"] for _ in range(3)] == [5, 5, 5]
@@ -445,7 +520,9 @@ def test_a_rotated_key_is_refused_at_the_end_of_its_grace_even_when_remembered(
         assert api.info(live).status_code == 403
 
 
-def test_get_reward_makes_a_fixed_number_of_queries(api, live, django_assert_max_num_queries):
+def test_get_reward_makes_a_fixed_number_of_queries(
+    grant_engine, api, live, django_assert_max_num_queries
+):
     api.reward(live)
     with django_assert_max_num_queries(14):
         assert api.reward(live).status_code == 200

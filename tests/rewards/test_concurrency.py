@@ -1,5 +1,6 @@
 """GetReward under real concurrency, on PostgreSQL: many threads, each with its own database
-connection, calling the API at once. Counts of rewards and charges must be exact."""
+connection, calling the API at once. Counts of rewards and charges must be exact, on both
+engines (the SQL function and the step-by-step path: `grant_engine`)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def _urls(responses) -> list[str]:
     return [r.json()["rewardNotificationUrl"] for r in responses if r.status_code == 200]
 
 
-def test_200_calls_on_a_group_of_50_hand_out_exactly_50_urls_and_50_charges(postgres, api_app):
+def test_200_calls_on_a_group_of_50_hand_out_exactly_50_urls_and_50_charges(
+    grant_engine, postgres, api_app
+):
     campaign = live_campaign(api_app.app, quantity_limit=50, total_budget=Decimal("100000"))
 
     responses = _hammer(api_app.key, [body_for(campaign)] * 200)
@@ -63,7 +66,9 @@ def test_200_calls_on_a_group_of_50_hand_out_exactly_50_urls_and_50_charges(post
     assert RewardGroup.objects.get(campaign=campaign).granted == 50
 
 
-def test_200_calls_on_a_budget_that_buys_17_make_exactly_17_charges(postgres, api_app):
+def test_200_calls_on_a_budget_that_buys_17_make_exactly_17_charges(
+    grant_engine, postgres, api_app
+):
     campaign = live_campaign(api_app.app, total_budget=Decimal("170"), cpa=Decimal("10"))
 
     responses = _hammer(api_app.key, [body_for(campaign)] * 200)
@@ -77,7 +82,9 @@ def test_200_calls_on_a_budget_that_buys_17_make_exactly_17_charges(postgres, ap
     assert campaign.spent == campaign.total_budget
 
 
-def test_two_campaigns_sharing_an_account_cap_never_exceed_it_together(postgres, api_app, acme):
+def test_two_campaigns_sharing_an_account_cap_never_exceed_it_together(
+    grant_engine, postgres, api_app, acme
+):
     acme.monthly_spend_limit = Decimal("250")
     acme.save()
     first = live_campaign(api_app.app, cpa=Decimal("10"))
@@ -99,7 +106,9 @@ def test_two_campaigns_sharing_an_account_cap_never_exceed_it_together(postgres,
     }
 
 
-def test_20_concurrent_calls_with_one_customer_ref_make_one_grant_and_one_charge(postgres, api_app):
+def test_20_concurrent_calls_with_one_customer_ref_make_one_grant_and_one_charge(
+    grant_engine, postgres, api_app
+):
     campaign = live_campaign(api_app.app)
 
     responses = _hammer(api_app.key, [body_for(campaign, customerRef="player-7")] * 20)
