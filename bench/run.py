@@ -108,6 +108,7 @@ def seed() -> dict:
     call_command("migrate", verbosity=0, interactive=False)
 
     from campaigns.models import Campaign, Moment, RewardGroup
+    from campaigns.services.lifecycle import campaign_schedule
     from console.models import Account
     from console.services import app_register
 
@@ -135,6 +136,12 @@ def seed() -> dict:
     app.save(update_fields=["rate_limit_per_second"])
     now = timezone.now()
     today = timezone.localdate()
+    # The moments every effective-status reader compares, as approval would store them.
+    goes_live_at, ends_at = campaign_schedule(
+        submitted_at=now - timedelta(days=10),
+        start_date=today - timedelta(days=1),
+        end_date=today + timedelta(days=30),
+    )
     campaign = Campaign.objects.create(
         account=account,
         app=app,
@@ -149,6 +156,8 @@ def seed() -> dict:
         submitted_at=now - timedelta(days=10),
         approved_at=now - timedelta(days=9),
         live_at=now - timedelta(days=1),
+        goes_live_at=goes_live_at,
+        ends_at=ends_at,
     )
     RewardGroup.objects.create(campaign=campaign, marketplace_id="US")
     Moment.objects.create(campaign=campaign, moment_id="LEVEL_10_COMPLETE", action="Level 10")

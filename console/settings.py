@@ -283,6 +283,9 @@ CAMPAIGN_MONTHLY_CAP = 5000
 # campaign's end date (SPEC §8).
 REVIEW_PERIOD_DAYS = 7
 REWARD_EXPIRY_DAYS = 30
+# GetReward's engine: "auto" runs the PostgreSQL function on PostgreSQL and the step-by-step
+# path elsewhere; "sql" or "python" forces one (the test suite runs both on PostgreSQL).
+GET_REWARD_ENGINE = env.str("GET_REWARD_ENGINE", default="auto")
 # Abuse limits on the public forms (SPEC §10), counted in Redis (Django's cache without it):
 # failed sign-ins per account (email) and per IP, password resets per address and per IP,
 # sign-ups per IP, each in a fixed window. High enough that people never meet them.
