@@ -33,6 +33,9 @@ migrate: install
 
 run: migrate
 	$(RUN_ENV) $(BIN)/python manage.py load_demo_catalog
+	@# With DEBUG on (the default here): the demo developer account, fresh on every run, and
+	@# how to sign in with it. With DEBUG=0 it says it was skipped.
+	$(RUN_ENV) $(BIN)/python manage.py load_demo_account --if-debug
 	@echo "Moments Console on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
 	@# On Ctrl-C or exit, stop the background worker and beat (and wait for their warm
 	@# shutdown); the trap clears itself first so it never re-enters.
