@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 # The console runs in DEBUG mode under `make run` unless told otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test install chromium lint bench migrate clean
+.PHONY: run test test-embedded install chromium lint bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ migrate: install
 
 run: migrate
 	$(RUN_ENV) $(BIN)/python manage.py load_demo_catalog
+	@# With DEBUG on (the default here): the demo developer account, fresh on every run, and
+	@# how to sign in with it. With DEBUG=0 it says it was skipped.
+	$(RUN_ENV) $(BIN)/python manage.py load_demo_account --if-debug
 	@echo "Moments Console on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
 	@# On Ctrl-C or exit, stop the background worker and beat (and wait for their warm
 	@# shutdown); the trap clears itself first so it never re-enters.
@@ -48,6 +51,14 @@ lint: install
 
 test: install chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite on the embedded default that `make run` uses with nothing set: SQLite in a fresh
+# VAR_DIR, no Redis (CI's second pass). CI_EMBEDDED makes tests/conftest.py check that this is
+# so, and lets only the tests that need PostgreSQL or Redis skip.
+test-embedded: install chromium
+	@var_dir=$$(mktemp -d) && trap 'rm -rf "$$var_dir"' EXIT && \
+	env -u DATABASE_URL -u REDIS_URL CI_EMBEDDED=1 VAR_DIR="$$var_dir" \
+	  $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/run.py

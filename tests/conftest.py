@@ -14,7 +14,12 @@ from .campaigns.lifecycle_helpers import finance_in_group, reviewer_in_group  # 
 from .factories import AppFactory, MembershipFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# CI's second pass runs on the embedded default (SQLite, no Redis): there, and only there, the
+# tests that need PostgreSQL or Redis skip; everything else must run (and pass) on SQLite.
+CI_EMBEDDED = os.environ.get("CI_EMBEDDED", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct-horse-battery-staple-9"
+# The services the embedded default runs without: the only needs that may skip in that pass.
+EMBEDDED_ABSENT = frozenset({"postgres", "redis"})
 
 
 def _redis_ok() -> bool:
@@ -29,19 +34,35 @@ def _redis_ok() -> bool:
 
 
 def pytest_sessionstart(session):
-    # In CI the suite must run on the real services: missing ones fail the run, loudly.
-    if IN_CI:
-        engine = settings.DATABASES["default"]["ENGINE"]
+    # In CI the suite must run on the services the pass is for: a wrong or missing one fails
+    # the run, loudly, so neither pass can go green by skipping what it exists to test.
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if CI_EMBEDDED:
+        if "sqlite" not in engine:
+            raise pytest.UsageError(
+                f"CI_EMBEDDED is the embedded default's pass: it runs on SQLite (unset "
+                f"DATABASE_URL), not {engine}."
+            )
+        if settings.REDIS_URL:
+            raise pytest.UsageError(
+                "CI_EMBEDDED is the embedded default's pass: it runs without Redis (unset "
+                f"REDIS_URL={settings.REDIS_URL!r})."
+            )
+    elif IN_CI:
         if "postgresql" not in engine:
             raise pytest.UsageError(f"CI must run on PostgreSQL (DATABASE_URL), not {engine}.")
         if not _redis_ok():
             raise pytest.UsageError(f"CI needs Redis at REDIS_URL={settings.REDIS_URL!r}.")
 
 
-def need(condition: bool, why: str) -> None:
-    """Skip locally, fail in CI: a missing service must never turn CI green."""
+def need(condition: bool, why: str, *, service: str = "") -> None:
+    """Skip locally, fail in CI: a missing service must never turn CI green. In CI's embedded
+    pass (CI_EMBEDDED) a need of PostgreSQL or Redis (`service`) skips: that pass checked at
+    start that it runs without them, on purpose."""
     if condition:
         return
+    if CI_EMBEDDED and service in EMBEDDED_ABSENT:
+        pytest.skip(f"{why} (CI's embedded pass runs on SQLite without Redis)")
     if IN_CI:
         pytest.fail(f"{why} (required in CI)")
     pytest.skip(why)
@@ -50,13 +71,15 @@ def need(condition: bool, why: str) -> None:
 @pytest.fixture
 def postgres():
     """For tests of real concurrency: they need PostgreSQL's row locks."""
-    need(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+    need(
+        connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)", service="postgres"
+    )
 
 
 @pytest.fixture
 def redis_client():
     """A real Redis client on the configured REDIS_URL."""
-    need(_redis_ok(), "needs Redis (set REDIS_URL)")
+    need(_redis_ok(), "needs Redis (set REDIS_URL)", service="redis")
     import redis
 
     return redis.Redis.from_url(settings.REDIS_URL)
