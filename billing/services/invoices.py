@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
 from billing.money import money, month_start
+from billing.selectors import uninvoiced_entries
 from console.models import Account
 
 logger = logging.getLogger(__name__)
@@ -76,10 +77,7 @@ def invoice_number_next(*, year: int) -> str:
 
 def _uninvoiced(*, account_id: int, period: date):
     """The account's ledger entries of `period` or earlier that no invoice covers yet."""
-    covered = InvoicedEntry.objects.filter(ledger_entry_id=OuterRef("pk"))
-    return LedgerEntry.objects.filter(account_id=account_id, month__lte=period).filter(
-        ~Exists(covered)
-    )
+    return uninvoiced_entries(account_id=account_id).filter(month__lte=period)
 
 
 @dataclass(frozen=True)
