@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign
+from campaigns.services.lifecycle import effective_status
 from console import throttle
 from rewards.models import DiscountCategory, Product
 
@@ -141,11 +142,11 @@ def reward_done(request, token: str):
 
 
 def _test_campaign(campaign_id, request):
-    campaign = get_object_or_404(
-        Campaign.objects.prefetch_related("reward_groups__marketplace"),
-        campaign_id=campaign_id,
-        status=Campaign.Status.APPROVED,
-    )
+    campaign = get_object_or_404(Campaign, campaign_id=campaign_id, status=Campaign.Status.APPROVED)
+    # Read as GetReward reads it: an approved campaign whose go-live has come is live (test
+    # mode over) even before the sweep moves it.
+    if effective_status(campaign) != Campaign.Status.APPROVED:
+        raise Http404
     groups = list(campaign.reward_groups.select_related("marketplace", "discount_category"))
     if not groups:
         raise Http404

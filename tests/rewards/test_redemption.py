@@ -3,9 +3,11 @@ writes, test mode writing nothing, and the console showing counts, never shopper
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 
 from rewards.models import Claim, CreditEntry, RewardGrant
@@ -238,6 +240,38 @@ def test_the_test_mode_url_is_a_404_unless_the_campaign_is_approved(client, stat
     campaign = reward_campaign(status=status)
 
     assert client.get(f"/r/test/{campaign.campaign_id}/").status_code == 404
+
+
+def test_the_test_mode_url_is_a_404_once_the_approved_campaign_goes_live(client):
+    campaign = reward_campaign(status="approved", live_at=None)
+    url = f"/r/test/{campaign.campaign_id}/"
+
+    with time_machine.travel(campaign.goes_live_at + timedelta(seconds=1)):
+        after = client.get(url).status_code
+    before = client.get(url).status_code
+
+    assert (before, after) == (200, 404)
+
+
+def test_the_shopper_credit_ledger_refuses_updates_and_deletes(postgres):
+    from django.db import DatabaseError, transaction
+
+    campaign = reward_campaign()
+    credit = campaign.reward_groups.get().discount_category
+    reward_claim(
+        grant=grant_for(campaign),
+        shopper=make_shopper(),
+        catalog_credit=credit,
+        device_id="",
+        ip=None,
+    )
+    entries = CreditEntry.objects.all()
+
+    for change in (lambda: entries.update(amount=Decimal("999")), entries.delete):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            change()
+
+    assert CreditEntry.objects.get().amount == Decimal("10.00")
 
 
 # --- Developers see counts only ---------------------------------------------------------------
