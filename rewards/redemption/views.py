@@ -3,6 +3,8 @@ shopper accounts and "My rewards". Thin: reads through selectors, writes through
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -98,7 +100,9 @@ def reward_claim_view(request, token: str):
     group = grant.reward_group
     shopper = selectors.current_shopper(request)
     if shopper is None:
-        return redirect(f"{reverse('rewards:shopper_signin')}?next={request.get_full_path()}")
+        return redirect(
+            f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.get_full_path()})}"
+        )
     product, credit = _pick_from(request, group)
     form = AddressForm(
         request.POST if request.method == "POST" and product else None,
@@ -312,7 +316,7 @@ def shopper_password_reset_confirm(request, token: str):
 def my_rewards(request):
     shopper = selectors.current_shopper(request)
     if shopper is None:
-        return redirect(f"{reverse('rewards:shopper_signin')}?next={request.path}")
+        return redirect(f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.path})}")
     context = {
         "shopper": shopper,
         "claims": selectors.shopper_claims(shopper),

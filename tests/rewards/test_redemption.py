@@ -16,6 +16,7 @@ from rewards.redemption.services import ClaimRefused, ShippingAddress, reward_cl
 from tests.factories import ProductFactory
 
 from .redemption_helpers import (
+    SHOPPER_PASSWORD,
     US_ADDRESS,
     grant_for,
     make_shopper,
@@ -199,13 +200,22 @@ def test_a_blocked_grant_cannot_be_claimed():
     assert refused.value.code == "blocked"
 
 
-def test_claiming_needs_a_shopper_account(client):
-    grant = grant_for(reward_campaign())
+def test_claiming_needs_a_shopper_account_and_signing_in_comes_back_to_the_pick(client):
+    campaign = reward_campaign()
+    grant = grant_for(campaign)
+    product = campaign.reward_groups.get().products.first()
+    shopper = make_shopper()
+    claim_url = f"/r/{grant.token}/claim/?product={product.pk}"
 
-    response = client.get(f"/r/{grant.token}/claim/?credit=1")
+    response = client.get(claim_url)
+    back = client.post(
+        response.url, {"email": shopper.email, "password": SHOPPER_PASSWORD, "next": claim_url}
+    )
 
     assert response.status_code == 302
     assert response.url.startswith("/r/account/signin/?next=")
+    assert back.url == claim_url
+    assert "Shipping address" in client.get(back.url).content.decode()
 
 
 # --- Test mode --------------------------------------------------------------------------------
