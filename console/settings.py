@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "console.middleware.AccountMiddleware",
+    # Reward pages (/r/) only: the shopper's long-lived device id, recorded on each claim.
+    "rewards.redemption.device.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -283,6 +285,9 @@ CAMPAIGN_MONTHLY_CAP = 5000
 # campaign's end date (SPEC §8).
 REVIEW_PERIOD_DAYS = 7
 REWARD_EXPIRY_DAYS = 30
+# A shopper linked through one device or one shipping address to more shopper accounts than
+# this (themselves included) is refused and the attempt flagged for staff (SPEC §8).
+FRAUD_MAX_LINKED_ACCOUNTS = env.int("FRAUD_MAX_LINKED_ACCOUNTS", default=3)
 # GetReward's engine: "auto" runs the PostgreSQL function on PostgreSQL and the step-by-step
 # path elsewhere; "sql" or "python" forces one (the test suite runs both on PostgreSQL).
 GET_REWARD_ENGINE = env.str("GET_REWARD_ENGINE", default="auto")
