@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "console.middleware.AccountMiddleware",
     # Reward pages (/r/) only: the shopper's long-lived device id, recorded on each claim.
     "rewards.redemption.device.DeviceCookieMiddleware",
+    # Reward pages (/r/) only: the marketplace's language (after sessions: it remembers it).
+    "rewards.redemption.language.ShopperLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -193,6 +195,18 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The console is in English; shopper pages (/r/) speak the reward's marketplace's language
+# (rewards/redemption/language.py), translated in locale/<lang>/LC_MESSAGES/django.po.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("ja", "日本語"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
