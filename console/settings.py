@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "rewards.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    # Reward URLs past their expiry are stamped expired for the reports (SPEC §8).
+    "rewards-expire-grants": {
+        "task": "rewards.tasks.expire_grants",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -299,8 +304,10 @@ CAMPAIGN_MONTHLY_CAP = 5000
 # campaign's end date (SPEC §8).
 REVIEW_PERIOD_DAYS = 7
 REWARD_EXPIRY_DAYS = 30
-# A shopper linked through one device or one shipping address to more shopper accounts than
-# this (themselves included) is refused and the attempt flagged for staff (SPEC §8).
+# Redemption (SPEC §8): the expiry sweep stamps this many grants per UPDATE; a shopper linked
+# through one device or one shipping address to more shopper accounts than
+# FRAUD_MAX_LINKED_ACCOUNTS (themselves included) is refused and the attempt flagged for staff.
+GRANT_EXPIRY_BATCH_SIZE = env.int("GRANT_EXPIRY_BATCH_SIZE", default=5000)
 FRAUD_MAX_LINKED_ACCOUNTS = env.int("FRAUD_MAX_LINKED_ACCOUNTS", default=3)
 # GetReward's engine: "auto" runs the PostgreSQL function on PostgreSQL and the step-by-step
 # path elsewhere; "sql" or "python" forces one (the test suite runs both on PostgreSQL).

@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from . import views
 from .api import views as api
+from .redemption import urls as redemption_urls
 
 app_name = "rewards"
 
@@ -14,4 +15,6 @@ urlpatterns = [
     re_path(r"^prod(?:/|$)", api.unknown_path, name="unknown_api_path"),
     path("api/docs/", views.api_docs, name="api_docs"),
     path("api/openapi.json", views.openapi_json, name="openapi"),
+    # The shopper's side (SPEC §8), after the API's patterns.
+    *redemption_urls.urlpatterns,
 ]
