@@ -12,7 +12,7 @@ import secrets
 from django.conf import settings
 
 COOKIE_NAME = "mc_device"
-COOKIE_SALT = "rewards.redemption.device"
+COOKIE_SALT = "rewards.device"  # the salt views._device_id reads it with
 # Two years: long enough to outlive a campaign and its returns period many times over.
 COOKIE_MAX_AGE = 2 * 365 * 24 * 60 * 60
 SHOPPER_PATH_PREFIX = "/r/"

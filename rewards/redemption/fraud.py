@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from rewards.models import Claim, RewardGrant
 
@@ -28,10 +27,6 @@ from .reviews import ClaimReview
 
 OK = "ok"
 FLAGGED = "flagged"
-FLAGGED_TEXT = _(
-    "We could not complete this claim: too many accounts have claimed rewards from this device "
-    "or this shipping address. Our team will review it; you do not need to do anything."
-)
 
 # Common spellings of the same thing in an address, folded to one (USPS and Royal Mail style
 # abbreviations, and the German "straße" which casefold() has already turned into "strasse").
@@ -120,10 +115,10 @@ def linked_shoppers(*, shopper_id: int, device_id: str, address_normalised: str)
 def fraud_check(
     *, grant: RewardGrant, shopper, device_id: str, address_normalised: str, ip: str | None = None
 ) -> str:
-    """ "ok" to go on with the claim; "flagged" to refuse it (FLAGGED_TEXT tells the shopper
-    why) and keep the attempt as a flagged claim. Runs inside reward_claim's transaction,
-    before the grant's conditional UPDATE. The IP is recorded on the claim but links nobody:
-    a household, an office or a mobile carrier share one.
+    """ "ok" to go on with the claim; "flagged" to refuse it (services.REFUSALS["flagged"]
+    tells the shopper why) and keep the attempt as a flagged claim. Runs inside reward_claim's
+    transaction, before the grant's conditional UPDATE. The IP is recorded on the claim but
+    links nobody: a household, an office or a mobile carrier share one.
 
     A release by staff of an earlier flagged attempt of this shopper on this grant lets the
     claim through: staff looked at these links and accepted them."""

@@ -3,7 +3,6 @@ sweep. Views, tasks and the demo call these; nothing else writes these rows."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +20,7 @@ from django.utils import timezone
 from rewards.models import DiscountCategory, Product, RewardGrant
 
 from .countries import delivery_countries
-from .fraud import OK, fraud_check
+from .fraud import OK, address_normalise, fraud_check
 from .models import Claim, CreditEntry, Shopper
 from .substitution import substitute_for_out_of_stock
 
@@ -158,10 +157,14 @@ class ShippingAddress:
     country: str
 
     def normalised(self) -> str:
-        """The address folded for comparison: lowercase, punctuation and spaces collapsed."""
-        parts = [self.line1, self.line2, self.city, self.postcode, self.country]
-        text = " ".join(p for p in parts if p).lower()
-        return re.sub(r"[^\w]+", " ", text).strip()
+        """The address folded for comparison by the fraud check (fraud.address_normalise)."""
+        return address_normalise(
+            line1=self.line1,
+            line2=self.line2,
+            city=self.city,
+            postcode=self.postcode,
+            country=self.country,
+        )
 
 
 @dataclass(frozen=True)

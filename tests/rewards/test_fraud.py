@@ -204,3 +204,48 @@ def test_a_claim_that_is_not_flagged_cannot_be_released():
     claim = a_claim(grant=a_grant(), shopper=a_shopper(), product=ProductFactory())
     with pytest.raises(ReviewRefused):
         claim_release(claim=claim, actor=UserFactory(is_staff=True))
+
+
+# --- Through the claim page: the fourth account refused, flagged, released, then claims ------
+
+
+def _claim_credit(client, grant):
+    credit = grant.reward_group.discount_category
+    return client.post(f"/r/{grant.token}/claim/", {"credit": credit.pk}, follow=True)
+
+
+def test_the_fourth_account_on_one_phone_is_refused_flagged_then_released_by_staff_and_claims(
+    staff_client,
+):
+    from .redemption_helpers import grant_for, make_shopper, reward_campaign, sign_in
+
+    campaign = reward_campaign()
+    phone = Client()  # one browser: its mc_device cookie is kept across the four accounts
+    phone.get("/r/no-such-token/")
+    device_id = phone.cookies[COOKIE_NAME].value
+    for n in range(3):
+        grant = grant_for(campaign)
+        sign_in(phone, make_shopper(f"player{n}@shopper.test"))
+        assert 'id="claim-confirmed"' in _claim_credit(phone, grant).content.decode()
+
+    grant = grant_for(campaign)
+    fourth = make_shopper("player4@shopper.test")
+    sign_in(phone, fourth)
+    refused = _claim_credit(phone, grant).content.decode()
+
+    assert "too many accounts are linked to this device or address" in refused
+    flagged = Claim.objects.get(shopper=fourth)
+    assert flagged.status == "flagged" and flagged.device_id
+    assert Claim.objects.filter(device_id=flagged.device_id).count() == 4
+    assert device_id  # the cookie is signed: the claim records the id inside it
+    grant.refresh_from_db()
+    assert grant.redeemed_at is None
+
+    staff_client.post(
+        reverse("admin:rewards_claim_changelist"),
+        {"action": "release", "_selected_action": [flagged.pk]},
+    )
+    claimed = _claim_credit(phone, grant).content.decode()
+
+    assert 'id="claim-confirmed"' in claimed
+    assert Claim.objects.get(shopper=fourth, status="claimed").grant == grant

@@ -85,3 +85,73 @@ def test_a_catalog_credit_cannot_be_returned():
     )
     with pytest.raises(ReturnRefused, match="Only a product"):
         claim_return(claim=credit, shopper=shopper)
+
+
+# --- From My rewards -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shopper_with_a_product(client):
+    from rewards.redemption.services import reward_claim
+
+    from .redemption_helpers import US_ADDRESS, grant_for, make_shopper, reward_campaign, sign_in
+
+    grant = grant_for(reward_campaign())
+    shopper = make_shopper()
+    claim = reward_claim(
+        grant=grant,
+        shopper=shopper,
+        product=grant.reward_group.products.get(title="Wireless Earbuds"),
+        address=US_ADDRESS,
+        device_id="dev",
+        ip="203.0.113.9",
+    )
+    sign_in(client, shopper)
+    return claim
+
+
+def test_return_in_my_rewards_credits_the_balance_and_the_button_goes(
+    client, shopper_with_a_product
+):
+    claim = shopper_with_a_product
+    page = client.get("/r/me/").content.decode()
+    assert f'id="return-{claim.pk}"' in page
+
+    response = client.post(f"/r/me/claims/{claim.pk}/return/", follow=True)
+
+    body = response.content.decode()
+    assert "its value is now credited to your balance" in body
+    assert "19.99" in body.split('id="balances"')[1].split("</ul>")[0]
+    assert f'id="return-{claim.pk}"' not in body
+    assert client.post(f"/r/me/claims/{claim.pk}/return/").status_code == 302
+    assert CreditEntry.objects.filter(reason="return").count() == 1
+
+
+def test_return_after_the_campaign_shows_the_reason(client, shopper_with_a_product):
+    from campaigns.models import Campaign
+
+    claim = shopper_with_a_product
+    today = timezone.localdate()
+    # The campaign ended two days ago (the reward itself is valid 30 days more).
+    Campaign.objects.filter(pk=claim.grant.campaign_id).update(
+        start_date=today - timedelta(days=20),
+        end_date=today - timedelta(days=2),
+        ends_at=timezone.now() - timedelta(days=1),
+    )
+
+    response = client.post(f"/r/me/claims/{claim.pk}/return/", follow=True)
+
+    body = response.content.decode()
+    assert "Returns closed when the campaign ended on" in body
+    assert f'id="return-{claim.pk}"' in body  # still claimed: the button stays
+    assert not CreditEntry.objects.filter(reason="return").exists()
+
+
+def test_a_shopper_cannot_return_another_shoppers_claim(client, shopper_with_a_product):
+    from .redemption_helpers import make_shopper, sign_in
+
+    claim = shopper_with_a_product
+    sign_in(client, make_shopper("other@shopper.test"))
+
+    assert client.post(f"/r/me/claims/{claim.pk}/return/").status_code == 404
+    assert Claim.objects.get(pk=claim.pk).status == "claimed"

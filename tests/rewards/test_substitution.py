@@ -61,3 +61,80 @@ def test_there_is_no_substitute_when_nothing_in_stock_fits_under_the_cpa():
     ProductFactory(price=Decimal("9.50"))  # $10.45 with tax: over the $10 CPA
 
     assert substitute_for_out_of_stock(product=picked, grant=grant) is None
+
+
+# --- The shopper's side: see the substitute, confirm it --------------------------------------
+
+
+@pytest.fixture
+def out_of_stock_pick(client):
+    from rewards.models import Product
+
+    from .redemption_helpers import grant_for, make_shopper, reward_campaign, sign_in
+
+    campaign = reward_campaign()
+    grant = grant_for(campaign)
+    picked = Product.objects.get(title="Wireless Earbuds")
+    Product.objects.filter(pk=picked.pk).update(in_stock=False)
+    sign_in(client, make_shopper())
+    return grant, picked
+
+
+def test_the_shopper_sees_the_substitute_of_an_out_of_stock_pick_and_confirms_it(
+    client, out_of_stock_pick
+):
+    from rewards.models import Claim
+
+    from .redemption_helpers import US_ADDRESS
+
+    grant, picked = out_of_stock_pick
+    substitute = ProductFactory(title="Noise-cancelling Earbuds", price=Decimal("19.50"))
+
+    page = client.get(f"/r/{grant.token}/").content.decode()
+    assert f"/r/{grant.token}/substitute/?product={picked.pk}" in page
+    shown = client.get(f"/r/{grant.token}/substitute/?product={picked.pk}").content.decode()
+    assert "Wireless Earbuds is out of stock" in shown
+    assert "Noise-cancelling Earbuds" in shown
+    assert not Claim.objects.exists()  # nothing is claimed before the shopper confirms
+
+    response = client.post(
+        f"/r/{grant.token}/claim/",
+        {
+            "product": picked.pk,
+            "name": US_ADDRESS.name,
+            "line1": US_ADDRESS.line1,
+            "city": US_ADDRESS.city,
+            "postcode": US_ADDRESS.postcode,
+            "country": "US",
+        },
+        follow=True,
+    )
+
+    claim = Claim.objects.get()
+    assert (claim.product, claim.substitute_for) == (substitute, picked)
+    assert "Replaces Wireless Earbuds (out of stock)" in response.content.decode()
+
+
+def test_an_out_of_stock_pick_without_a_substitute_says_so_clearly(client, out_of_stock_pick):
+    from rewards.models import Product
+
+    grant, picked = out_of_stock_pick
+    # The only other product of the marketplace is out of stock too.
+    Product.objects.exclude(pk=picked.pk).update(in_stock=False)
+
+    shown = client.get(f"/r/{grant.token}/substitute/?product={picked.pk}").content.decode()
+
+    assert "Wireless Earbuds is out of stock and no item of similar value is available" in shown
+    assert 'id="claim-form"' not in shown
+
+
+def test_an_in_stock_pick_goes_straight_to_the_claim(client, out_of_stock_pick):
+    from rewards.models import Product
+
+    grant, _ = out_of_stock_pick
+    in_stock = Product.objects.get(title="Puzzle Cube")
+
+    response = client.get(f"/r/{grant.token}/substitute/?product={in_stock.pk}")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/r/{grant.token}/claim/?product={in_stock.pk}"
