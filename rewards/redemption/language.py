@@ -9,10 +9,11 @@ session, so the shopper's other pages (sign in, My rewards) carry on in it.
 from __future__ import annotations
 
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision
 from django.utils import translation
 
 DEFAULT_LANGUAGE = "en"
@@ -71,6 +72,10 @@ def format_price(amount, currency: str, *, language: str | None = None) -> str:
     """A price in the shopper's conventions: 1.234,50 € (de), ￥1,235 (ja), $1,234.50 (en)."""
     if amount is None:
         return ""
+    # Rounded half up to the currency's digits (¥1,234.50 → ￥1,235) as money is everywhere
+    # here; babel alone would round half to even.
+    digits = get_currency_precision(currency)
+    amount = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     return format_currency(
         amount, currency, locale=babel_locale(currency=currency, language=language)
     )
