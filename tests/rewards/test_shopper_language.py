@@ -106,3 +106,54 @@ def test_the_language_of_a_shopper_page_does_not_leak_into_the_next_request(clie
     # The worker thread goes back to the console's language for whatever it serves next.
     assert translation.get_language() == "en-us"
     assert "Content-Language" not in client.get("/healthz")
+
+
+def test_a_german_claim_page_labels_its_form_and_refuses_in_german(client):
+    from rewards.redemption.services import reward_claim
+
+    from .redemption_helpers import US_ADDRESS
+
+    campaign = reward_campaign(marketplace="DE")
+    grant = grant_for(campaign)
+    product = campaign.reward_groups.get().products.get(title="Wireless Earbuds")
+    winner = make_shopper("first@shopper.test")
+    germany = US_ADDRESS.__class__(**{**US_ADDRESS.__dict__, "country": "DE"})
+    reward_claim(
+        grant=grant, shopper=winner, product=product, address=germany, device_id="a", ip=None
+    )
+    sign_in(client, make_shopper())
+    client.get(f"/r/{grant.token}/")
+
+    form = client.get(f"/r/{grant.token}/claim/?product={product.pk}").content.decode()
+    refused = client.post(
+        f"/r/{grant.token}/claim/",
+        {
+            "product": product.pk,
+            "name": "Erika Muster",
+            "line1": "Hauptstraße 5",
+            "city": "Berlin",
+            "postcode": "10115",
+            "country": "DE",
+        },
+    ).content.decode()
+
+    assert "Lieferadresse" in form and "Vollständiger Name" in form and "Postleitzahl" in form
+    assert "Diese Prämie wurde bereits eingelöst." in refused
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "it", "es", "pt_BR", "ja"])
+def test_every_message_of_the_shopper_pages_is_translated_and_compiled(language):
+    from babel.messages.pofile import read_po
+    from django.conf import settings
+
+    path = settings.LOCALE_PATHS[0] / language / "LC_MESSAGES" / "django.po"
+    with open(path, "rb") as po:
+        catalog = read_po(po)
+    django_language = language.lower().replace("_", "-")
+    with translation.override(django_language):
+        for message in catalog:
+            if not message.id:
+                continue
+            assert message.string, f"{language}: {message.id!r} has no translation"
+            # The .mo Django reads says the same as the .po (compiled after the last edit).
+            assert translation.gettext(message.id) == message.string, message.id
