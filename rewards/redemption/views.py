@@ -3,6 +3,8 @@ shopper accounts and "My rewards". Thin: reads through selectors, writes through
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign
+from campaigns.services.lifecycle import effective_status
 from console import throttle
 from rewards.models import DiscountCategory, Product
 
@@ -97,7 +100,9 @@ def reward_claim_view(request, token: str):
     group = grant.reward_group
     shopper = selectors.current_shopper(request)
     if shopper is None:
-        return redirect(f"{reverse('rewards:shopper_signin')}?next={request.get_full_path()}")
+        return redirect(
+            f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.get_full_path()})}"
+        )
     product, credit = _pick_from(request, group)
     form = AddressForm(
         request.POST if request.method == "POST" and product else None,
@@ -141,11 +146,11 @@ def reward_done(request, token: str):
 
 
 def _test_campaign(campaign_id, request):
-    campaign = get_object_or_404(
-        Campaign.objects.prefetch_related("reward_groups__marketplace"),
-        campaign_id=campaign_id,
-        status=Campaign.Status.APPROVED,
-    )
+    campaign = get_object_or_404(Campaign, campaign_id=campaign_id, status=Campaign.Status.APPROVED)
+    # Read as GetReward reads it: an approved campaign whose go-live has come is live (test
+    # mode over) even before the sweep moves it.
+    if effective_status(campaign) != Campaign.Status.APPROVED:
+        raise Http404
     groups = list(campaign.reward_groups.select_related("marketplace", "discount_category"))
     if not groups:
         raise Http404
@@ -311,7 +316,7 @@ def shopper_password_reset_confirm(request, token: str):
 def my_rewards(request):
     shopper = selectors.current_shopper(request)
     if shopper is None:
-        return redirect(f"{reverse('rewards:shopper_signin')}?next={request.path}")
+        return redirect(f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.path})}")
     context = {
         "shopper": shopper,
         "claims": selectors.shopper_claims(shopper),

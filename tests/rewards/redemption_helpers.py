@@ -48,6 +48,13 @@ def reward_campaign(*, app=None, status: str = "live", marketplace: str = "US", 
         "redemption_message": "Congratulations, Space Miner! Pick your prize.",
         "terms": "While supplies last. Equal or similar value item.",
     }
+    if status == "approved":  # approved yesterday, still in its review period: test mode
+        values.update(
+            submitted_at=now - timedelta(days=1),
+            approved_at=now,
+            start_date=today + timedelta(days=8),
+            end_date=today + timedelta(days=40),
+        )
     values.update(fields)
     campaign = CampaignFactory(**values)
     credit = DiscountCategoryFactory(marketplace_id=marketplace, name="Educational Toys")

@@ -3,9 +3,11 @@ writes, test mode writing nothing, and the console showing counts, never shopper
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 
 from rewards.models import Claim, CreditEntry, RewardGrant
@@ -14,6 +16,7 @@ from rewards.redemption.services import ClaimRefused, ShippingAddress, reward_cl
 from tests.factories import ProductFactory
 
 from .redemption_helpers import (
+    SHOPPER_PASSWORD,
     US_ADDRESS,
     grant_for,
     make_shopper,
@@ -197,13 +200,22 @@ def test_a_blocked_grant_cannot_be_claimed():
     assert refused.value.code == "blocked"
 
 
-def test_claiming_needs_a_shopper_account(client):
-    grant = grant_for(reward_campaign())
+def test_claiming_needs_a_shopper_account_and_signing_in_comes_back_to_the_pick(client):
+    campaign = reward_campaign()
+    grant = grant_for(campaign)
+    product = campaign.reward_groups.get().products.first()
+    shopper = make_shopper()
+    claim_url = f"/r/{grant.token}/claim/?product={product.pk}"
 
-    response = client.get(f"/r/{grant.token}/claim/?credit=1")
+    response = client.get(claim_url)
+    back = client.post(
+        response.url, {"email": shopper.email, "password": SHOPPER_PASSWORD, "next": claim_url}
+    )
 
     assert response.status_code == 302
     assert response.url.startswith("/r/account/signin/?next=")
+    assert back.url == claim_url
+    assert "Shipping address" in client.get(back.url).content.decode()
 
 
 # --- Test mode --------------------------------------------------------------------------------
@@ -238,6 +250,38 @@ def test_the_test_mode_url_is_a_404_unless_the_campaign_is_approved(client, stat
     campaign = reward_campaign(status=status)
 
     assert client.get(f"/r/test/{campaign.campaign_id}/").status_code == 404
+
+
+def test_the_test_mode_url_is_a_404_once_the_approved_campaign_goes_live(client):
+    campaign = reward_campaign(status="approved", live_at=None)
+    url = f"/r/test/{campaign.campaign_id}/"
+
+    with time_machine.travel(campaign.goes_live_at + timedelta(seconds=1)):
+        after = client.get(url).status_code
+    before = client.get(url).status_code
+
+    assert (before, after) == (200, 404)
+
+
+def test_the_shopper_credit_ledger_refuses_updates_and_deletes(postgres):
+    from django.db import DatabaseError, transaction
+
+    campaign = reward_campaign()
+    credit = campaign.reward_groups.get().discount_category
+    reward_claim(
+        grant=grant_for(campaign),
+        shopper=make_shopper(),
+        catalog_credit=credit,
+        device_id="",
+        ip=None,
+    )
+    entries = CreditEntry.objects.all()
+
+    for change in (lambda: entries.update(amount=Decimal("999")), entries.delete):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            change()
+
+    assert CreditEntry.objects.get().amount == Decimal("10.00")
 
 
 # --- Developers see counts only ---------------------------------------------------------------
