@@ -174,9 +174,11 @@ class IdempotencyRecord(models.Model):
 
 # Shoppers and redemption live in their own module; imported here so they are models of this app.
 from .redemption.models import Claim, CreditEntry, Shopper  # noqa: E402
+from .redemption.reviews import ClaimReview  # noqa: E402
 
 __all__ = [
     "Claim",
+    "ClaimReview",
     "CreditEntry",
     "DiscountCategory",
     "ExchangeRate",

@@ -3,42 +3,47 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .countries import delivery_countries
 from .services import ShippingAddress
 
 
 class SignUpForm(forms.Form):
-    email = forms.EmailField(max_length=254)
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
 
 class SignInForm(forms.Form):
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(label=_("Email"), max_length=254)
     password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
 class ResetRequestForm(forms.Form):
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
 
 class SetPasswordForm(forms.Form):
     password = forms.CharField(
-        label="New password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("New password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
 
 class AddressForm(forms.Form):
     """A shipping address in a country the reward group's marketplace delivers to."""
 
-    name = forms.CharField(label="Full name", max_length=120)
-    line1 = forms.CharField(label="Address", max_length=200)
-    line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
-    city = forms.CharField(max_length=100)
-    postcode = forms.CharField(label="Postcode", max_length=20, required=False)
-    country = forms.ChoiceField()
+    name = forms.CharField(label=_("Full name"), max_length=120)
+    line1 = forms.CharField(label=_("Address"), max_length=200)
+    line2 = forms.CharField(label=_("Address line 2"), max_length=200, required=False)
+    city = forms.CharField(label=_("City"), max_length=100)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    country = forms.ChoiceField(label=_("Country"))
 
     def __init__(self, *args, marketplace_code: str, **kwargs):
         super().__init__(*args, **kwargs)

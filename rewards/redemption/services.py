@@ -3,7 +3,6 @@ sweep. Views, tasks and the demo call these; nothing else writes these rows."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,11 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rewards.models import DiscountCategory, Product, RewardGrant
 
 from .countries import delivery_countries
-from .fraud import OK, fraud_check
+from .fraud import OK, address_normalise, fraud_check
 from .models import Claim, CreditEntry, Shopper
 from .substitution import substitute_for_out_of_stock
 
@@ -43,14 +43,14 @@ class ClaimRefused(Exception):
 
 
 REFUSALS = {
-    "already_claimed": "This reward has already been claimed.",
-    "expired": "This reward expired on {when}.",
-    "blocked": "This reward is no longer available.",
-    "not_designated": "Pick one of the rewards shown on this page.",
-    "address_needed": "A product is shipped: enter a shipping address.",
-    "country": "This reward can only be shipped to: {countries}.",
-    "out_of_stock": "This product is out of stock and no similar product is available.",
-    "flagged": (
+    "already_claimed": _("This reward has already been claimed."),
+    "expired": _("This reward expired on {when}."),
+    "blocked": _("This reward is no longer available."),
+    "not_designated": _("Pick one of the rewards shown on this page."),
+    "address_needed": _("A product is shipped: enter a shipping address."),
+    "country": _("This reward can only be shipped to: {countries}."),
+    "out_of_stock": _("This product is out of stock and no similar product is available."),
+    "flagged": _(
         "We could not complete this claim: too many accounts are linked to this device or "
         "address. Our team will review it."
     ),
@@ -58,7 +58,8 @@ REFUSALS = {
 
 
 def refused(code: str, **values) -> ClaimRefused:
-    return ClaimRefused(code, REFUSALS[code].format(**values))
+    # Translated here, in the language of the page the shopper is on.
+    return ClaimRefused(code, str(REFUSALS[code]).format(**values))
 
 
 # --- Shoppers ---------------------------------------------------------------------------------
@@ -158,10 +159,14 @@ class ShippingAddress:
     country: str
 
     def normalised(self) -> str:
-        """The address folded for comparison: lowercase, punctuation and spaces collapsed."""
-        parts = [self.line1, self.line2, self.city, self.postcode, self.country]
-        text = " ".join(p for p in parts if p).lower()
-        return re.sub(r"[^\w]+", " ", text).strip()
+        """The address folded for comparison by the fraud check (fraud.address_normalise)."""
+        return address_normalise(
+            line1=self.line1,
+            line2=self.line2,
+            city=self.city,
+            postcode=self.postcode,
+            country=self.country,
+        )
 
 
 @dataclass(frozen=True)

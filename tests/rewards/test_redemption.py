@@ -47,9 +47,9 @@ def test_the_reward_page_shows_the_message_rewards_values_terms_and_expiry(clien
     page = client.get(f"/r/{grant.token}/").content.decode()
 
     assert "Congratulations, Space Miner! Pick your prize." in page
-    assert "Wireless Earbuds" in page and "19.99 USD" in page
-    assert "Puzzle Cube" in page and "9.50 USD" in page
-    assert "Educational Toys credit" in page and "10.00 USD" in page
+    assert "Wireless Earbuds" in page and "$19.99" in page
+    assert "Puzzle Cube" in page and "$9.50" in page
+    assert "Educational Toys credit" in page and "$10.00" in page
     assert "While supplies last. Equal or similar value item." in page
     assert 'id="expiry"' in page
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
@@ -80,10 +80,10 @@ def test_a_signed_in_shopper_claims_a_credit_and_sees_it_in_my_rewards(
 
     assert response.url == f"/r/{grant.token}/done/"
     assert "added to your balance" in done
-    assert "Educational Toys" in mine and "10.00 USD" in mine
+    assert "Educational Toys" in mine and "$10.00" in mine
     assert CreditEntry.objects.get().amount == Decimal("10.00")
     assert mail.outbox[0].to == ["dana@shopper.test"]
-    assert "Educational Toys credit: 10.00 USD" in mail.outbox[0].body
+    assert "Educational Toys credit: $10.00" in mail.outbox[0].body
 
 
 def test_a_product_claim_asks_for_an_address_and_ships_once(client):
@@ -100,7 +100,7 @@ def test_a_product_claim_asks_for_an_address_and_ships_once(client):
     assert response.status_code == 302
     claim = Claim.objects.get()
     assert (claim.product, claim.value, claim.currency) == (product, Decimal("19.99"), "USD")
-    assert claim.address_normalised == "12 elm street springfield 12345 us"
+    assert claim.address_normalised == "us|12345|springfield|12 elm st"
     assert "This reward has already been claimed." in again.content.decode()
     assert Claim.objects.count() == 1 and CreditEntry.objects.count() == 0
 
