@@ -18,10 +18,9 @@ from console import throttle
 from rewards.models import DiscountCategory, Product
 
 from . import selectors, services
+from .device import device_id_of
 from .forms import AddressForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
 from .models import Claim
-
-DEVICE_COOKIE = "mc_device"
 
 
 def _grant_or_404(token: str):
@@ -41,8 +40,9 @@ def _next_url(request, default: str) -> str:
 
 
 def _device_id(request) -> str:
-    """The long-lived device cookie's id, when the browser has one."""
-    return request.get_signed_cookie(DEVICE_COOKIE, default="", salt="rewards.device") or ""
+    """The long-lived device id: read or issued by DeviceCookieMiddleware on this very request,
+    so a new browser's first claim records it too (one place reads the cookie)."""
+    return device_id_of(request)
 
 
 def _pick_from(request, reward_group):
