@@ -73,6 +73,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "console.middleware.AccountMiddleware",
+    # Reward pages (/r/) only: the shopper's long-lived device id, recorded on each claim.
+    "rewards.redemption.device.DeviceCookieMiddleware",
+    # Reward pages (/r/) only: the marketplace's language (after sessions: it remembers it).
+    "rewards.redemption.language.ShopperLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -184,6 +188,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.issue_invoices",
         "schedule": crontab(minute=0, hour=2, day_of_month=1),
     },
+    # Reward URLs past their expiry are stamped expired for the reports (SPEC §8).
+    "rewards-expire-grants": {
+        "task": "rewards.tasks.expire_grants",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -199,6 +208,18 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The console is in English; shopper pages (/r/) speak the reward's marketplace's language
+# (rewards/redemption/language.py), translated in locale/<lang>/LC_MESSAGES/django.po.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("ja", "日本語"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -291,6 +312,11 @@ CAMPAIGN_MONTHLY_CAP = 5000
 # campaign's end date (SPEC §8).
 REVIEW_PERIOD_DAYS = 7
 REWARD_EXPIRY_DAYS = 30
+# Redemption (SPEC §8): the expiry sweep stamps this many grants per UPDATE; a shopper linked
+# through one device or one shipping address to more shopper accounts than
+# FRAUD_MAX_LINKED_ACCOUNTS (themselves included) is refused and the attempt flagged for staff.
+GRANT_EXPIRY_BATCH_SIZE = env.int("GRANT_EXPIRY_BATCH_SIZE", default=5000)
+FRAUD_MAX_LINKED_ACCOUNTS = env.int("FRAUD_MAX_LINKED_ACCOUNTS", default=3)
 # GetReward's engine: "auto" runs the PostgreSQL function on PostgreSQL and the step-by-step
 # path elsewhere; "sql" or "python" forces one (the test suite runs both on PostgreSQL).
 GET_REWARD_ENGINE = env.str("GET_REWARD_ENGINE", default="auto")

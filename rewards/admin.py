@@ -228,3 +228,7 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_filter = ["response_status"]
     search_fields = ["key", "api_key__prefix"]
     list_select_related = ["api_key__app"]
+
+
+# The fraud review of claims (flagged claims, release or block) lives with the redemption code.
+from .redemption import admin as _redemption_admin  # noqa: E402, F401

@@ -55,7 +55,15 @@ from campaigns.services.wizard import (
 )
 from console.models import Account, ApiKey, App, Membership
 from console.services import account_signup, api_key_revoke, app_register
-from rewards.models import DiscountCategory, Marketplace, Product
+from rewards.models import DiscountCategory, Marketplace, Product, RewardGrant, Shopper
+from rewards.redemption.countries import MARKETPLACE_COUNTRY
+from rewards.redemption.services import (
+    ClaimRefused,
+    ShippingAddress,
+    grants_expire,
+    reward_claim,
+    shopper_sign_up,
+)
 from rewards.selectors import priced_picks
 from rewards.services.catalog import catalog_seed
 from rewards.services.grants import reward_grant
@@ -94,6 +102,8 @@ class DemoAccount:
     charges: int
     retired: int  # earlier demo accounts retired by this run
     invoices: tuple[str, ...] = ()  # numbers of the demo's invoices (last month's is the last)
+    claims: int = 0  # grants claimed by the demo shoppers
+    expired: int = 0  # grants of the finished campaign left to expire
 
 
 def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
@@ -131,6 +141,9 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         )
         app = issued.api_key.app
         live, charges = _live_campaign(app=app, user=user, reviewer=reviewer, now=now)
+        finished = _finished_campaign(app=app, user=user, reviewer=reviewer, now=now)
+        claims = _claims(campaign=live, now=now) + _claims(campaign=finished, now=now, share=3)
+        expired = grants_expire(now=now)
         invoices = _invoices(account=account, now=now)
         approved = _campaign(
             app=app, user=user, name="Weekend tournament", start_in_days=10, now=now
@@ -158,6 +171,8 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         draft_campaign_pk=draft.pk,
         charges=charges,
         retired=retired,
+        claims=claims,
+        expired=expired,
         invoices=invoices,
     )
 
@@ -373,3 +388,119 @@ def _live_campaign(*, app: App, user, reviewer, now: datetime) -> tuple[Campaign
             charges += 1
     campaign.refresh_from_db()
     return campaign, charges
+
+
+# --- Redemption: demo shoppers claim some grants; a finished campaign's others expired ---------
+
+DEMO_SHOPPERS = 6
+SHOPPER_DOMAIN = "shoppers.moments.test"
+FINISHED_CHARGES = 12
+FINISHED_ENDED_DAYS_AGO = 90  # past its 30 days of reward expiry
+
+
+def _demo_shoppers() -> list[Shopper]:
+    """The demo's shoppers, created once and reused by later resets (a shopper is not part of
+    the developer account, and the shopper ledger is append-only)."""
+    shoppers = []
+    for n in range(1, DEMO_SHOPPERS + 1):
+        email = f"shopper{n}@{SHOPPER_DOMAIN}"
+        shopper = Shopper.objects.filter(email=email).first()
+        if shopper is None:
+            shopper = shopper_sign_up(email=email, password=secrets.token_urlsafe(16))
+        shoppers.append(shopper)
+    return shoppers
+
+
+def _claims(*, campaign: Campaign, now: datetime, share: int = 2) -> int:
+    """Claim one grant in `share` (oldest first) through reward_claim, a day after it was
+    handed out: products shipped to demo addresses, catalog credits to balances."""
+    shoppers = _demo_shoppers()
+    rng = random.Random(SEED + campaign.pk)  # noqa: S311 - a demo history, not a secret
+    grants = RewardGrant.objects.filter(campaign=campaign).select_related(
+        "reward_group__marketplace", "reward_group__discount_category"
+    )
+    claimed = 0
+    for index, grant in enumerate(grants.order_by("created_at", "pk")):
+        if index % share:
+            continue
+        at = min(grant.created_at + timedelta(days=1), now)
+        group = grant.reward_group
+        shopper = shoppers[index % len(shoppers)]
+        products = list(group.products.order_by("pk"))
+        credit = group.discount_category
+        try:
+            if credit is not None and (not products or rng.random() < 0.4):
+                reward_claim(
+                    grant=grant,
+                    shopper=shopper,
+                    catalog_credit=credit,
+                    device_id="",
+                    ip=None,
+                    now=at,
+                )
+            elif products:
+                number = shoppers.index(shopper) + 1
+                address = ShippingAddress(
+                    name=f"Demo Shopper {number}",
+                    line1=f"{number} Demo Street",
+                    line2="",
+                    city="Springfield",
+                    postcode=f"{10000 + number}",
+                    country=MARKETPLACE_COUNTRY.get(group.marketplace_id, "US"),
+                )
+                reward_claim(
+                    grant=grant,
+                    shopper=shopper,
+                    product=rng.choice(products),
+                    address=address,
+                    device_id="",
+                    ip=None,
+                    now=at,
+                )
+            else:
+                continue
+        except ClaimRefused:
+            continue  # e.g. expired already: the demo shows it as expired instead
+        claimed += 1
+    return claimed
+
+
+def _finished_campaign(*, app: App, user, reviewer, now: datetime) -> Campaign:
+    """A short campaign that ended FINISHED_ENDED_DAYS_AGO days ago: its unclaimed rewards
+    have expired (30 days after its end)."""
+    days = 20
+    start_in = -(FINISHED_ENDED_DAYS_AGO + days)
+    start = timezone.localdate(now) + timedelta(days=start_in)
+    start_at = timezone.make_aware(datetime.combine(start, time(0, 0)))
+    submitted_at = start_at - timedelta(days=10, hours=-9)
+    campaign = _campaign(
+        app=app, user=user, name="Autumn sprint", start_in_days=start_in, now=now, days=days
+    )
+    campaign = campaign_submit(campaign=campaign, actor=user, now=submitted_at)
+    campaign_approve(campaign=campaign, actor=reviewer, now=submitted_at + timedelta(days=2))
+    campaign_transition(
+        campaign=campaign,
+        to_status=S.LIVE,
+        reason="The review period is over and the start date has come.",
+        now=max(earliest_go_live(submitted_at), start_at),
+    )
+    campaign.refresh_from_db()
+    groups = list(RewardGroup.objects.filter(campaign=campaign).values_list("marketplace_id"))
+    rng = random.Random(SEED + 1)  # noqa: S311
+    for n in range(FINISHED_CHARGES):
+        reward_grant(
+            app=app,
+            campaign_id=campaign.campaign_id,
+            reward_group_id=groups[n % len(groups)][0],
+            moment_id=rng.choice(MOMENTS)[0],
+            device_type=rng.choice(("iOS", "Android")),
+            now=start_at + timedelta(days=1 + n, hours=rng.uniform(0, 12)),
+        )
+    campaign_transition(
+        campaign=campaign,
+        to_status=S.FINISHED,
+        reason="The end date has passed.",
+        now=campaign.ends_at,
+    )
+    campaign.refresh_from_db()
+    return campaign

@@ -124,9 +124,22 @@ class RewardGrant(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     redeemed_at = models.DateTimeField(null=True, blank=True)
+    # Stamped by the expiry sweep (rewards.tasks.expire_grants) for the reports; readers decide
+    # expiry by `expires_at`, so they are right even when the sweep is late.
+    expired_at = models.DateTimeField(null=True, blank=True)
+    # Staff block (fraud review): a blocked grant can never be claimed. db_default because
+    # GetReward's SQL function inserts grants without naming this column.
+    blocked = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(redeemed_at__isnull=True, expired_at__isnull=True),
+                name="grant_expiry_due",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "customer_ref_hash"],
@@ -157,3 +170,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.api_key_id})"
+
+
+# Shoppers and redemption live in their own module; imported here so they are models of this app.
+from .redemption.models import Claim, CreditEntry, Shopper  # noqa: E402
+from .redemption.reviews import ClaimReview  # noqa: E402
+
+__all__ = [
+    "Claim",
+    "ClaimReview",
+    "CreditEntry",
+    "DiscountCategory",
+    "ExchangeRate",
+    "IdempotencyRecord",
+    "Marketplace",
+    "Product",
+    "RewardGrant",
+    "Shopper",
+]

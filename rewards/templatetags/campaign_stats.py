@@ -1,6 +1,8 @@
-"""{% campaign_stats campaign %}: actions per moment, spend, remaining budget and rewards,
-read from the ledger and counters in a fixed number of queries (four), whatever the number of
-moments, reward groups or charges."""
+"""{% campaign_stats campaign %}: actions per moment, spend, remaining budget and rewards, and
+the redemption counts per moment and reward group (claimed, expired, returned: counts only,
+never who), read in a fixed number of queries (five), whatever the number of moments, reward
+groups, grants or charges. {% redemption_summary account %}: the same counts for an account's
+campaigns, on the dashboard (one query, through rewards.selectors)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from django.utils import timezone
 
 from billing.models import CampaignMonthlySpend, LedgerEntry
 from billing.money import month_start
-from campaigns.models import Moment, RewardGroup
+from campaigns.models import Campaign, Moment, RewardGroup
+from rewards.selectors import redemption_counts, redemption_totals
 
 register = template.Library()
 
@@ -36,8 +39,11 @@ def campaign_stats_data(campaign) -> dict:
     affordable = None
     if remaining_budget is not None and campaign.cpa:
         affordable = int(remaining_budget // campaign.cpa)
+    redemptions = redemption_counts(campaigns=[campaign])
     return {
         "campaign": campaign,
+        "redemptions": redemptions,
+        "redemption_totals": redemption_totals(redemptions),
         "moments": moments,
         "total_actions": sum(m.actions for m in moments),
         "groups": groups,
@@ -52,3 +58,10 @@ def campaign_stats_data(campaign) -> dict:
 @register.inclusion_tag("rewards/_campaign_stats.html", takes_context=True)
 def campaign_stats(context, campaign):
     return {**campaign_stats_data(campaign), "request": context.get("request")}
+
+
+@register.inclusion_tag("rewards/_redemption_summary.html")
+def redemption_summary(account):
+    """The dashboard's redemption counts of the account's campaigns (numbers only)."""
+    counts = redemption_counts(campaigns=Campaign.objects.filter(account=account))
+    return {"totals": redemption_totals(counts), "counts": counts}

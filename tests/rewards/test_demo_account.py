@@ -150,7 +150,7 @@ def test_it_also_makes_a_campaign_pending_approval_a_draft_and_a_card_on_file(de
 
     statuses = sorted(Campaign.objects.filter(account=account).values_list("status", flat=True))
 
-    assert statuses == ["approved", "draft", "live", "pending_approval"]
+    assert statuses == ["approved", "draft", "finished", "live", "pending_approval"]
     assert PaymentMethod.objects.get(account=account, is_active=True).last4 == "4242"
 
 

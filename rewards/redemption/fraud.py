@@ -1,0 +1,168 @@
+"""Fraud checks of a claim (SPEC §8): linked shopper accounts, and staff's review of the
+attempts they refused.
+
+Each claim records the device id (the signed `mc_device` cookie, rewards/redemption/device.py),
+the IP and the normalised shipping address. A shopper linked through the same device or the same
+address to more than `FRAUD_MAX_LINKED_ACCOUNTS` shopper accounts (themselves included) is
+refused, and the attempt is kept as a `flagged` Claim that does not hold the grant. Staff work
+flagged claims in Django admin (rewards/redemption/admin.py): *release* (the shopper may then
+claim that grant) or *block* (the grant can never be claimed), each through a service here that
+records who decided.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from rewards.models import Claim, RewardGrant
+
+from .reviews import ClaimReview
+
+OK = "ok"
+FLAGGED = "flagged"
+
+# Common spellings of the same thing in an address, folded to one (USPS and Royal Mail style
+# abbreviations, and the German "straße" which casefold() has already turned into "strasse").
+ABBREVIATIONS = {
+    "street": "st",
+    "str": "st",
+    "strasse": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "boulevard": "blvd",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "place": "pl",
+    "square": "sq",
+    "terrace": "ter",
+    "highway": "hwy",
+    "parkway": "pkwy",
+    "apartment": "apt",
+    "suite": "ste",
+    "floor": "fl",
+    "building": "bldg",
+    "number": "no",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+}
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _words(text: str) -> list[str]:
+    # NFKC folds full-width digits and letters (common in Japanese addresses); casefold() also
+    # folds "ß" to "ss". Punctuation of any script becomes a space.
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    words: list[str] = []
+    for word in _NOT_WORD.sub(" ", folded).split():
+        # German compounds: "hauptstrasse" and "hauptstr" are both "haupt st".
+        for suffix in ("strasse", "str"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                words.extend([word[: -len(suffix)], "st"])
+                break
+        else:
+            words.append(ABBREVIATIONS.get(word, word))
+    return words
+
+
+def address_normalise(
+    *,
+    line1: str,
+    line2: str = "",
+    city: str = "",
+    postcode: str = "",
+    country: str = "",
+) -> str:
+    """One comparable string for a shipping address: lowercase, punctuation stripped, spaces
+    collapsed, common abbreviations folded (street → st, avenue → ave...), the postcode without
+    spaces. The recipient's name is left out: one address under many names is the pattern this
+    catches. Empty when there is no street line (a catalog credit ships nothing)."""
+    street = " ".join(_words(line1) + _words(line2))
+    if not street:
+        return ""
+    parts = [
+        (country or "").strip().lower(),
+        "".join(_words(postcode)),
+        " ".join(_words(city)),
+        street,
+    ]
+    return "|".join(parts)[:600]
+
+
+def linked_shoppers(*, shopper_id: int, device_id: str, address_normalised: str) -> set[int]:
+    """The shopper accounts linked to this attempt: every shopper with a claim (of any status)
+    from the same device or to the same normalised address, and the shopper themself."""
+    links = Q(pk__in=[])
+    if device_id:
+        links |= Q(device_id=device_id)
+    if address_normalised:
+        links |= Q(address_normalised=address_normalised)
+    linked = set(Claim.objects.filter(links).values_list("shopper_id", flat=True).distinct())
+    linked.add(shopper_id)
+    return linked
+
+
+def fraud_check(
+    *, grant: RewardGrant, shopper, device_id: str, address_normalised: str, ip: str | None = None
+) -> str:
+    """ "ok" to go on with the claim; "flagged" to refuse it (services.REFUSALS["flagged"]
+    tells the shopper why) and keep the attempt as a flagged claim. Runs inside reward_claim's
+    transaction, before the grant's conditional UPDATE. The IP is recorded on the claim but
+    links nobody: a household, an office or a mobile carrier share one.
+
+    A release by staff of an earlier flagged attempt of this shopper on this grant lets the
+    claim through: staff looked at these links and accepted them."""
+    if ClaimReview.objects.filter(
+        claim__grant=grant, claim__shopper=shopper, decision=ClaimReview.Decision.RELEASE
+    ).exists():
+        return OK
+    linked = linked_shoppers(
+        shopper_id=shopper.pk, device_id=device_id, address_normalised=address_normalised
+    )
+    if len(linked) > settings.FRAUD_MAX_LINKED_ACCOUNTS:
+        return FLAGGED
+    return OK
+
+
+class ReviewRefused(Exception):
+    """The claim is not a flagged claim awaiting a decision (already decided, or not flagged)."""
+
+
+def _review(*, claim: Claim, actor, decision: str, now: datetime | None) -> ClaimReview:
+    if claim.status != Claim.Status.FLAGGED or ClaimReview.objects.filter(claim=claim).exists():
+        raise ReviewRefused(f"Claim {claim.pk} is not a flagged claim awaiting review.")
+    return ClaimReview.objects.create(
+        claim=claim, decision=decision, actor=actor, created_at=now or timezone.now()
+    )
+
+
+@transaction.atomic
+def claim_release(*, claim: Claim, actor, now: datetime | None = None) -> ClaimReview:
+    """Release a flagged claim: the shopper may now claim that grant (fraud_check lets it
+    through). The flagged row stays as the record of the attempt."""
+    # Lock the claim so a release and a block of the same claim cannot both pass the check.
+    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    return _review(claim=claim, actor=actor, decision=ClaimReview.Decision.RELEASE, now=now)
+
+
+@transaction.atomic
+def claim_block(*, claim: Claim, actor, now: datetime | None = None) -> ClaimReview:
+    """Block a flagged claim: the grant is blocked (never claimable, by anyone) and the claim
+    marked blocked."""
+    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    review = _review(claim=claim, actor=actor, decision=ClaimReview.Decision.BLOCK, now=now)
+    Claim.objects.filter(pk=claim.pk, status=Claim.Status.FLAGGED).update(
+        status=Claim.Status.BLOCKED
+    )
+    RewardGrant.objects.filter(pk=claim.grant_id).update(blocked=True)
+    return review

@@ -1,0 +1,112 @@
+"""Reads of the shopper's side: a grant by its token, what its page shows, a shopper's
+claims and credit balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from rewards.models import RewardGrant
+
+from .models import Claim, CreditEntry, Shopper
+
+SESSION_KEY = "shopper_id"
+SESSION_HASH_KEY = "shopper_hash"
+
+
+def grant_by_token(token: str) -> RewardGrant | None:
+    return (
+        RewardGrant.objects.select_related(
+            "campaign", "reward_group__marketplace", "reward_group__discount_category"
+        )
+        .filter(token=token)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Designated:
+    """The rewards a reward group offers, as the page lists them."""
+
+    products: list
+    catalog_credit: object | None
+    currency: str
+
+
+def designated_rewards(reward_group) -> Designated:
+    products = list(reward_group.products.filter(is_active=True).order_by("price", "title"))
+    credit = reward_group.discount_category
+    if credit is not None and not credit.is_active:
+        credit = None
+    return Designated(products, credit, reward_group.marketplace.currency)
+
+
+def session_hash(shopper: Shopper) -> str:
+    # Tied to the password hash: a password change (a reset) signs out every other session.
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("rewards.shopper.session", shopper.password).hexdigest()
+
+
+def current_shopper(request) -> Shopper | None:
+    """The shopper signed in on this session, or None."""
+    if hasattr(request, "_shopper"):
+        return request._shopper
+    shopper = None
+    pk = request.session.get(SESSION_KEY)
+    if pk is not None:
+        shopper = Shopper.objects.filter(pk=pk).first()
+        if shopper is not None and request.session.get(SESSION_HASH_KEY) != session_hash(shopper):
+            shopper = None
+    request._shopper = shopper
+    return shopper
+
+
+def grant_claim(grant: RewardGrant) -> Claim | None:
+    """The claim that holds this grant (claimed or returned), if any."""
+    return (
+        Claim.objects.select_related("product", "catalog_credit", "substitute_for")
+        .filter(grant=grant, status__in=[Claim.Status.CLAIMED, Claim.Status.RETURNED])
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Balance:
+    catalog_credit: object | None
+    currency: str
+    amount: Decimal
+
+
+def shopper_claims(shopper: Shopper) -> list[Claim]:
+    return list(
+        Claim.objects.filter(shopper=shopper)
+        .select_related(
+            "product", "catalog_credit", "substitute_for", "grant__campaign", "grant__reward_group"
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def shopper_balances(shopper: Shopper) -> list[Balance]:
+    """The credit balance per sub-category and currency: the ledger's SUM, one query."""
+    from rewards.models import DiscountCategory
+
+    rows = list(
+        CreditEntry.objects.filter(shopper=shopper)
+        .values("catalog_credit", "currency")
+        .annotate(amount=Sum("amount"))
+        .order_by("currency", "catalog_credit")
+    )
+    credits = DiscountCategory.objects.in_bulk([r["catalog_credit"] for r in rows])
+    return [Balance(credits.get(r["catalog_credit"]), r["currency"], r["amount"]) for r in rows]
+
+
+def shopper_credit_history(shopper: Shopper) -> list[CreditEntry]:
+    return list(
+        CreditEntry.objects.filter(shopper=shopper)
+        .select_related("catalog_credit", "claim__product")
+        .order_by("-created_at", "-pk")
+    )

@@ -1,0 +1,26 @@
+"""The shopper's URLs, under /r/ (included by rewards/urls.py after the API's patterns).
+Fixed paths first: a reward token is 43 characters, never one of these words."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("r/me/", views.my_rewards, name="my_rewards"),
+    path("r/account/signup/", views.shopper_signup, name="shopper_signup"),
+    path("r/account/signin/", views.shopper_signin, name="shopper_signin"),
+    path("r/account/signout/", views.shopper_signout, name="shopper_signout"),
+    path("r/account/reset/", views.shopper_password_reset, name="shopper_password_reset"),
+    path(
+        "r/account/reset/<str:token>/",
+        views.shopper_password_reset_confirm,
+        name="shopper_password_reset_confirm",
+    ),
+    path("r/test/<uuid:campaign_id>/", views.test_reward_page, name="test_reward_page"),
+    path("r/test/<uuid:campaign_id>/claim/", views.test_reward_claim, name="test_reward_claim"),
+    path("r/<str:token>/", views.reward_page, name="reward_page"),
+    path("r/<str:token>/claim/", views.reward_claim_view, name="reward_claim"),
+    path("r/<str:token>/done/", views.reward_done, name="reward_done"),
+]

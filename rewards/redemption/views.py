@@ -1,0 +1,326 @@
+"""The shopper's pages (SPEC §8): the reward page, the claim, its confirmation, test mode,
+shopper accounts and "My rewards". Thin: reads through selectors, writes through services."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from campaigns.models import Campaign
+from campaigns.services.lifecycle import effective_status
+from console import throttle
+from rewards.models import DiscountCategory, Product
+
+from . import selectors, services
+from .device import device_id_of
+from .forms import AddressForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
+from .models import Claim
+
+
+def _grant_or_404(token: str):
+    grant = selectors.grant_by_token(token)
+    if grant is None:
+        raise Http404  # the same 404 as any page: no hint whether a token exists
+    return grant
+
+
+def _next_url(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _device_id(request) -> str:
+    """The long-lived device id: read or issued by DeviceCookieMiddleware on this very request,
+    so a new browser's first claim records it too (one place reads the cookie)."""
+    return device_id_of(request)
+
+
+def _pick_from(request, reward_group):
+    """The product or catalog credit named by ?product= / ?credit= (or the POST), or 404."""
+    data = request.POST if request.method == "POST" else request.GET
+    product = credit = None
+    try:
+        if data.get("product"):
+            product = get_object_or_404(
+                Product, pk=int(data["product"]), marketplace=reward_group.marketplace
+            )
+        elif data.get("credit"):
+            credit = get_object_or_404(
+                DiscountCategory, pk=int(data["credit"]), marketplace=reward_group.marketplace
+            )
+    except ValueError as exc:
+        raise Http404 from exc
+    if product is None and credit is None:
+        raise Http404
+    return product, credit
+
+
+def _page_context(request, *, campaign, reward_group, grant=None, test_mode=False) -> dict:
+    now = timezone.now()
+    context = {
+        "campaign": campaign,
+        "reward_group": reward_group,
+        "marketplace": reward_group.marketplace,
+        "designated": selectors.designated_rewards(reward_group),
+        "grant": grant,
+        "test_mode": test_mode,
+        "shopper": None if test_mode else selectors.current_shopper(request),
+        "now": now,
+    }
+    if grant is not None:
+        context["expired"] = grant.redeemed_at is None and grant.expires_at <= now
+        context["claim"] = selectors.grant_claim(grant) if grant.redeemed_at else None
+    return context
+
+
+# --- The reward page and the claim ------------------------------------------------------------
+
+
+def reward_page(request, token: str):
+    grant = _grant_or_404(token)
+    context = _page_context(
+        request, campaign=grant.campaign, reward_group=grant.reward_group, grant=grant
+    )
+    return render(request, "rewards/redemption/reward.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def reward_claim_view(request, token: str):
+    grant = _grant_or_404(token)
+    group = grant.reward_group
+    shopper = selectors.current_shopper(request)
+    if shopper is None:
+        return redirect(
+            f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.get_full_path()})}"
+        )
+    product, credit = _pick_from(request, group)
+    form = AddressForm(
+        request.POST if request.method == "POST" and product else None,
+        marketplace_code=group.marketplace_id,
+    )
+    error = None
+    if request.method == "POST" and (credit or form.is_valid()):
+        try:
+            services.reward_claim(
+                grant=grant,
+                shopper=shopper,
+                product=product,
+                catalog_credit=credit,
+                address=form.address() if product else None,
+                device_id=_device_id(request),
+                ip=throttle.client_ip(request) or None,
+            )
+        except services.ClaimRefused as exc:
+            error = exc.message
+        else:
+            return redirect("rewards:reward_done", token=token)
+    context = _page_context(request, campaign=grant.campaign, reward_group=group, grant=grant)
+    context.update({"product": product, "credit": credit, "form": form, "error": error})
+    return render(request, "rewards/redemption/claim.html", context)
+
+
+def reward_done(request, token: str):
+    grant = _grant_or_404(token)
+    shopper = selectors.current_shopper(request)
+    claim = selectors.grant_claim(grant)
+    if claim is None or shopper is None or claim.shopper_id != shopper.pk:
+        return redirect("rewards:reward_page", token=token)
+    context = _page_context(
+        request, campaign=grant.campaign, reward_group=grant.reward_group, grant=grant
+    )
+    context["claim"] = claim
+    return render(request, "rewards/redemption/done.html", context)
+
+
+# --- Test mode: the same pages, nothing written -----------------------------------------------
+
+
+def _test_campaign(campaign_id, request):
+    campaign = get_object_or_404(Campaign, campaign_id=campaign_id, status=Campaign.Status.APPROVED)
+    # Read as GetReward reads it: an approved campaign whose go-live has come is live (test
+    # mode over) even before the sweep moves it.
+    if effective_status(campaign) != Campaign.Status.APPROVED:
+        raise Http404
+    groups = list(campaign.reward_groups.select_related("marketplace", "discount_category"))
+    if not groups:
+        raise Http404
+    code = request.GET.get("group") or request.POST.get("group") or groups[0].marketplace_id
+    group = next((g for g in groups if g.marketplace_id == code), groups[0])
+    return campaign, groups, group
+
+
+def test_reward_page(request, campaign_id):
+    campaign, groups, group = _test_campaign(campaign_id, request)
+    context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)
+    context["groups"] = groups
+    return render(request, "rewards/redemption/reward.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def test_reward_claim(request, campaign_id):
+    """The claim form of test mode: validated like a claim, then a confirmation; no claim,
+    no credit and no email are written."""
+    campaign, groups, group = _test_campaign(campaign_id, request)
+    product, credit = _pick_from(request, group)
+    form = AddressForm(
+        request.POST if request.method == "POST" and product else None,
+        marketplace_code=group.marketplace_id,
+    )
+    error = None
+    context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)
+    if request.method == "POST" and (credit or form.is_valid()):
+        try:
+            pick = services.claim_pick(
+                reward_group=group,
+                product=product,
+                catalog_credit=credit,
+                address=form.address() if product else None,
+            )
+        except services.ClaimRefused as exc:
+            error = exc.message
+        else:
+            context["claim"] = Claim(
+                kind=pick.kind,
+                product=pick.product,
+                catalog_credit=pick.catalog_credit,
+                value=pick.value,
+                currency=pick.currency,
+            )
+            return render(request, "rewards/redemption/done.html", context)
+    context.update({"product": product, "credit": credit, "form": form, "error": error})
+    return render(request, "rewards/redemption/claim.html", context)
+
+
+# --- Shopper accounts -------------------------------------------------------------------------
+
+
+def _sign_in(request, shopper) -> None:
+    # A new session key at sign-in: a session id planted before it is worth nothing after.
+    request.session.cycle_key()
+    request.session[selectors.SESSION_KEY] = shopper.pk
+    request.session[selectors.SESSION_HASH_KEY] = selectors.session_hash(shopper)
+    request._shopper = shopper
+
+
+def _too_many(request, template: str, context: dict):
+    context["error"] = "Too many attempts. Try again later."
+    return render(request, template, context, status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def shopper_signup(request):
+    form = SignUpForm(request.POST or None)
+    next_url = _next_url(request, reverse("rewards:my_rewards"))
+    context = {"form": form, "next": next_url}
+    ip = throttle.client_ip(request)
+    if request.method == "POST" and form.is_valid():
+        rule = throttle.signup_ip_rule()
+        if throttle.usage(rule, ip).reached(rule):
+            return _too_many(request, "rewards/redemption/signup.html", context)
+        try:
+            shopper = services.shopper_sign_up(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except services.ShopperError as exc:
+            context["error"] = str(exc)
+        else:
+            throttle.record(rule, ip)
+            _sign_in(request, shopper)
+            return HttpResponseRedirect(next_url)
+    return render(request, "rewards/redemption/signup.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def shopper_signin(request):
+    form = SignInForm(request.POST or None)
+    next_url = _next_url(request, reverse("rewards:my_rewards"))
+    context = {"form": form, "next": next_url}
+    if request.method == "POST" and form.is_valid():
+        email = services.normalise_email(form.cleaned_data["email"])
+        ip = throttle.client_ip(request)
+        account_rule, ip_rule = throttle.login_account_rule(), throttle.login_ip_rule()
+        if throttle.usage(account_rule, f"shopper:{email}").reached(account_rule) or throttle.usage(
+            ip_rule, ip
+        ).reached(ip_rule):
+            return _too_many(request, "rewards/redemption/signin.html", context)
+        shopper = services.shopper_sign_in(email=email, password=form.cleaned_data["password"])
+        if shopper is None:
+            throttle.record(account_rule, f"shopper:{email}")
+            throttle.record(ip_rule, ip)
+            context["error"] = "That email and password do not match an account."
+        else:
+            throttle.reset(account_rule, f"shopper:{email}")
+            _sign_in(request, shopper)
+            return HttpResponseRedirect(next_url)
+    return render(request, "rewards/redemption/signin.html", context)
+
+
+@require_POST
+def shopper_signout(request):
+    request.session.pop(selectors.SESSION_KEY, None)
+    request.session.pop(selectors.SESSION_HASH_KEY, None)
+    request.session.cycle_key()
+    return HttpResponseRedirect(_next_url(request, reverse("rewards:shopper_signin")))
+
+
+@require_http_methods(["GET", "POST"])
+def shopper_password_reset(request):
+    form = ResetRequestForm(request.POST or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        email = services.normalise_email(form.cleaned_data["email"])
+        ip = throttle.client_ip(request)
+        address_rule = throttle.password_reset_address_rule()
+        ip_rule = throttle.password_reset_ip_rule()
+        if throttle.record(address_rule, f"shopper:{email}").exceeded(
+            address_rule
+        ) or throttle.record(ip_rule, ip).exceeded(ip_rule):
+            return _too_many(request, "rewards/redemption/password_reset.html", context)
+        services.shopper_password_reset_send(
+            email=email,
+            reset_url_for=lambda token: request.build_absolute_uri(
+                reverse("rewards:shopper_password_reset_confirm", args=[token])
+            ),
+        )
+        context["sent"] = True
+    return render(request, "rewards/redemption/password_reset.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def shopper_password_reset_confirm(request, token: str):
+    shopper = services.shopper_from_reset_token(token)
+    form = SetPasswordForm(request.POST or None)
+    context = {"form": form, "valid": shopper is not None}
+    if shopper is not None and request.method == "POST" and form.is_valid():
+        try:
+            services.shopper_set_password(shopper=shopper, password=form.cleaned_data["password"])
+        except services.ShopperError as exc:
+            context["error"] = str(exc)
+        else:
+            shopper.refresh_from_db()
+            _sign_in(request, shopper)
+            return redirect("rewards:my_rewards")
+    return render(request, "rewards/redemption/password_reset_confirm.html", context)
+
+
+def my_rewards(request):
+    shopper = selectors.current_shopper(request)
+    if shopper is None:
+        return redirect(f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.path})}")
+    context = {
+        "shopper": shopper,
+        "claims": selectors.shopper_claims(shopper),
+        "balances": selectors.shopper_balances(shopper),
+        "history": selectors.shopper_credit_history(shopper),
+    }
+    return render(request, "rewards/redemption/my_rewards.html", context)

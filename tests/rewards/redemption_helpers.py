@@ -1,0 +1,92 @@
+"""Builders for the redemption tests: a live campaign with designated rewards, a grant on it
+(as GetReward leaves it), and a shopper."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from campaigns.services.lifecycle import rewards_expire_at
+from rewards.models import RewardGrant
+from rewards.redemption.services import ShippingAddress, shopper_sign_up
+from tests.factories import (
+    AppFactory,
+    CampaignFactory,
+    DiscountCategoryFactory,
+    MomentFactory,
+    ProductFactory,
+    RewardGroupFactory,
+)
+
+SHOPPER_PASSWORD = "plum-tangerine-47-orbit"
+US_ADDRESS = ShippingAddress(
+    name="Dana Shopper",
+    line1="12 Elm Street",
+    line2="",
+    city="Springfield",
+    postcode="12345",
+    country="US",
+)
+
+
+def reward_campaign(*, app=None, status: str = "live", marketplace: str = "US", **fields):
+    """A campaign with one reward group designating two products and a catalog credit."""
+    now = timezone.now()
+    today = timezone.localdate()
+    values = {
+        "app": app or AppFactory(),
+        "status": status,
+        "submitted_at": now - timedelta(days=10),
+        "approved_at": now - timedelta(days=9),
+        "live_at": now - timedelta(days=1) if status == "live" else None,
+        "start_date": today - timedelta(days=1),
+        "end_date": today + timedelta(days=30),
+        "cpa": Decimal("25.0000"),
+        "redemption_message": "Congratulations, Space Miner! Pick your prize.",
+        "terms": "While supplies last. Equal or similar value item.",
+    }
+    if status == "approved":  # approved yesterday, still in its review period: test mode
+        values.update(
+            submitted_at=now - timedelta(days=1),
+            approved_at=now,
+            start_date=today + timedelta(days=8),
+            end_date=today + timedelta(days=40),
+        )
+    values.update(fields)
+    campaign = CampaignFactory(**values)
+    credit = DiscountCategoryFactory(marketplace_id=marketplace, name="Educational Toys")
+    group = RewardGroupFactory(
+        campaign=campaign, marketplace_id=marketplace, discount_category=credit
+    )
+    group.products.add(
+        ProductFactory(marketplace_id=marketplace, title="Wireless Earbuds", price="19.99"),
+        ProductFactory(marketplace_id=marketplace, title="Puzzle Cube", price="9.50"),
+    )
+    MomentFactory(campaign=campaign, moment_id="LEVEL_10_COMPLETE")
+    return campaign
+
+
+def grant_for(campaign, *, expires_at=None) -> RewardGrant:
+    group = campaign.reward_groups.get()
+    return RewardGrant.objects.create(
+        campaign=campaign,
+        reward_group=group,
+        moment=campaign.moments.first(),
+        token=secrets.token_urlsafe(32),
+        expires_at=expires_at or rewards_expire_at(campaign),
+    )
+
+
+def make_shopper(email: str = "dana@shopper.test"):
+    return shopper_sign_up(email=email, password=SHOPPER_PASSWORD)
+
+
+def sign_in(client, shopper) -> None:
+    """Sign the test client in as this shopper through the sign-in page."""
+    response = client.post(
+        "/r/account/signin/", {"email": shopper.email, "password": SHOPPER_PASSWORD}
+    )
+    assert response.status_code == 302, response.content
