@@ -115,3 +115,161 @@ class CampaignMonthlySpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.month:%Y-%m}: {self.spent}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number drawn in a calendar year: one row per series.
+
+    Numbers are drawn by one conditional `UPDATE ... SET last = last + 1 RETURNING last` in the
+    invoice's own transaction (`invoice_number_next`), so a rolled-back invoice gives its number
+    back and the series has no gap. Never `max() + 1` (two writers read the same max) and never
+    a database sequence (a rolled-back nextval is lost)."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Invoice(models.Model):
+    """An issued invoice or credit note: a month's charges of one account, with a snapshot of
+    the buyer as it was on the day of issue.
+
+    Never edited or deleted once issued (a PostgreSQL trigger refuses it): only the payment
+    fields (status, paid_on, paid_reference, paid_by) move, through `invoice_mark_paid`. A
+    mistake is corrected by a credit note, a row of kind `credit_note` that `corrects` the
+    invoice, with its own number in the same series and negative lines."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+
+    class PaymentTerms(models.TextChoices):
+        CARD = "card", "Card on file"
+        INVOICE = "invoice", "Invoice (30 days)"
+
+    number = models.CharField(max_length=20, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INVOICE)
+    account = models.ForeignKey(
+        "console.Account", on_delete=models.PROTECT, related_name="invoices"
+    )
+    period = models.DateField(help_text="The first day of the month billed.")
+    issued_at = models.DateTimeField(default=timezone.now)
+    issue_date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    payment_terms = models.CharField(
+        max_length=10, choices=PaymentTerms.choices, default=PaymentTerms.CARD
+    )
+    paid_by = models.CharField(max_length=60, blank=True)
+    buyer_company = models.CharField(max_length=200)
+    buyer_address = models.TextField(blank=True)
+    buyer_country = models.CharField(max_length=2, blank=True)
+    buyer_tax_id = models.CharField(max_length=40, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    paid_on = models.DateField(null=True, blank=True)
+    paid_reference = models.CharField(max_length=200, blank=True)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-number"]
+        indexes = [
+            models.Index(fields=["period", "status"]),
+            models.Index(fields=["account", "period"]),
+        ]
+        constraints = [
+            # What makes the monthly run idempotent: one invoice per account and month, however
+            # many workers run it (credit notes are not limited).
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=Q(kind="invoice"),
+                name="invoice_one_per_account_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="invoice", corrects__isnull=True)
+                | Q(kind="credit_note", corrects__isnull=False),
+                name="invoice_credit_note_corrects",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="paid", paid_on__isnull=False) | ~Q(status="paid"),
+                name="invoice_paid_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.status == self.Status.OPEN
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+        )
+
+    @property
+    def is_corrected(self) -> bool:
+        """True when a credit note corrects this invoice (uses a prefetched `credit_notes`
+        when the caller prefetched it)."""
+        if self.is_credit_note:
+            return False
+        return self.credit_notes.exists() if self.pk else False
+
+    @property
+    def status_label(self) -> str:
+        """The status a person reads: open invoices past their due date are overdue."""
+        if self.is_overdue:
+            return "Overdue"
+        return self.get_status_display()
+
+
+class InvoiceLine(models.Model):
+    """One line of an invoice: a campaign's actions at one CPA in one month, or a credit note's
+    negative line. `amount` is rounded once to cents (`billing.money.money`)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=300)
+    actions = models.IntegerField(default=0)
+    unit_cpa = models.DecimalField(max_digits=12, decimal_places=4)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["invoice", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class InvoicedEntry(models.Model):
+    """Which invoice billed a ledger entry. The one-to-one on the entry is what makes every
+    ledger entry billed exactly once, without ever editing the (append-only) ledger."""
+
+    ledger_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="invoiced"
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
+
+    class Meta:
+        verbose_name_plural = "invoiced entries"
+
+    def __str__(self) -> str:
+        return f"{self.ledger_entry_id} → {self.invoice_id}"

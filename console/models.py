@@ -27,6 +27,8 @@ class Account(models.Model):
     name = models.CharField("company name", max_length=200)
     country = CountryField()
     billing_address = models.TextField()
+    # Printed on invoices (the buyer's tax/VAT id); optional (SPEC §9).
+    tax_id = models.CharField("tax / VAT id", max_length=40, blank=True)
     # Monthly spend cap across all campaigns (SPEC §5); finance may raise it.
     monthly_spend_limit = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("15000.00")
