@@ -181,6 +181,10 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
     reason = models.TextField(blank=True)
+    # When the PDF was emailed to the billing owner (invoice_email_send): set by the
+    # conditional UPDATE that claims the send, so a task run twice mails once. Not part of
+    # what was issued: the immutability trigger lets it move (billing/0004).
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-issue_date", "-number"]

@@ -224,6 +224,13 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moments Console <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Invoices (SPEC §9): the seller printed on every invoice and credit note PDF -------------
+INVOICE_SELLER_NAME = env.str("INVOICE_SELLER_NAME", default="Moments Console")
+# Several lines: write them with \n in the environment variable.
+INVOICE_SELLER_ADDRESS = env.str("INVOICE_SELLER_ADDRESS", default="").replace("\\n", "\n")
+INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default="")
+INVOICE_SELLER_EMAIL = env.str("INVOICE_SELLER_EMAIL", default="billing@localhost")
+
 # --- Security ---------------------------------------------------------------------------------
 _PRODUCTION = not (DEBUG or TESTING)
 # The load balancers in front (SPEC §10), as CIDRs: only their X-Forwarded-For and

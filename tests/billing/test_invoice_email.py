@@ -1,0 +1,142 @@
+"""The invoice email (SPEC §9): the PDF goes to the billing owner on issue, once."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from pypdf import PdfReader
+
+from billing.models import Invoice, InvoiceLine
+from billing.services.invoice_email import invoice_email_send
+from billing.tasks import email_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def invoice(acme, alice, bob):
+    # alice set the card, so she is the billing owner; bob is a plain member.
+    acme.billing_owner = alice
+    acme.save(update_fields=["billing_owner"])
+    invoice = Invoice.objects.create(
+        number="MC-2026-000007",
+        account=acme,
+        period=date(2026, 10, 1),
+        issue_date=date(2026, 11, 1),
+        status=Invoice.Status.PAID,
+        payment_terms=Invoice.PaymentTerms.CARD,
+        paid_by="Visa •••• 4242",
+        paid_on=date(2026, 11, 1),
+        buyer_company="Acme Games",
+        buyer_address="1 Main Street\nSeattle, WA 98101",
+        buyer_country="US",
+        subtotal=Decimal("1500.00"),
+        total=Decimal("1500.00"),
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice,
+        description="Space Miner: level 10 complete",
+        actions=3000,
+        unit_cpa=Decimal("0.5000"),
+        amount=Decimal("1500.00"),
+    )
+    return invoice
+
+
+def _pdf_text(message) -> tuple[str, str]:
+    [(filename, content, mimetype)] = message.attachments
+    assert mimetype == "application/pdf"
+    return filename, " ".join(PdfReader(io.BytesIO(content)).pages[0].extract_text().split())
+
+
+def test_the_billing_owner_receives_the_invoice_with_its_pdf_attached(invoice):
+    email_invoice.delay(invoice.pk)
+
+    [message] = mail.outbox
+    assert message.to == ["alice@acme.test"]
+    assert message.subject == "Invoice MC-2026-000007 for October 2026: $1,500.00"
+    assert "Paid by Visa •••• 4242 on 1 November 2026" in message.body
+    filename, text = _pdf_text(message)
+    assert filename == "MC-2026-000007.pdf"
+    assert "MC-2026-000007" in text and "$1,500.00" in text
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is not None
+
+
+def test_running_the_task_twice_sends_the_email_once(invoice):
+    email_invoice.delay(invoice.pk)
+    email_invoice.delay(invoice.pk)
+    assert invoice_email_send(invoice_pk=invoice.pk) is False
+
+    assert len(mail.outbox) == 1
+
+
+def test_a_refused_send_gives_the_claim_back_so_the_retry_sends_it(invoice, monkeypatch):
+    real_send = EmailMultiAlternatives.send
+    calls = []
+
+    def send_once_refused(self, *args, **kwargs):
+        calls.append(self.subject)
+        if len(calls) == 1:
+            raise ConnectionRefusedError("mail server down")
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send_once_refused)
+
+    with pytest.raises(ConnectionRefusedError):
+        invoice_email_send(invoice_pk=invoice.pk)
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is None and mail.outbox == []
+
+    assert invoice_email_send(invoice_pk=invoice.pk) is True
+    assert len(mail.outbox) == 1
+
+
+def test_an_account_without_a_billing_owner_has_its_invoice_sent_to_its_admins(invoice, acme):
+    acme.billing_owner = None
+    acme.save(update_fields=["billing_owner"])
+
+    assert invoice_email_send(invoice_pk=invoice.pk) is True
+
+    [message] = mail.outbox
+    assert message.to == ["alice@acme.test"]  # the admin; bob is a member
+
+
+def test_a_credit_note_email_names_the_invoice_it_corrects(invoice):
+    note = Invoice.objects.create(
+        number="MC-2026-000008",
+        kind=Invoice.Kind.CREDIT_NOTE,
+        corrects=invoice,
+        account=invoice.account,
+        period=invoice.period,
+        issue_date=date(2026, 11, 9),
+        buyer_company="Acme Games",
+        reason="Outage on 14 October.",
+        subtotal=Decimal("-100.00"),
+        total=Decimal("-100.00"),
+    )
+
+    invoice_email_send(invoice_pk=note.pk)
+
+    [message] = mail.outbox
+    assert message.subject == "Credit note MC-2026-000008 for October 2026: -$100.00"
+    assert "corrects invoice MC-2026-000007" in message.body
+    assert "Reason: Outage on 14 October." in message.body
+    _, text = _pdf_text(message)
+    assert "CREDIT NOTE" in text and "Corrects invoice MC-2026-000007" in text
+
+
+def test_on_postgresql_the_email_stamp_may_move_but_the_issued_invoice_may_not(invoice, postgres):
+    assert Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now()) == 1
+
+    with pytest.raises(DatabaseError, match="never edited"), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(total=Decimal("1.00"))
+    invoice.refresh_from_db()
+    assert invoice.total == Decimal("1500.00")
