@@ -412,7 +412,9 @@ def invoice_pdf(invoice, *, lines: Iterable | None = None, today: date | None = 
     `today` decides "Due by" against "Overdue since" (the business date by default).
     """
     if lines is None:
-        lines = invoice.lines.order_by("position", "pk")
+        # .all(), not .order_by(): it uses lines prefetched by the caller (a month's ZIP);
+        # InvoiceLine's default ordering is by position.
+        lines = invoice.lines.all()
     lines = list(lines)
     if today is None:
         from django.utils import timezone

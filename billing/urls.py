@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import downloads, views
 
 app_name = "billing"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("card/", views.card_add, name="card_add"),
+    path("invoices/<str:number>.pdf", downloads.invoice_pdf_view, name="invoice_pdf"),
 ]
