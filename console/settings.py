@@ -176,6 +176,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "rewards.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    # Last month's invoices (SPEC §9), on the 1st in the business time zone (CELERY_TIMEZONE).
+    # At 02:00, not 00:00: a GetReward that started before midnight and commits just after it is
+    # October's charge and must be on October's invoice; two hours leave every such transaction
+    # committed (anything later still goes on the next invoice, never lost).
+    "billing-issue-invoices": {
+        "task": "billing.tasks.issue_invoices",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------

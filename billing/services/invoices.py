@@ -1,0 +1,443 @@
+"""Invoices and credit notes (SPEC §9): gapless numbers, the monthly run, credit notes and
+recording a payment.
+
+The monthly run issues, per account, one invoice for a month: every ledger entry of that month
+or earlier that no invoice covers yet (so a charge that committed after its month was invoiced
+lands on the next invoice, as its own line), aggregated in SQL per campaign, month and unit
+price, each line rounded once to cents. Which entries an invoice covers is recorded in
+`InvoicedEntry` (one-to-one on the entry: billed exactly once) without editing the ledger.
+
+Concurrency: each account's invoice is issued in its own transaction, after locking the account
+row, so two runs at once issue it once; the number is drawn only once the invoice is known to be
+new, from the year's counter row in the same transaction, so a rollback gives the number back
+and the series has no gap.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Sum
+from django.utils import timezone
+
+from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
+from billing.money import money, month_start
+from console.models import Account
+
+logger = logging.getLogger(__name__)
+
+# Days an invoice-terms account has to pay (SPEC §9).
+PAYMENT_DAYS = 30
+# Accounts whose ids are read at once by the monthly run; each is then issued in its own
+# transaction, so a failure costs one account's invoice, never the batch's.
+ACCOUNT_BATCH = 500
+# A charge committing between the line aggregate and the record of covered entries makes the
+# two disagree: the transaction is rolled back (the number with it) and tried again.
+RACE_RETRIES = 5
+
+
+class InvoiceRefused(ValidationError):
+    """A request finance or the command may make but that cannot be honoured, with a sentence
+    saying why."""
+
+
+class _CoverageRaced(Exception):
+    """More entries were recorded as covered than were aggregated into lines."""
+
+
+def invoice_number_next(*, year: int) -> str:
+    """Draw the next number of `year`'s series, `MC-<year>-<6 digits>`.
+
+    Must run inside the invoice's transaction: the counter row stays locked by the UPDATE until
+    commit (concurrent issuers wait, in order), and a rollback returns the number."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("invoice_number_next must run inside the invoice's transaction")
+    with connection.cursor() as cursor:
+        # The year's row may not exist yet: create it without failing on a concurrent creator.
+        cursor.execute(
+            "INSERT INTO billing_invoicecounter (year, last) VALUES (%s, 0) "
+            "ON CONFLICT (year) DO NOTHING",
+            [year],
+        )
+        cursor.execute(
+            "UPDATE billing_invoicecounter SET last = last + 1 WHERE year = %s RETURNING last",
+            [year],
+        )
+        (last,) = cursor.fetchone()
+    return f"MC-{year}-{last:06d}"
+
+
+def _uninvoiced(*, account_id: int, period: date):
+    """The account's ledger entries of `period` or earlier that no invoice covers yet."""
+    covered = InvoicedEntry.objects.filter(ledger_entry_id=OuterRef("pk"))
+    return LedgerEntry.objects.filter(account_id=account_id, month__lte=period).filter(
+        ~Exists(covered)
+    )
+
+
+@dataclass(frozen=True)
+class _Line:
+    campaign_id: int
+    description: str
+    actions: int
+    unit_cpa: Decimal
+    amount: Decimal
+
+
+def _month_label(month: date) -> str:
+    return f"{calendar.month_name[month.month]} {month.year}"
+
+
+def _describe(*, name: str, kind: str, actions: int, unit: Decimal, month: date, period: date):
+    if kind == LedgerEntry.Kind.CORRECTION:
+        text = f"{name} — correction: {actions} × ${unit}"
+    else:
+        noun = "action" if actions == 1 else "actions"
+        text = f"{name} — {actions} {noun} × ${unit}"
+    if month != period:
+        # A late charge: its month was invoiced before it committed.
+        text += f" ({_month_label(month)})"
+    return text
+
+
+def _lines(*, account_id: int, period: date) -> tuple[list[_Line], int]:
+    """The invoice's lines, aggregated in SQL, and how many ledger entries they cover."""
+    rows = (
+        _uninvoiced(account_id=account_id, period=period)
+        .values("campaign_id", "campaign__name", "month", "kind", "amount")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by("-month", "campaign__name", "campaign_id", "kind", "amount")
+    )
+    lines, covered = [], 0
+    for row in rows:
+        covered += row["n"]
+        lines.append(
+            _Line(
+                campaign_id=row["campaign_id"],
+                description=_describe(
+                    name=row["campaign__name"],
+                    kind=row["kind"],
+                    actions=row["n"],
+                    unit=money(row["amount"], Decimal("0.0001")),
+                    month=row["month"],
+                    period=period,
+                ),
+                actions=row["n"],
+                unit_cpa=row["amount"],
+                # Rounded once, per line (SPEC §9); the total is the sum of rounded lines.
+                amount=money(row["total"]),
+            )
+        )
+    return lines, covered
+
+
+def _payment(*, account: Account, issue_date: date) -> dict:
+    """How the invoice is settled: card accounts are charged on issue (simulated), invoice
+    terms accounts get 30 days."""
+    if account.payment_terms == Account.PaymentTerms.INVOICE:
+        return {
+            "payment_terms": Invoice.PaymentTerms.INVOICE,
+            "status": Invoice.Status.OPEN,
+            "due_date": issue_date + timedelta(days=PAYMENT_DAYS),
+        }
+    card = PaymentMethod.objects.filter(account_id=account.pk, is_active=True).first()
+    if card is None:
+        # A card account without a card on file cannot be charged: the invoice is due at once
+        # (and shows as overdue from the next day) until finance records a payment.
+        return {
+            "payment_terms": Invoice.PaymentTerms.CARD,
+            "status": Invoice.Status.OPEN,
+            "due_date": issue_date,
+        }
+    return {
+        "payment_terms": Invoice.PaymentTerms.CARD,
+        "status": Invoice.Status.PAID,
+        "paid_by": f"{card.brand} •••• {card.last4}",
+        "paid_on": issue_date,
+    }
+
+
+def _email_after_commit(invoice_pk: int) -> None:
+    from billing.tasks import email_invoice
+
+    transaction.on_commit(lambda: email_invoice.delay(invoice_pk))
+
+
+def _issue_once(*, account_id: int, period: date, now: datetime) -> Invoice | None:
+    with transaction.atomic():
+        # Lock the account: a second run (or worker) issuing the same account waits here and
+        # then finds the invoice made.
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if Invoice.objects.filter(
+            account_id=account_id, period=period, kind=Invoice.Kind.INVOICE
+        ).exists():
+            return None
+        lines, covered = _lines(account_id=account_id, period=period)
+        if not lines:
+            return None
+        issue_date = timezone.localdate(now)
+        total = sum((line.amount for line in lines), Decimal("0.00"))
+        invoice = Invoice.objects.create(
+            number=invoice_number_next(year=issue_date.year),
+            kind=Invoice.Kind.INVOICE,
+            account=account,
+            period=period,
+            issued_at=now,
+            issue_date=issue_date,
+            buyer_company=account.name,
+            buyer_address=account.billing_address,
+            buyer_country=str(account.country),
+            buyer_tax_id=account.tax_id,
+            currency="USD",
+            subtotal=total,
+            total=total,
+            **_payment(account=account, issue_date=issue_date),
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=invoice,
+                campaign_id=line.campaign_id,
+                description=line.description,
+                actions=line.actions,
+                unit_cpa=line.unit_cpa,
+                amount=line.amount,
+                position=position,
+            )
+            for position, line in enumerate(lines, start=1)
+        )
+        # Record the covered entries with one INSERT ... SELECT over the same filter. Under
+        # read committed this statement sees charges that committed after the aggregate above:
+        # it can only cover more, never fewer (the ledger is append-only and the account is
+        # locked), so an equal count means the same entries.
+        entries = (
+            _uninvoiced(account_id=account_id, period=period)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+        sql, params = entries.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # `sql` is Django's compiled query; every value in it is a parameter.
+            insert = f"INSERT INTO billing_invoicedentry (invoice_id, ledger_entry_id) SELECT %s, u.* FROM ({sql}) u"  # noqa: E501, S608
+            cursor.execute(insert, [invoice.pk, *params])
+            recorded = cursor.rowcount
+        if recorded != covered:
+            raise _CoverageRaced
+        _email_after_commit(invoice.pk)
+        return invoice
+
+
+def invoice_issue_for_account(*, account_id: int, period: date, now: datetime) -> Invoice | None:
+    """Issue `account_id`'s invoice for the month starting `period`, or return None when it
+    exists already or the account has nothing to bill. Safe to call twice or concurrently."""
+    period = month_start(period)
+    for _ in range(RACE_RETRIES):
+        try:
+            return _issue_once(account_id=account_id, period=period, now=now)
+        except _CoverageRaced:
+            continue
+        except IntegrityError:
+            # Another issuer won on the unique (account, period) without our lock seeing it
+            # (cannot happen with the row lock; kept as the database's last word).
+            if Invoice.objects.filter(
+                account_id=account_id, period=period, kind=Invoice.Kind.INVOICE
+            ).exists():
+                return None
+            raise
+    raise RuntimeError(f"charges kept committing while invoicing account {account_id}")
+
+
+def month_after(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_before(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def invoices_issue_month(*, month: date, now: datetime | None = None) -> list[Invoice]:
+    """Issue the invoices of `month` (any day in it) for every account with uninvoiced charges
+    up to its end. Refuses a month that is not over yet. Returns the invoices made by this
+    call (none on a second run)."""
+    now = now or timezone.now()
+    period = month_start(month)
+    if month_after(period) > timezone.localdate(now):
+        raise InvoiceRefused(
+            f"{_month_label(period)} is not over yet: its invoices can be issued from "
+            f"{month_after(period):%Y-%m-%d}."
+        )
+    covered = InvoicedEntry.objects.filter(ledger_entry_id=OuterRef("pk"))
+    account_ids = (
+        LedgerEntry.objects.filter(month__lte=period)
+        .filter(~Exists(covered))
+        .values_list("account_id", flat=True)
+        .distinct()
+        .order_by("account_id")
+    )
+    issued: list[Invoice] = []
+    after = 0
+    while True:
+        batch = list(account_ids.filter(account_id__gt=after)[:ACCOUNT_BATCH])
+        if not batch:
+            break
+        for account_id in batch:
+            invoice = invoice_issue_for_account(account_id=account_id, period=period, now=now)
+            if invoice is not None:
+                issued.append(invoice)
+        after = batch[-1]
+    logger.info("Issued %d invoices for %s.", len(issued), f"{period:%Y-%m}")
+    return issued
+
+
+def invoices_issue_previous_month(*, now: datetime | None = None) -> list[Invoice]:
+    """The beat task's run: the month before today's (business time zone)."""
+    now = now or timezone.now()
+    return invoices_issue_month(month=month_before(timezone.localdate(now)), now=now)
+
+
+def _audit(*, actor, invoice: Invoice, message: str, flag: int = CHANGE) -> None:
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=[invoice],
+        action_flag=flag,
+        change_message=message,
+        single_object=True,
+    )
+
+
+def invoice_creditable(*, invoice: Invoice) -> Decimal:
+    """What is left to credit on an invoice: its total less its credit notes."""
+    credited = Invoice.objects.filter(corrects=invoice).aggregate(s=Sum("total"))["s"]
+    return invoice.total + (credited or Decimal("0.00"))
+
+
+def credit_note_issue(
+    *,
+    actor,
+    invoice: Invoice,
+    reason: str,
+    amount: Decimal | None = None,
+    now: datetime | None = None,
+) -> Invoice:
+    """Correct an issued invoice with a credit note: the next number of the series, negative
+    lines, the reason. `amount` None credits all that is left (the invoice's lines negated when
+    nothing was credited before); otherwise one line of `-amount`. The invoice itself is not
+    edited, except that an open invoice credited in full is void (nothing is owed on it)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvoiceRefused("A credit note needs a reason.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Lock the invoice: two credit notes at once must not credit more than its total.
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.kind != Invoice.Kind.INVOICE:
+            raise InvoiceRefused(f"{invoice.number} is a credit note: correct the invoice.")
+        left = invoice_creditable(invoice=invoice)
+        if left <= 0:
+            raise InvoiceRefused(f"{invoice.number} is credited in full already.")
+        if amount is not None:
+            amount = money(amount)
+            if amount <= 0:
+                raise InvoiceRefused("The amount to credit must be more than $0.00.")
+            if amount > left:
+                raise InvoiceRefused(f"At most ${left} is left to credit on {invoice.number}.")
+        full = amount is None or amount == left
+        if amount is None and left == invoice.total:
+            lines = [
+                InvoiceLine(
+                    campaign_id=line.campaign_id,
+                    description=f"Credit: {line.description}",
+                    actions=-line.actions,
+                    unit_cpa=line.unit_cpa,
+                    amount=-line.amount,
+                    position=line.position,
+                )
+                for line in invoice.lines.all()
+            ]
+        else:
+            credit = left if amount is None else amount
+            lines = [
+                InvoiceLine(
+                    campaign_id=None,
+                    description=f"Credit on {invoice.number}: {reason}",
+                    actions=0,
+                    unit_cpa=Decimal("0"),
+                    amount=-credit,
+                    position=1,
+                )
+            ]
+        total = sum((line.amount for line in lines), Decimal("0.00"))
+        issue_date = timezone.localdate(now)
+        note = Invoice.objects.create(
+            number=invoice_number_next(year=issue_date.year),
+            kind=Invoice.Kind.CREDIT_NOTE,
+            account_id=invoice.account_id,
+            period=invoice.period,
+            issued_at=now,
+            issue_date=issue_date,
+            # Settled on issue: against what is owed on the invoice, or refunded by the means
+            # that paid it (simulated, as card charges are).
+            status=Invoice.Status.PAID,
+            payment_terms=invoice.payment_terms,
+            paid_by=invoice.paid_by,
+            paid_on=issue_date,
+            paid_reference=f"Corrects {invoice.number}",
+            buyer_company=invoice.buyer_company,
+            buyer_address=invoice.buyer_address,
+            buyer_country=invoice.buyer_country,
+            buyer_tax_id=invoice.buyer_tax_id,
+            currency=invoice.currency,
+            subtotal=total,
+            total=total,
+            corrects=invoice,
+            reason=reason,
+        )
+        for line in lines:
+            line.invoice = note
+        InvoiceLine.objects.bulk_create(lines)
+        if full:
+            Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
+                status=Invoice.Status.VOID
+            )
+        _audit(
+            actor=actor,
+            invoice=invoice,
+            message=f"Credit note {note.number} of ${-total} issued: {reason}",
+        )
+        _audit(actor=actor, invoice=note, message=f"Issued: {reason}", flag=ADDITION)
+        _email_after_commit(note.pk)
+    return note
+
+
+def invoice_mark_paid(*, actor, invoice: Invoice, paid_on: date, reference: str) -> Invoice:
+    """Record that an open invoice was paid (finance: a bank transfer's date and reference).
+    One conditional UPDATE from open; anything else is refused with a reason."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise InvoiceRefused("Give the payment's reference (e.g. the bank transfer's).")
+    if paid_on > timezone.localdate():
+        raise InvoiceRefused("The payment date cannot be in the future.")
+    with transaction.atomic():
+        moved = Invoice.objects.filter(
+            pk=invoice.pk, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN
+        ).update(status=Invoice.Status.PAID, paid_on=paid_on, paid_reference=reference)
+        if moved != 1:
+            current = Invoice.objects.get(pk=invoice.pk)
+            if current.kind != Invoice.Kind.INVOICE:
+                raise InvoiceRefused(f"{current.number} is a credit note: nothing to pay.")
+            raise InvoiceRefused(
+                f"{current.number} is {current.get_status_display().lower()}, not open."
+            )
+        _audit(
+            actor=actor,
+            invoice=invoice,
+            message=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
+        )
+    invoice.refresh_from_db()
+    return invoice
