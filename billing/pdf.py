@@ -110,6 +110,9 @@ def payment_status(invoice, today: date | None = None) -> str:
     """What the buyer's accounts-payable clerk needs to know, in one sentence."""
     if invoice.kind == "credit_note":
         corrected = invoice.corrects.number if invoice.corrects is not None else ""
+        if invoice.paid_by:
+            on = f" on {date_display(invoice.paid_on)}" if invoice.paid_on else ""
+            return f"Credits invoice {corrected}: refunded to {invoice.paid_by}{on}."
         return f"Credits invoice {corrected}. No payment is due on this credit note."
     if invoice.status == "void":
         return "Void: this invoice was cancelled and is not payable."

@@ -15,7 +15,10 @@ from pypdf import PdfReader
 
 from billing.models import Invoice, InvoiceLine
 from billing.services.invoice_email import invoice_email_send
+from billing.services.invoices import credit_note_issue, invoices_issue_month
 from billing.tasks import email_invoice
+
+from .invoice_helpers import OCTOBER, account_with_campaigns, at, charge
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +71,51 @@ def test_the_billing_owner_receives_the_invoice_with_its_pdf_attached(invoice):
     assert "MC-2026-000007" in text and "$1,500.00" in text
     invoice.refresh_from_db()
     assert invoice.emailed_at is not None
+
+
+def test_issuing_the_months_invoices_emails_each_billing_owner_one_pdf(
+    django_capture_on_commit_callbacks,
+):
+    _, (miner,) = account_with_campaigns("Acme Games", "Space Miner")
+    _, (quest,) = account_with_campaigns("Globex", "Quest")
+    charge(miner, "0.5000", at(2026, 10, 3), times=3)
+    charge(quest, "1.2500", at(2026, 10, 20), times=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = invoices_issue_month(month=OCTOBER, now=at(2026, 11, 1, 2))
+    # The run again, and the tasks again: nothing more is sent.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoices_issue_month(month=OCTOBER, now=at(2026, 11, 1, 3)) == []
+    for invoice in issued:
+        email_invoice.delay(invoice.pk)
+
+    sent = {message.to[0]: message for message in mail.outbox}
+    assert len(mail.outbox) == 2
+    assert set(sent) == {"owner@acmegames.test", "owner@globex.test"}
+    acme_invoice = next(i for i in issued if i.buyer_company == "Acme Games")
+    message = sent["owner@acmegames.test"]
+    assert message.subject == f"Invoice {acme_invoice.number} for October 2026: $1.50"
+    filename, text = _pdf_text(message)
+    assert filename == f"{acme_invoice.number}.pdf"
+    assert "Space Miner" in text and "Total (USD) $1.50" in text
+    assert "Paid by Visa •••• 4242 on 1 November 2026" in text
+
+
+def test_a_credit_note_is_emailed_when_finance_issues_it(
+    django_capture_on_commit_callbacks, finance
+):
+    _, (miner,) = account_with_campaigns("Acme Games", "Space Miner")
+    charge(miner, "0.5000", at(2026, 10, 3), times=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        [invoice] = invoices_issue_month(month=OCTOBER, now=at(2026, 11, 1, 2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note = credit_note_issue(actor=finance, invoice=invoice, reason="Test traffic.")
+
+    assert [m.subject for m in mail.outbox] == [
+        f"Invoice {invoice.number} for October 2026: $2.00",
+        f"Credit note {note.number} for October 2026: -$2.00",
+    ]
 
 
 def test_running_the_task_twice_sends_the_email_once(invoice):
