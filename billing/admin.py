@@ -4,13 +4,31 @@ finance's actions on accounts (invoice terms), wired into the Account admin."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Sum
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 
 from console.admin_base import ReadOnlyAdmin
 from console.models import Account
 
-from .models import AccountMonthlySpend, CampaignMonthlySpend, LedgerEntry, PaymentMethod
+from .finance.filters import FILTERS, FilterError, filter_invoices
+from .models import (
+    AccountMonthlySpend,
+    CampaignMonthlySpend,
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    PaymentMethod,
+)
+from .services.invoices import InvoiceRefused, credit_note_issue, invoice_mark_paid
 from .services.payments import payment_terms_set
 
 
@@ -79,3 +97,230 @@ def set_invoice_terms(modeladmin, request, queryset):
 @admin.action(description="Set payment terms back to card on file", permissions=["change"])
 def set_card_terms(modeladmin, request, queryset):
     _set_terms(modeladmin, request, queryset, Account.PaymentTerms.CARD)
+
+
+# --- Invoices (finance) ----------------------------------------------------------------------
+# The list filters use the CSV export's parameter names (month, status, terms, account), so the
+# admin's current query string is the export's, and both go through one filter function.
+
+
+class _FinanceFilter(admin.SimpleListFilter):
+    def queryset(self, request, queryset):
+        try:
+            return filter_invoices(queryset, {self.parameter_name: self.value() or ""})
+        except FilterError as exc:
+            raise IncorrectLookupParameters(str(exc)) from exc
+
+
+class MonthFilter(_FinanceFilter):
+    title = "month billed"
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        periods = Invoice.objects.order_by("-period").values_list("period", flat=True).distinct()
+        return [(f"{p:%Y-%m}", f"{p:%B %Y}") for p in periods]
+
+
+class StatusFilter(_FinanceFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*Invoice.Status.choices, ("overdue", "Overdue")]
+
+
+class TermsFilter(_FinanceFilter):
+    title = "payment terms"
+    parameter_name = "terms"
+
+    def lookups(self, request, model_admin):
+        return Invoice.PaymentTerms.choices
+
+
+class AccountFilter(_FinanceFilter):
+    title = "account"
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        accounts = (
+            Account.objects.filter(invoices__isnull=False)
+            .distinct()
+            .order_by("name")
+            .values_list("pk", "name")
+        )
+        return [(str(pk), name) for pk, name in accounts]
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    fields = ["position", "campaign", "description", "actions", "unit_cpa", "amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MarkPaidForm(forms.Form):
+    paid_on = forms.DateField(
+        label="Paid on", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+    )
+    reference = forms.CharField(label="Payment reference", max_length=200)
+
+
+class CreditNoteForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (printed on the credit note)",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        max_length=2000,
+    )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Finance's invoice list. Issued invoices are never edited: every field is read-only, and
+    the only writes are the actions (mark paid, credit note), each through its service."""
+
+    list_display = [
+        "number",
+        "kind",
+        "buyer_company",
+        "period_label",
+        "issue_date",
+        "due_date",
+        "payment_terms",
+        "status_shown",
+        "total",
+        "corrects",
+    ]
+    list_filter = [MonthFilter, StatusFilter, TermsFilter, AccountFilter, "kind"]
+    search_fields = ["number", "buyer_company"]
+    list_select_related = ["account", "corrects"]
+    ordering = ["-number"]
+    inlines = [InvoiceLineInline]
+    actions = ["mark_paid", "issue_credit_note"]
+    change_list_template = "admin/billing/invoice/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need change_invoice; an invoice's own page is view-only for everyone.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+    @admin.display(description="period", ordering="period")
+    def period_label(self, invoice: Invoice) -> str:
+        return f"{invoice.period:%Y-%m}"
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, invoice: Invoice) -> str:
+        return invoice.status_label
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            # One aggregate over the filtered (not the paginated) rows.
+            totals = changelist.queryset.order_by().aggregate(total=Sum("total"), n=Count("pk"))
+            params = {k: v for k, v in request.GET.items() if k in FILTERS and v}
+            if "q" not in params and request.GET.get("q"):
+                params["q"] = request.GET["q"]
+            query = f"?{urlencode(params)}" if params else ""
+            response.context_data.update(
+                filtered_total=totals["total"] or 0,
+                filtered_count=totals["n"],
+                invoices_csv=reverse("finance:invoices_csv") + query,
+                invoice_lines_csv=reverse("finance:invoice_lines_csv") + query,
+            )
+        return response
+
+    def _form_page(self, request, queryset, *, form, title, verb, action, explain):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "verb": verb,
+            "explain": explain,
+            "opts": self.model._meta,
+            "invoices": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/billing/invoice/action_form.html", context)
+
+    @admin.action(
+        description="Mark selected invoices paid (date and reference)…", permissions=["change"]
+    )
+    def mark_paid(self, request, queryset):
+        form = MarkPaidForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._form_page(
+                request,
+                queryset,
+                form=form,
+                title="Mark invoices paid",
+                verb="Mark paid",
+                action="mark_paid",
+                explain="Record the payment of these open invoices.",
+            )
+        done = 0
+        for invoice in queryset:
+            try:
+                invoice_mark_paid(
+                    actor=request.user,
+                    invoice=invoice,
+                    paid_on=form.cleaned_data["paid_on"],
+                    reference=form.cleaned_data["reference"],
+                )
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} invoice(s) marked paid.", messages.SUCCESS)
+        return None
+
+    @admin.action(
+        description="Issue a credit note for the selected invoices (reason)…",
+        permissions=["change"],
+    )
+    def issue_credit_note(self, request, queryset):
+        form = CreditNoteForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._form_page(
+                request,
+                queryset,
+                form=form,
+                title="Issue credit notes",
+                verb="Issue credit note",
+                action="issue_credit_note",
+                explain=(
+                    "Each invoice below gets a credit note for what is left on it, with the next "
+                    "number of the series. The invoices themselves are not changed."
+                ),
+            )
+        made = []
+        for invoice in queryset:
+            try:
+                note = credit_note_issue(
+                    actor=request.user, invoice=invoice, reason=form.cleaned_data["reason"]
+                )
+                made.append(note.number)
+            except InvoiceRefused as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        if made:
+            self.message_user(
+                request, f"Credit note(s) issued: {', '.join(made)}.", messages.SUCCESS
+            )
+        return None

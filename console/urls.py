@@ -61,6 +61,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
+    path("finance/", include("billing.finance.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,144 @@
+"""Finance's CSV exports of invoices and their lines (SPEC §9), streamed with constant memory:
+rows are read with a server-side cursor in chunks and written one by one, never held."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from billing.models import Invoice, InvoiceLine
+
+from .filters import FilterError, filter_invoices
+
+CHUNK = 2000
+PERMISSION = "billing.view_invoice"
+
+INVOICE_COLUMNS = [
+    ("number", "number"),
+    ("type", "kind"),
+    ("corrects", "corrects__number"),
+    ("issue date", "issue_date"),
+    ("due date", "due_date"),
+    ("period", "period"),
+    ("account id", "account_id"),
+    ("company", "buyer_company"),
+    ("country", "buyer_country"),
+    ("tax id", "buyer_tax_id"),
+    ("payment terms", "payment_terms"),
+    ("status", "status"),
+    ("subtotal", "subtotal"),
+    ("total", "total"),
+    ("paid date", "paid_on"),
+    ("reference", "paid_reference"),
+]
+LINE_COLUMNS = [
+    ("invoice number", "invoice__number"),
+    ("type", "invoice__kind"),
+    ("period", "invoice__period"),
+    ("account id", "invoice__account_id"),
+    ("company", "invoice__buyer_company"),
+    ("position", "position"),
+    ("campaign id", "campaign_id"),
+    ("description", "description"),
+    ("actions", "actions"),
+    ("unit cpa", "unit_cpa"),
+    ("amount", "amount"),
+]
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back (csv writes to it)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+KINDS = {value: label.lower() for value, label in Invoice.Kind.choices}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([header for header, _ in columns])
+    # The type column reads "invoice" / "credit note", not the stored code.
+    kind = [field for _, field in columns].index(
+        "kind" if ("type", "kind") in columns else "invoice__kind"
+    )
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        cells[kind] = KINDS.get(row[kind], cells[kind])
+        yield writer.writerow(cells)
+
+
+def _finance_only(request):
+    """Finance staff only: developers do not learn the URL exists (404), other staff
+    (reviewers: they never see money) are refused (403)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), "admin:login")
+    if not request.user.is_staff:
+        raise Http404
+    if not request.user.has_perm(PERMISSION):
+        raise PermissionDenied("Only finance may export invoices.")
+    return None
+
+
+def _filtered(request):
+    return filter_invoices(Invoice.objects.all(), request.GET)
+
+
+def _stream(filename: str, columns, rows: Iterable[tuple]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_csv(columns, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _name(request, stem: str) -> str:
+    month = (request.GET.get("month") or "").strip()
+    return f"{stem}-{month}.csv" if month else f"{stem}.csv"
+
+
+@require_GET
+def invoices_csv(request):
+    refused = _finance_only(request)
+    if refused:
+        return refused
+    try:
+        invoices = _filtered(request)
+    except FilterError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    rows = (
+        invoices.order_by("number")
+        .values_list(*[field for _, field in INVOICE_COLUMNS])
+        .iterator(chunk_size=CHUNK)
+    )
+    return _stream(_name(request, "invoices"), INVOICE_COLUMNS, rows)
+
+
+@require_GET
+def invoice_lines_csv(request):
+    refused = _finance_only(request)
+    if refused:
+        return refused
+    try:
+        invoices = _filtered(request)
+    except FilterError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    rows = (
+        InvoiceLine.objects.filter(invoice__in=invoices.values("pk"))
+        .order_by("invoice__number", "position", "pk")
+        .values_list(*[field for _, field in LINE_COLUMNS])
+        .iterator(chunk_size=CHUNK)
+    )
+    return _stream(_name(request, "invoice-lines"), LINE_COLUMNS, rows)
