@@ -2,10 +2,10 @@
 month's PDFs. A mixin, so the invoice admin includes it:
 
     class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
-        list_display = [..., "pdf_link"]
+        ...
 
 It adds its two actions to whatever actions the admin declares (for anyone who may view
-invoices: the Finance group), and a "PDF" link per row.
+invoices: the Finance group), and a "PDF" link as the list's last column.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class InvoiceDownloadsMixin:
                 func, action_name, description = self.get_action(name)
                 actions[action_name] = (func, action_name, description)
         return actions
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "pdf_link"]
 
     def download_pdf(self, request, queryset):
         """The PDF of the one selected invoice or credit note."""

@@ -22,6 +22,8 @@ from billing.admin_downloads import InvoiceDownloadsMixin
 from billing.models import Invoice, InvoiceLine
 from tests.campaigns.lifecycle_helpers import staff_group
 
+from .invoice_helpers import finance_group
+
 pytestmark = pytest.mark.django_db
 
 N = iter(range(1, 1000))
@@ -194,3 +196,24 @@ def test_a_zip_of_invoices_from_two_months_asks_to_filter_one_month(invoice_admi
     assert invoice_admin.download_month_zip(request, Invoice.objects.all()) is None
     [message] = get_messages(request)
     assert "Select invoices of one month" in str(message)
+
+
+def test_finance_downloads_a_pdf_and_the_months_zip_from_the_invoice_admin(
+    client, finance, acme, globex
+):
+    finance.groups.add(finance_group())
+    october, other = _issue(acme), _issue(globex)
+    _issue(acme, period=date(2026, 9, 1))
+    client.force_login(finance)
+    url = reverse("admin:billing_invoice_changelist") + "?month=2026-10"
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert f'href="{_url(october)}"' in page.content.decode()  # the PDF column
+    pdf = client.post(url, {"action": "download_pdf", "_selected_action": [october.pk]})
+    assert pdf["Content-Disposition"] == f'attachment; filename="{october.number}.pdf"'
+    zipped = client.post(
+        url, {"action": "download_month_zip", "select_across": "1", "_selected_action": [other.pk]}
+    )
+    names = zipfile.ZipFile(io.BytesIO(b"".join(zipped.streaming_content))).namelist()
+    assert sorted(names) == sorted([f"{october.number}.pdf", f"{other.number}.pdf"])
