@@ -9,6 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from console.services import tax_id_normalize
+
 from .services.payments import card_brand, card_digits, card_expiry_error, card_number_check
 
 MONTHS = [(m, f"{m:02d}") for m in range(1, 13)]
@@ -105,3 +107,17 @@ class CardForm(forms.Form):
                 brand, _, length = found
                 self.add_error("cvc", f"A {brand} security code has {length} digits.")
         return cleaned
+
+
+class TaxIdForm(forms.Form):
+    """The account's optional tax / VAT id, printed on its invoices."""
+
+    tax_id = forms.CharField(
+        label="Tax / VAT id",
+        max_length=40,
+        required=False,
+        help_text="Printed on your next invoices; leave empty to remove it.",
+    )
+
+    def clean_tax_id(self):
+        return tax_id_normalize(self.cleaned_data["tax_id"])

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from console.decorators import account_required
 
-from .forms import CardForm
+from .forms import CardForm, TaxIdForm
 from .models import AccountMonthlySpend
 from .money import month_start
-from .selectors import active_payment_method
+from .selectors import account_invoices, active_payment_method, unbilled_spend_by_campaign
+from .services.details import account_tax_id_set
 from .services.payments import billing_change_refusal, payment_method_add
+
+INVOICES_PER_PAGE = 12
 
 
 def _safe_next(request) -> str | None:
@@ -39,6 +44,10 @@ def overview(request):
         .first()
     )
     method = active_payment_method(account)
+    invoices = Paginator(account_invoices(account), INVOICES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    unbilled = unbilled_spend_by_campaign(account)
     return render(
         request,
         "billing/overview.html",
@@ -53,8 +62,53 @@ def overview(request):
             "change_refusal": billing_change_refusal(account=account, actor=request.user),
             "this_month": this_month,
             "spent_this_month": spent or 0,
+            "invoices": invoices,
+            "unbilled": unbilled,
+            "unbilled_total": sum((row["spend"] for row in unbilled), 0),
+            "tax_id_form": TaxIdForm(initial={"tax_id": account.tax_id})
+            if request.membership.is_admin
+            else None,
         },
     )
+
+
+@account_required
+def tax_id_set(request):
+    """The billing page's small form: an admin sets or clears the account's tax / VAT id."""
+    if request.method != "POST":
+        return redirect("billing:overview")
+    form = TaxIdForm(request.POST)
+    if form.is_valid():
+        try:
+            account_tax_id_set(
+                account=request.account, actor=request.user, tax_id=form.cleaned_data["tax_id"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                "Tax / VAT id saved: it is printed on your next invoices."
+                if request.account.tax_id
+                else "Tax / VAT id removed.",
+            )
+    else:
+        messages.error(request, " ".join(form.errors.get("tax_id", ["Check the tax / VAT id."])))
+    return redirect("billing:overview")
+
+
+@account_required
+def invoice_pdf(request, number: str):
+    """An invoice or credit note of the signed-in member's account as a PDF; another
+    account's number is a 404."""
+    invoice = get_object_or_404(account_invoices(request.account), number=number)
+    try:
+        from billing.pdf import invoice_pdf as render_pdf
+    except ImportError:  # the PDF module ships with the PDF part of the invoices
+        raise Http404("Invoice PDFs are not available yet.") from None
+    response = HttpResponse(render_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response
 
 
 @never_cache

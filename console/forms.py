@@ -32,12 +32,21 @@ class SignupForm(forms.Form):
     billing_address = forms.CharField(
         label="Billing address", widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
     )
+    tax_id = forms.CharField(
+        label="Tax / VAT id (optional)",
+        max_length=40,
+        required=False,
+        help_text="Printed on your invoices. You can add or change it later on the Billing page.",
+    )
     email = forms.EmailField(label="Work email")
     password = forms.CharField(
         label="Password",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
+
+    def clean_tax_id(self):
+        return services.tax_id_normalize(self.cleaned_data["tax_id"])
 
     def clean_country(self):
         country = self.cleaned_data["country"]

@@ -48,8 +48,27 @@ def country_refusal(country_code: str) -> str | None:
     )
 
 
+def tax_id_normalize(value: str) -> str:
+    """An optional tax/VAT id as printed on invoices: trimmed, upper case, single spaces; raises
+    ValidationError when it cannot be one (letters, digits, spaces, '-', '.', '/' only)."""
+    value = " ".join((value or "").split()).upper()
+    if len(value) > 40:
+        raise ValidationError("A tax / VAT id has at most 40 characters.")
+    if value and not all(c.isalnum() or c in " -./" for c in value):
+        raise ValidationError(
+            "A tax / VAT id has only letters, digits, spaces, '-', '.' and '/' (e.g. DE123456789)."
+        )
+    return value
+
+
 def account_signup(
-    *, company: str, country: str, billing_address: str, email: str, password: str
+    *,
+    company: str,
+    country: str,
+    billing_address: str,
+    email: str,
+    password: str,
+    tax_id: str = "",
 ) -> Membership:
     """Create an account with its first user, who becomes its admin.
 
@@ -58,13 +77,20 @@ def account_signup(
     refusal = country_refusal(country)
     if refusal:
         raise ValidationError({"country": refusal})
+    try:
+        tax_id = tax_id_normalize(tax_id)
+    except ValidationError as exc:
+        raise ValidationError({"tax_id": exc.messages}) from None
     email = User.objects.normalize_email(email).lower()
     with transaction.atomic():
         if User.objects.filter(username__iexact=email).exists():
             raise ValidationError({"email": "An account with this email already exists."})
         user = User.objects.create_user(username=email, email=email, password=password)
         account = Account.objects.create(
-            name=company.strip(), country=country, billing_address=billing_address.strip()
+            name=company.strip(),
+            country=country,
+            billing_address=billing_address.strip(),
+            tax_id=tax_id,
         )
         return Membership.objects.create(account=account, user=user, role=Membership.Role.ADMIN)
 

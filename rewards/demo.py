@@ -29,6 +29,9 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from billing.models import LedgerEntry
+from billing.money import month_start
+from billing.services.invoices import invoice_issue_for_account, month_after, month_before
 from billing.services.payments import payment_method_add
 from campaigns.models import Campaign, RewardGroup
 from campaigns.services.lifecycle import (
@@ -90,6 +93,7 @@ class DemoAccount:
     draft_campaign_pk: int
     charges: int
     retired: int  # earlier demo accounts retired by this run
+    invoices: tuple[str, ...] = ()  # numbers of the demo's invoices (last month's is the last)
 
 
 def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
@@ -127,6 +131,7 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         )
         app = issued.api_key.app
         live, charges = _live_campaign(app=app, user=user, reviewer=reviewer, now=now)
+        invoices = _invoices(account=account, now=now)
         approved = _campaign(
             app=app, user=user, name="Weekend tournament", start_in_days=10, now=now
         )
@@ -153,7 +158,32 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         draft_campaign_pk=draft.pk,
         charges=charges,
         retired=retired,
+        invoices=invoices,
     )
+
+
+def _invoices(*, account: Account, now: datetime) -> tuple[str, ...]:
+    """The invoices the monthly run would have issued by now: one per month that is over, each
+    on the 1st of the next month at 02:00 (as the beat task), last month's included."""
+    first = (
+        LedgerEntry.objects.filter(account_id=account.pk)
+        .order_by("month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    numbers: list[str] = []
+    if first is None:
+        return ()
+    period, last = first, month_before(timezone.localdate(now))
+    while period <= last:
+        issued_at = timezone.make_aware(datetime.combine(month_after(period), time(2, 0)))
+        invoice = invoice_issue_for_account(
+            account_id=account.pk, period=month_start(period), now=min(issued_at, now)
+        )
+        if invoice is not None:
+            numbers.append(invoice.number)
+        period = month_after(period)
+    return tuple(numbers)
 
 
 def demo_account_retire(*, actor, now: datetime | None = None) -> int:
