@@ -181,9 +181,11 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
     reason = models.TextField(blank=True)
-    # When the PDF was emailed to the billing owner (invoice_email_send): set by the
-    # conditional UPDATE that claims the send, so a task run twice mails once. Not part of
-    # what was issued: the immutability trigger lets it move (billing/0004).
+    # The email of the PDF to the billing owner (billing.services.invoice_email): claimed
+    # with a lease by a conditional UPDATE, stamped once sent, so a task run twice mails once
+    # and a sweep sends what a dead worker claimed. Not part of what was issued: the
+    # immutability trigger lets these two move (billing/0004).
+    email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

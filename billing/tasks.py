@@ -31,3 +31,15 @@ def email_invoice(invoice_pk: int) -> bool:
     from billing.services.invoice_email import invoice_email_send
 
     return invoice_email_send(invoice_pk=invoice_pk)
+
+
+@shared_task
+def email_unsent_invoices() -> int:
+    """Every 15 minutes (CELERY_BEAT_SCHEDULE): enqueue again the emails of invoices that were
+    never sent (each is still sent once: the claim decides)."""
+    from billing.services.invoice_email import invoices_pending_email
+
+    pending = invoices_pending_email()
+    for invoice_pk in pending:
+        email_invoice.delay(invoice_pk)
+    return len(pending)

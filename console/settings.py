@@ -184,6 +184,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.issue_invoices",
         "schedule": crontab(minute=0, hour=2, day_of_month=1),
     },
+    # Invoice emails that never went out (broker down at issue, a worker died mid-send).
+    "billing-email-unsent-invoices": {
+        "task": "billing.tasks.email_unsent_invoices",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------

@@ -2,17 +2,22 @@
 billing owner on issue").
 
 Sent by the `billing.tasks.email_invoice` task after the issuing transaction commits. The send
-is claimed first with a conditional UPDATE of `Invoice.emailed_at` (`emailed_at IS NULL`), so
-the task run twice, or by two workers at once, mails once. When the mail server refuses, the
-claim is given back and the error raised, so the task's retry sends it.
+is claimed first with a conditional UPDATE (`emailed_at IS NULL` and no live lease on
+`email_claimed_at`) and stamped `emailed_at` once sent, so the task run twice, or by two workers
+at once, mails once. When the mail server refuses, the claim is given back and the error
+raised, so the task's retry sends it. When a worker dies between claim and send, or the broker
+was down at issue, the beat sweep (`invoices_pending_email`) finds the invoice still unsent
+after the lease and enqueues it again.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +35,11 @@ from ..pdf import (
 )
 
 logger = logging.getLogger(__name__)
+
+# How long a claimed email may stay unsent before another worker may send it.
+EMAIL_LEASE = timedelta(minutes=10)
+# An invoice whose email never went out is retried by the sweep for this long after issue.
+EMAIL_GIVE_UP_AFTER = timedelta(days=7)
 
 
 def invoice_recipients(account: Account) -> list[str]:
@@ -74,6 +84,13 @@ def invoice_email_message(invoice: Invoice, recipients: list[str]) -> EmailMulti
     return message
 
 
+def _unsent(now: datetime):
+    """Invoices not yet emailed and not claimed by a worker within the lease."""
+    return Invoice.objects.filter(emailed_at__isnull=True).filter(
+        Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - EMAIL_LEASE)
+    )
+
+
 def invoice_email_send(*, invoice_pk: int) -> bool:
     """Email invoice `invoice_pk` (PDF attached) to its account's billing owner, once.
 
@@ -97,14 +114,28 @@ def invoice_email_send(*, invoice_pk: int) -> bool:
         return False
     claimed_at = timezone.now()
     # The claim: of two runs, only the one whose UPDATE matched the row sends.
-    if not Invoice.objects.filter(pk=invoice_pk, emailed_at__isnull=True).update(
-        emailed_at=claimed_at
-    ):
+    if not _unsent(claimed_at).filter(pk=invoice_pk).update(email_claimed_at=claimed_at):
         return False
     try:
         invoice_email_message(invoice, recipients).send()
     except Exception:
-        # Give the claim back so the task's retry sends it.
-        Invoice.objects.filter(pk=invoice_pk, emailed_at=claimed_at).update(emailed_at=None)
+        # Give the claim back so the task's retry (or the sweep) sends it.
+        Invoice.objects.filter(pk=invoice_pk, email_claimed_at=claimed_at).update(
+            email_claimed_at=None
+        )
         raise
+    Invoice.objects.filter(pk=invoice_pk).update(emailed_at=timezone.now())
     return True
+
+
+def invoices_pending_email(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Invoices whose email never went out (the broker was down at issue, or a worker died
+    after claiming): issued more than a lease ago, less than EMAIL_GIVE_UP_AFTER ago, unsent
+    and unclaimed within the lease. The beat sweep enqueues their emails again."""
+    now = now or timezone.now()
+    return list(
+        _unsent(now)
+        .filter(issued_at__lt=now - EMAIL_LEASE, issued_at__gte=now - EMAIL_GIVE_UP_AFTER)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, transaction
@@ -14,9 +15,13 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from billing.models import Invoice, InvoiceLine
-from billing.services.invoice_email import invoice_email_send
+from billing.services.invoice_email import (
+    EMAIL_LEASE,
+    invoice_email_send,
+    invoices_pending_email,
+)
 from billing.services.invoices import credit_note_issue, invoices_issue_month
-from billing.tasks import email_invoice
+from billing.tasks import email_invoice, email_unsent_invoices
 
 from .invoice_helpers import OCTOBER, account_with_campaigns, at, charge
 
@@ -141,10 +146,31 @@ def test_a_refused_send_gives_the_claim_back_so_the_retry_sends_it(invoice, monk
     with pytest.raises(ConnectionRefusedError):
         invoice_email_send(invoice_pk=invoice.pk)
     invoice.refresh_from_db()
-    assert invoice.emailed_at is None and mail.outbox == []
+    assert invoice.emailed_at is None and invoice.email_claimed_at is None
+    assert mail.outbox == []
 
     assert invoice_email_send(invoice_pk=invoice.pk) is True
     assert len(mail.outbox) == 1
+
+
+def test_an_email_claimed_by_a_worker_that_died_is_sent_by_the_sweep_after_the_lease(invoice):
+    issued = invoice.issued_at
+    # A worker claimed the send at issue and died before sending.
+    Invoice.objects.filter(pk=invoice.pk).update(email_claimed_at=issued)
+
+    assert invoice_email_send(invoice_pk=invoice.pk) is False  # the lease still holds
+    assert invoices_pending_email(now=issued + EMAIL_LEASE / 2) == []
+    assert invoices_pending_email(now=issued + EMAIL_LEASE * 2) == [invoice.pk]
+
+    with time_machine.travel(issued + EMAIL_LEASE * 2):
+        assert email_unsent_invoices.delay().get() == 1
+        assert email_unsent_invoices.delay().get() == 0  # sent: nothing left to sweep
+    assert [m.to for m in mail.outbox] == [["alice@acme.test"]]
+
+
+def test_the_sweep_gives_up_on_invoices_issued_more_than_a_week_ago(invoice):
+    assert invoices_pending_email(now=invoice.issued_at + timedelta(days=8)) == []
+    assert invoices_pending_email(now=invoice.issued_at + timedelta(days=6)) == [invoice.pk]
 
 
 def test_an_account_without_a_billing_owner_has_its_invoice_sent_to_its_admins(invoice, acme):
@@ -182,7 +208,8 @@ def test_a_credit_note_email_names_the_invoice_it_corrects(invoice):
 
 
 def test_on_postgresql_the_email_stamp_may_move_but_the_issued_invoice_may_not(invoice, postgres):
-    assert Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now()) == 1
+    now = timezone.now()
+    assert Invoice.objects.filter(pk=invoice.pk).update(email_claimed_at=now, emailed_at=now) == 1
 
     with pytest.raises(DatabaseError, match="never edited"), transaction.atomic():
         Invoice.objects.filter(pk=invoice.pk).update(total=Decimal("1.00"))
