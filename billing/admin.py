@@ -152,6 +152,14 @@ class AccountFilter(_FinanceFilter):
         return [(str(pk), name) for pk, name in accounts]
 
 
+class KindFilter(_FinanceFilter):
+    title = "type"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return Invoice.Kind.choices
+
+
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     fields = ["position", "campaign", "description", "actions", "unit_cpa", "amount"]
@@ -198,7 +206,7 @@ class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
         "total",
         "corrects",
     ]
-    list_filter = [MonthFilter, StatusFilter, TermsFilter, AccountFilter, "kind"]
+    list_filter = [MonthFilter, StatusFilter, TermsFilter, AccountFilter, KindFilter]
     search_fields = ["number", "buyer_company"]
     list_select_related = ["account", "corrects"]
     ordering = ["-number"]
@@ -236,8 +244,6 @@ class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
             # One aggregate over the filtered (not the paginated) rows.
             totals = changelist.queryset.order_by().aggregate(total=Sum("total"), n=Count("pk"))
             params = {k: v for k, v in request.GET.items() if k in FILTERS and v}
-            if "q" not in params and request.GET.get("q"):
-                params["q"] = request.GET["q"]
             query = f"?{urlencode(params)}" if params else ""
             response.context_data.update(
                 filtered_total=totals["total"] or 0,

@@ -1,7 +1,8 @@
 """The finance filters on invoices, one definition shared by the admin's list and the CSV
 exports (so the admin's "export" link with its current filters means the same rows):
 `month=YYYY-MM` (the period billed), `status` (open, paid, void or overdue), `terms` (card or
-invoice), `account` (an account id) and `q` (a number or a company, as the admin's search)."""
+invoice), `account` (an account id), `kind` (invoice or credit_note) and `q` (a number or a
+company, as the admin's search)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from billing.models import Invoice
 
-FILTERS = ("month", "status", "terms", "account", "q")
+FILTERS = ("month", "status", "terms", "account", "kind", "q")
 STATUSES = (*Invoice.Status.values, "overdue")
 
 
@@ -60,6 +61,12 @@ def filter_invoices(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
         if not value.isdigit():
             raise FilterError(f"account must be an account id (a number), not {value!r}.")
         queryset = queryset.filter(account_id=int(value))
+    value = (params.get("kind") or "").strip()
+    if value:
+        if value not in Invoice.Kind.values:
+            kinds = ", ".join(Invoice.Kind.values)
+            raise FilterError(f"kind must be one of {kinds}, not {value!r}.")
+        queryset = queryset.filter(kind=value)
     value = (params.get("q") or "").strip()
     if value:
         queryset = queryset.filter(Q(number__icontains=value) | Q(buyer_company__icontains=value))

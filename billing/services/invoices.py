@@ -167,7 +167,9 @@ def _payment(*, account: Account, issue_date: date) -> dict:
 def _email_after_commit(invoice_pk: int) -> None:
     from billing.tasks import email_invoice
 
-    transaction.on_commit(lambda: email_invoice.delay(invoice_pk))
+    # robust: a broker that is down must not stop the run after this invoice committed (the
+    # invoice stands; its email is the email part's to retry).
+    transaction.on_commit(lambda: email_invoice.delay(invoice_pk), robust=True)
 
 
 def _issue_once(*, account_id: int, period: date, now: datetime) -> Invoice | None:

@@ -113,6 +113,7 @@ def test_the_csv_has_the_columns_finance_files(finance_client, books):
             ["MC-2026-000001", "MC-2026-000002", "MC-2026-000004"],
         ),
         ({"q": "globex"}, ["MC-2026-000002"]),
+        ({"kind": "credit_note"}, ["MC-2026-000004"]),
     ],
 )
 def test_the_filters_select_the_invoices_finance_asked_for(finance_client, books, params, expected):
@@ -152,6 +153,7 @@ def test_the_lines_csv_has_the_lines_of_the_filtered_invoices(finance_client, bo
         ({"status": "late"}, "status must be one of open, paid, void, overdue"),
         ({"terms": "cash"}, "terms must be one of card, invoice"),
         ({"account": "acme"}, "account must be an account id"),
+        ({"kind": "refund"}, "kind must be one of invoice, credit_note"),
     ],
 )
 @pytest.mark.parametrize("url", [INVOICES, LINES])
