@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -47,7 +49,10 @@ def overview(request):
     invoices = Paginator(account_invoices(account), INVOICES_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    unbilled = unbilled_spend_by_campaign(account)
+    # Since last month: a charge of last month that committed after its invoice is unbilled
+    # until next month's; older months are invoiced.
+    last_month = month_start(this_month.replace(day=1) - timedelta(days=1))
+    unbilled = unbilled_spend_by_campaign(account, since=last_month)
     return render(
         request,
         "billing/overview.html",

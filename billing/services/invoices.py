@@ -7,10 +7,10 @@ lands on the next invoice, as its own line), aggregated in SQL per campaign, mon
 price, each line rounded once to cents. Which entries an invoice covers is recorded in
 `InvoicedEntry` (one-to-one on the entry: billed exactly once) without editing the ledger.
 
-Concurrency: each account's invoice is issued in its own transaction, after locking the account
-row, so two runs at once issue it once; the number is drawn only once the invoice is known to be
-new, from the year's counter row in the same transaction, so a rollback gives the number back
-and the series has no gap.
+Concurrency: each account's invoice is issued after locking the account row (in a savepoint of
+its batch's transaction), so two runs at once issue it once; the number is drawn only once the
+invoice is known to be new, from the year's counter row in the same transaction, so a rollback
+gives the number back and the series has no gap.
 """
 
 from __future__ import annotations
@@ -29,15 +29,16 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
 from billing.money import money, month_start
+from billing.selectors import uninvoiced_entries
 from console.models import Account
 
 logger = logging.getLogger(__name__)
 
 # Days an invoice-terms account has to pay (SPEC §9).
 PAYMENT_DAYS = 30
-# Accounts whose ids are read at once by the monthly run; each is then issued in its own
-# transaction, so a failure costs one account's invoice, never the batch's.
-ACCOUNT_BATCH = 500
+# Accounts invoiced in one transaction by the monthly run (each in its own savepoint, so a
+# failure costs that account's invoice, never the batch's).
+ACCOUNT_BATCH = 50
 # A charge committing between the line aggregate and the record of covered entries makes the
 # two disagree: the transaction is rolled back (the number with it) and tried again.
 RACE_RETRIES = 5
@@ -76,10 +77,7 @@ def invoice_number_next(*, year: int) -> str:
 
 def _uninvoiced(*, account_id: int, period: date):
     """The account's ledger entries of `period` or earlier that no invoice covers yet."""
-    covered = InvoicedEntry.objects.filter(ledger_entry_id=OuterRef("pk"))
-    return LedgerEntry.objects.filter(account_id=account_id, month__lte=period).filter(
-        ~Exists(covered)
-    )
+    return uninvoiced_entries(account_id=account_id).filter(month__lte=period)
 
 
 @dataclass(frozen=True)
@@ -282,18 +280,34 @@ def invoices_issue_month(*, month: date, now: datetime | None = None) -> list[In
         .distinct()
         .order_by("account_id")
     )
+    # The candidates are read once (ids only); the invoices are then issued in batches of
+    # accounts, one transaction per batch and a savepoint per account: a commit (and its
+    # fsync) per batch, not per invoice. Accounts are locked in id order by every run, so two
+    # runs at once wait on each other and never deadlock.
+    candidates = list(account_ids)
     issued: list[Invoice] = []
-    after = 0
-    while True:
-        batch = list(account_ids.filter(account_id__gt=after)[:ACCOUNT_BATCH])
-        if not batch:
-            break
-        for account_id in batch:
-            invoice = invoice_issue_for_account(account_id=account_id, period=period, now=now)
-            if invoice is not None:
-                issued.append(invoice)
-        after = batch[-1]
+    failed: list[int] = []
+    for start in range(0, len(candidates), ACCOUNT_BATCH):
+        with transaction.atomic():
+            for account_id in candidates[start : start + ACCOUNT_BATCH]:
+                try:
+                    invoice = invoice_issue_for_account(
+                        account_id=account_id, period=period, now=now
+                    )
+                except Exception:
+                    # Its savepoint rolled back (its number too); the others go on, and the
+                    # run reports it at the end: running again issues only what is missing.
+                    logger.exception("Invoice of account %s for %s failed.", account_id, period)
+                    failed.append(account_id)
+                    continue
+                if invoice is not None:
+                    issued.append(invoice)
     logger.info("Issued %d invoices for %s.", len(issued), f"{period:%Y-%m}")
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} account(s) could not be invoiced for {period:%Y-%m} "
+            f"(ids {failed[:20]}); the {len(issued)} other invoices are issued. Run again."
+        )
     return issued
 
 

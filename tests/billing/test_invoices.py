@@ -391,3 +391,18 @@ def test_due_dates_are_30_days_after_issue():
         invoices_issue_month(month=OCTOBER)
     invoice = Invoice.objects.get(account=initech)
     assert invoice.due_date - invoice.issue_date == timedelta(days=30)
+
+
+def test_finding_an_accounts_uninvoiced_entries_probes_an_index_not_the_whole_history(postgres):
+    from billing.selectors import uninvoiced_entries
+
+    _, invoice = _issued_october_for_acme()
+    query = uninvoiced_entries(account_id=invoice.account_id).filter(month__lte=NOVEMBER)
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)  # noqa: S608 - Django's compiled query
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # A hash anti-join would read every invoiced entry of every account, each month.
+    assert "Anti Join" not in plan
+    assert "SubPlan" in plan
+    assert query.count() == 0
