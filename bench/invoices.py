@@ -250,12 +250,12 @@ def monthly_run() -> dict:
         # Each line is rounded once: a total may differ from its ledger sum by at most half a
         # cent per line.
         cursor.execute(
-            "SELECT count(*) FROM billing_invoice i JOIN LATERAL ("
-            "  SELECT sum(e.amount) AS s FROM billing_invoicedentry d "
-            "  JOIN billing_ledgerentry e ON e.id = d.ledger_entry_id WHERE d.invoice_id = i.id"
-            ") l ON true JOIN LATERAL ("
-            "  SELECT count(*) AS n FROM billing_invoiceline x WHERE x.invoice_id = i.id"
-            ") n ON true WHERE abs(i.total - l.s) > 0.005 * n.n"
+            "WITH billed AS (SELECT d.invoice_id, sum(e.amount) AS s FROM billing_invoicedentry d"
+            "  JOIN billing_ledgerentry e ON e.id = d.ledger_entry_id GROUP BY d.invoice_id),"
+            " lines AS (SELECT invoice_id, count(*) AS n FROM billing_invoiceline"
+            "  GROUP BY invoice_id) "
+            "SELECT count(*) FROM billing_invoice i JOIN billed b ON b.invoice_id = i.id"
+            " JOIN lines n ON n.invoice_id = i.id WHERE abs(i.total - b.s) > 0.005 * n.n"
         )
         (off,) = cursor.fetchone()
     return {
