@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 # The console runs in DEBUG mode under `make run` unless told otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test test-embedded install chromium lint bench migrate clean
+.PHONY: run test test-embedded install chromium lint bench bench-invoices migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ test-embedded: install chromium
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The monthly invoice run over 1,000,000 ledger rows and the CSV export's memory at 10,000 and
+# 100,000 invoices, on PostgreSQL in a database of its own (see bench/invoices.py).
+bench-invoices: install
+	$(BIN)/python bench/invoices.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

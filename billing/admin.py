@@ -19,6 +19,7 @@ from django.utils import timezone
 from console.admin_base import ReadOnlyAdmin
 from console.models import Account
 
+from .admin_downloads import InvoiceDownloadsMixin
 from .finance.filters import FILTERS, FilterError, filter_invoices
 from .models import (
     AccountMonthlySpend,
@@ -189,7 +190,7 @@ class CreditNoteForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
     """Finance's invoice list. Issued invoices are never edited: every field is read-only, and
     the only writes are the actions (mark paid, credit note), each through its service."""
 

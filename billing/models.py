@@ -181,6 +181,12 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
     reason = models.TextField(blank=True)
+    # The email of the PDF to the billing owner (billing.services.invoice_email): claimed
+    # with a lease by a conditional UPDATE, stamped once sent, so a task run twice mails once
+    # and a sweep sends what a dead worker claimed. Not part of what was issued: the
+    # immutability trigger lets these two move (billing/0004).
+    email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-issue_date", "-number"]

@@ -3,7 +3,7 @@ of an issued invoice. Thin: they call services."""
 
 from __future__ import annotations
 
-import importlib
+import smtplib
 
 from celery import shared_task
 
@@ -17,13 +17,29 @@ def issue_invoices() -> int:
     return len(invoices_issue_previous_month())
 
 
+# A refused or unreachable mail server is retried a few times, a minute or more apart; the
+# service gave its claim back, so a retry sends (and a duplicate run still mails once).
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    max_retries=5,
+)
+def email_invoice(invoice_pk: int) -> bool:
+    """Email an issued invoice or credit note (PDF attached) to the account's billing owner,
+    once however often it runs."""
+    from billing.services.invoice_email import invoice_email_send
+
+    return invoice_email_send(invoice_pk=invoice_pk)
+
+
 @shared_task
-def email_invoice(invoice_pk: int) -> None:
-    """Email an issued invoice (PDF attached) to the account's billing owner."""
-    # The sending service lives in billing.services.invoice_email (the PDF/email part);
-    # until it is there, issuing an invoice must not fail on its email.
-    try:
-        module = importlib.import_module("billing.services.invoice_email")
-    except ModuleNotFoundError:
-        return
-    module.invoice_email_send(invoice_pk=invoice_pk)
+def email_unsent_invoices() -> int:
+    """Every 15 minutes (CELERY_BEAT_SCHEDULE): enqueue again the emails of invoices that were
+    never sent (each is still sent once: the claim decides)."""
+    from billing.services.invoice_email import invoices_pending_email
+
+    pending = invoices_pending_email()
+    for invoice_pk in pending:
+        email_invoice.delay(invoice_pk)
+    return len(pending)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import downloads, views
 
 app_name = "billing"
 
@@ -8,5 +8,5 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("card/", views.card_add, name="card_add"),
     path("tax-id/", views.tax_id_set, name="tax_id_set"),
-    path("invoices/<str:number>.pdf", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<str:number>.pdf", downloads.invoice_pdf_view, name="invoice_pdf"),
 ]

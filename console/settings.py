@@ -193,6 +193,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "rewards.tasks.expire_grants",
         "schedule": crontab(minute="*/10"),
     },
+    # Invoice emails that never went out (broker down at issue, a worker died mid-send).
+    "billing-email-unsent-invoices": {
+        "task": "billing.tasks.email_unsent_invoices",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -252,6 +257,13 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moments Console <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Invoices (SPEC §9): the seller printed on every invoice and credit note PDF -------------
+INVOICE_SELLER_NAME = env.str("INVOICE_SELLER_NAME", default="Moments Console")
+# Several lines: write them with \n in the environment variable.
+INVOICE_SELLER_ADDRESS = env.str("INVOICE_SELLER_ADDRESS", default="").replace("\\n", "\n")
+INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default="")
+INVOICE_SELLER_EMAIL = env.str("INVOICE_SELLER_EMAIL", default="billing@localhost")
 
 # --- Security ---------------------------------------------------------------------------------
 _PRODUCTION = not (DEBUG or TESTING)
