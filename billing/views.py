@@ -7,8 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -100,20 +99,6 @@ def tax_id_set(request):
     else:
         messages.error(request, " ".join(form.errors.get("tax_id", ["Check the tax / VAT id."])))
     return redirect("billing:overview")
-
-
-@account_required
-def invoice_pdf(request, number: str):
-    """An invoice or credit note of the signed-in member's account as a PDF; another
-    account's number is a 404."""
-    invoice = get_object_or_404(account_invoices(request.account), number=number)
-    try:
-        from billing.pdf import invoice_pdf as render_pdf
-    except ImportError:  # the PDF module ships with the PDF part of the invoices
-        raise Http404("Invoice PDFs are not available yet.") from None
-    response = HttpResponse(render_pdf(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
-    return response
 
 
 @never_cache
