@@ -55,8 +55,9 @@ from campaigns.services.wizard import (
 )
 from console.models import Account, ApiKey, App, Membership
 from console.services import account_signup, api_key_revoke, app_register
-from rewards.models import DiscountCategory, Marketplace, Product, RewardGrant, Shopper
+from rewards.models import Claim, DiscountCategory, Marketplace, Product, RewardGrant, Shopper
 from rewards.redemption.countries import MARKETPLACE_COUNTRY
+from rewards.redemption.returns import ReturnRefused, claim_return
 from rewards.redemption.services import (
     ClaimRefused,
     ShippingAddress,
@@ -103,6 +104,7 @@ class DemoAccount:
     retired: int  # earlier demo accounts retired by this run
     invoices: tuple[str, ...] = ()  # numbers of the demo's invoices (last month's is the last)
     claims: int = 0  # grants claimed by the demo shoppers
+    returned: int = 0  # of those, products the shoppers returned for a credit
     expired: int = 0  # grants of the finished campaign left to expire
 
 
@@ -144,6 +146,7 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         finished = _finished_campaign(app=app, user=user, reviewer=reviewer, now=now)
         claims = _claims(campaign=live, now=now) + _claims(campaign=finished, now=now, share=3)
         expired = grants_expire(now=now)
+        returned = _returns(campaign=live, now=now)
         invoices = _invoices(account=account, now=now)
         approved = _campaign(
             app=app, user=user, name="Weekend tournament", start_in_days=10, now=now
@@ -172,6 +175,7 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         charges=charges,
         retired=retired,
         claims=claims,
+        returned=returned,
         expired=expired,
         invoices=invoices,
     )
@@ -463,6 +467,33 @@ def _claims(*, campaign: Campaign, now: datetime, share: int = 2) -> int:
             continue  # e.g. expired already: the demo shows it as expired instead
         claimed += 1
     return claimed
+
+
+DEMO_RETURNS = 3
+
+
+def _returns(*, campaign: Campaign, now: datetime) -> int:
+    """The shoppers return DEMO_RETURNS of the live campaign's shipped products (the campaign
+    is still running, so returns are open) two days after claiming, through claim_return."""
+    claims = (
+        Claim.objects.filter(
+            grant__campaign=campaign, kind=Claim.Kind.PRODUCT, status=Claim.Status.CLAIMED
+        )
+        .select_related("grant__campaign", "shopper")
+        .order_by("created_at", "pk")[:DEMO_RETURNS]
+    )
+    returned = 0
+    for claim in claims:
+        try:
+            claim_return(
+                claim=claim,
+                shopper=claim.shopper,
+                now=min(claim.created_at + timedelta(days=2), now),
+            )
+        except ReturnRefused:
+            continue
+        returned += 1
+    return returned
 
 
 def _finished_campaign(*, app: App, user, reviewer, now: datetime) -> Campaign:

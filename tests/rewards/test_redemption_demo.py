@@ -32,16 +32,38 @@ def _account(demo):
     return Membership.objects.get(user__username=demo["email"]).account
 
 
-def test_the_demo_has_claimed_and_expired_grants_and_shopper_credit(demo):
+def test_the_demo_has_claimed_returned_and_expired_grants_and_shopper_credit(demo):
     grants = RewardGrant.objects.filter(campaign__account=_account(demo))
 
     claims = Claim.objects.filter(grant__in=grants, status="claimed")
+    returned = Claim.objects.filter(grant__in=grants, status="returned")
     assert claims.filter(kind="product").exists() and claims.filter(kind="credit").exists()
-    assert claims.count() == grants.filter(redeemed_at__isnull=False).count() > 0
+    # A returned product stays its grant's one claim: the grant is not claimable again.
+    assert claims.count() + returned.count() == grants.filter(redeemed_at__isnull=False).count()
     assert grants.filter(expired_at__isnull=False, redeemed_at__isnull=True).exists()
     assert (
         CreditEntry.objects.filter(claim__in=claims).count() == claims.filter(kind="credit").count()
     )
+    # Each return is a product, credited once with its value.
+    assert returned.count() == 3
+    assert set(returned.values_list("kind", flat=True)) == {"product"}
+    for claim in returned:
+        assert list(claim.credit_entries.values_list("reason", "amount")) == [
+            ("return", claim.value)
+        ]
+
+
+def test_the_demo_campaign_page_counts_the_returns(demo):
+    from django.contrib.auth import get_user_model
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=demo["email"]))
+    page = client.get(f"/campaigns/{demo['live_campaign_id']}/").content.decode()
+    # The redemption table's total row: actions, claimed, expired, returned.
+    total = re.search(r"Total</th>((?:\s*<td[^>]*>[^<]*</td>){4})", page)
+    assert total is not None
+    cells = re.findall(r">([^<]*)</td>", total.group(1))
+    assert cells[3] == "3"
 
 
 def _internal_links(html: str) -> set[str]:
