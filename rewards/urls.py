@@ -3,7 +3,6 @@ from django.urls import path, re_path
 from . import views
 from .api import views as api
 from .redemption import urls as redemption_urls
-from .redemption import urls_h10 as redemption_h10_urls
 
 app_name = "rewards"
 
@@ -17,6 +16,5 @@ urlpatterns = [
     path("api/docs/", views.api_docs, name="api_docs"),
     path("api/openapi.json", views.openapi_json, name="openapi"),
     # The shopper's side (SPEC §8), after the API's patterns.
-    *redemption_h10_urls.urlpatterns,
     *redemption_urls.urlpatterns,
 ]

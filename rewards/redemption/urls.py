@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import views, views_substitute_return
 
 urlpatterns = [
     path("r/me/", views.my_rewards, name="my_rewards"),
+    path(
+        "r/me/claims/<int:claim_id>/return/",
+        views_substitute_return.claim_return_view,
+        name="claim_return",
+    ),
+    path(
+        "r/<str:token>/substitute/",
+        views_substitute_return.reward_substitute,
+        name="reward_substitute",
+    ),
     path("r/account/signup/", views.shopper_signup, name="shopper_signup"),
     path("r/account/signin/", views.shopper_signin, name="shopper_signin"),
     path("r/account/signout/", views.shopper_signout, name="shopper_signout"),
