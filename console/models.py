@@ -259,3 +259,63 @@ class SpendLimitChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.old_limit} → {self.new_limit}"
+
+
+class ActivityEntry(models.Model):
+    """One state change in an account, written by the service that made it, in the same
+    transaction (SPEC §12): who, when, what, on which object, from which IP.
+
+    Rows are never edited. `actor_label` keeps who it was after the user is gone; staff and
+    the system (sweeps, tasks) appear as themselves. Written only by `activity_record`.
+    """
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="activity"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=254)
+    # Dotted and past tense: "app.registered", "campaign.submitted", "invoice.paid".
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "activity entries"
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="activity_account_recent"),
+            models.Index(fields=["action"], name="activity_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class WebhookEvent(models.Model):
+    """An event of an account, stored in the transaction of the change that caused it (an
+    outbox): `console.webhooks` fans it out to the account's endpoints (SPEC §12).
+
+    `data` holds counts and ids only, never shopper data.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="event_account_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "console.middleware.AccountMiddleware",
+    # The client's IP for the activity log's rows written while serving this request.
+    "console.activity.ActivityIPMiddleware",
     # Reward pages (/r/) only: the shopper's long-lived device id, recorded on each claim.
     "rewards.redemption.device.DeviceCookieMiddleware",
     # Reward pages (/r/) only: the marketplace's language (after sessions: it remembers it).

@@ -31,6 +31,7 @@ from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, Pay
 from billing.money import money, month_start
 from billing.selectors import uninvoiced_entries
 from console.models import Account
+from console.webhooks.events import webhook_event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -229,8 +230,25 @@ def _issue_once(*, account_id: int, period: date, now: datetime) -> Invoice | No
             recorded = cursor.rowcount
         if recorded != covered:
             raise _CoverageRaced
+        _invoice_issued_event(invoice)
         _email_after_commit(invoice.pk)
         return invoice
+
+
+def _invoice_issued_event(invoice: Invoice) -> None:
+    """The `invoice.issued` webhook event, in the issuing transaction."""
+    webhook_event_publish(
+        account_id=invoice.account_id,
+        event_type="invoice.issued",
+        data={
+            "invoice_number": invoice.number,
+            "kind": invoice.kind,
+            "period": f"{invoice.period:%Y-%m}",
+            "currency": invoice.currency,
+            "total": str(invoice.total),
+            "corrects": invoice.corrects.number if invoice.corrects_id else None,
+        },
+    )
 
 
 def invoice_issue_for_account(*, account_id: int, period: date, now: datetime) -> Invoice | None:
@@ -417,6 +435,7 @@ def credit_note_issue(
         for line in lines:
             line.invoice = note
         InvoiceLine.objects.bulk_create(lines)
+        _invoice_issued_event(note)
         if full:
             Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
                 status=Invoice.Status.VOID

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from console.webhooks.events import webhook_events_publish
+
 from ..models import Campaign, CampaignTransition
 
 logger = logging.getLogger(__name__)
@@ -101,11 +103,27 @@ def campaign_transition(
             reason=reason,
             created_at=now,
         )
+        webhook_events_publish(events=[_status_event(campaign.account_id, campaign.pk, row)])
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():
         setattr(campaign, field, value)
     return campaign
+
+
+def _status_event(account_id: int, campaign_pk: int, row: CampaignTransition):
+    """The `campaign.status_changed` webhook event of one recorded move."""
+    return (
+        account_id,
+        "campaign.status_changed",
+        {
+            "campaign_id": campaign_pk,
+            "from_status": row.from_status,
+            "to_status": row.to_status,
+            "reason": row.reason,
+            "changed_at": row.created_at.isoformat(),
+        },
+    )
 
 
 def after_moves(moves: list[Move]) -> None:
@@ -298,14 +316,15 @@ def _sweep_batch(
 ) -> list[Move]:
     stamp = TRANSITIONS[(from_status, to_status)]
     with transaction.atomic():
-        pks = list(
+        accounts = dict(
             Campaign.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("pk")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
+            .values_list("pk", "account_id")[:SWEEP_BATCH]
         )
-        if not pks:
+        if not accounts:
             return []
+        pks = list(accounts)
         # We hold these rows' locks (on SQLite the IMMEDIATE transaction holds the database's
         # write lock), so every one of them still matches and moves.
         Campaign.objects.filter(pk__in=pks, status=from_status).update(
@@ -324,6 +343,9 @@ def _sweep_batch(
                 )
                 for pk in pks
             ]
+        )
+        webhook_events_publish(
+            events=[_status_event(accounts[row.campaign_id], row.campaign_id, row) for row in rows]
         )
         return [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
 

@@ -18,6 +18,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import Campaign
+from console.webhooks.events import webhook_event_publish
 from rewards.models import DiscountCategory, Product, RewardGrant
 
 from .countries import delivery_countries
@@ -305,11 +307,32 @@ def reward_claim(
                     reason=CreditEntry.Reason.CLAIM,
                     created_at=now,
                 )
+            _grant_claimed_event(grant=grant, claim=claim)
             transaction.on_commit(lambda: claim_confirmation_send(claim=claim))
     if flagged is not None:
         raise refused("flagged")
     grant.redeemed_at = now
     return claim
+
+
+def _grant_claimed_event(*, grant: RewardGrant, claim: Claim) -> None:
+    """The `grant.claimed` webhook event, in the claim's transaction: ids and the campaign's
+    claimed count only, never the shopper's name, email or address (SPEC §12)."""
+    campaign = Campaign.objects.only("account_id").get(pk=grant.campaign_id)
+    webhook_event_publish(
+        account_id=campaign.account_id,
+        event_type="grant.claimed",
+        data={
+            "campaign_id": grant.campaign_id,
+            "grant_id": grant.pk,
+            "claim_id": claim.pk,
+            "moment_id": grant.moment_id,
+            "reward_kind": claim.kind,
+            "claimed_count": RewardGrant.objects.filter(
+                campaign_id=grant.campaign_id, redeemed_at__isnull=False
+            ).count(),
+        },
+    )
 
 
 def claim_confirmation_send(*, claim: Claim) -> None:
