@@ -5,10 +5,12 @@ failures disable the endpoint and email its admins, and the sweep sends each att
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -312,6 +314,42 @@ def test_the_sweep_run_twice_sends_a_due_delivery_once(alice, acme, receiver, fr
 
     assert len(receiver.requests) == 1
     assert WebhookAttempt.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_send_each_due_delivery_once(
+    postgres, alice, acme, receiver, time_machine, monkeypatch
+):
+    _endpoint(acme, alice, receiver.url)
+    monkeypatch.setattr(send_webhook_delivery, "delay", lambda token: None)  # tasks lost
+    for n in range(20):
+        _publish(acme, data={"n": n})
+    monkeypatch.undo()
+    time_machine.move_to(timezone.now() + timedelta(minutes=3))  # their claims expired
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def sweep():
+        try:
+            barrier.wait(timeout=10)
+            for token in services.webhook_deliveries_sweep():
+                services.webhook_delivery_send(token=token)
+        except Exception as exc:  # surfaced below: a thread's exception is otherwise lost
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors
+    ids = [request.headers["webhook-id"] for request in receiver.requests]
+    assert len(ids) == len(set(ids)) == 20
+    assert WebhookAttempt.objects.count() == 20
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
 
 
 def test_a_broker_outage_at_publish_loses_nothing(
