@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -63,8 +64,9 @@ S = WebhookDelivery.Status
 
 
 def _clean_events(events: Iterable[str]) -> list[str]:
-    chosen = [e for e in EVENT_TYPES if e in set(events)]
-    unknown = set(events) - set(EVENT_TYPES)
+    events = set(events)
+    chosen = [e for e in EVENT_TYPES if e in events]
+    unknown = events - set(EVENT_TYPES)
     if unknown:
         raise ValidationError({"events": f"Unknown event type(s): {', '.join(sorted(unknown))}."})
     if not chosen:
@@ -424,8 +426,16 @@ def webhook_delivery_send(*, token: uuid.UUID) -> WebhookAttempt | None:
     except ValidationError as exc:
         response = transport.Response(None, 0, error=f"Refused: {' '.join(exc.messages)}"[:500])
     else:
-        body, headers = webhook_request(endpoint=endpoint, event=delivery.event, now=now)
-        response = transport.post(target, body, headers)
+        try:
+            body, headers = webhook_request(endpoint=endpoint, event=delivery.event, now=now)
+        except InvalidToken:
+            # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: an attempt that
+            # says so beats a task failing on every sweep.
+            response = transport.Response(
+                None, 0, error="The signing secret cannot be decrypted: rotate the secret."
+            )
+        else:
+            response = transport.post(target, body, headers)
     return _record(delivery=delivery, token=token, number=number, sent_at=now, response=response)
 
 

@@ -5,10 +5,13 @@ failures disable the endpoint and email its admins, and the sweep sends each att
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -490,3 +493,42 @@ def test_the_delivery_log_pages_newest_first_in_a_fixed_number_of_queries(
     assert f"msg_{events[-1].pk} " in first and f"msg_{events[0].pk} " not in first
     assert f"msg_{events[0].pk} " in second
     assert first.count("Retry now") == 25
+
+
+def test_after_a_secret_key_change_the_fallback_keys_still_sign(
+    alice, acme, settings, public_dns, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(transport, "post", lambda *a: sent.append(a) or transport.Response(200, 1))
+    _endpoint(acme, alice, "https://hooks.example.test/a")
+    old_key, settings.SECRET_KEY = settings.SECRET_KEY, "a-new-key-and-the-old-one-forgotten"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish(acme)
+    attempt = WebhookAttempt.objects.get()
+    assert not sent and "cannot be decrypted" in attempt.error
+
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish(acme)
+    assert len(sent) == 1
+
+
+def test_the_worker_finds_the_sweep_that_beat_runs_every_few_seconds():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["webhooks-sweep-deliveries"]
+    assert entry["schedule"] <= 10
+    # A fresh process, as the worker starts: the task must be found by autodiscovery alone.
+    script = (
+        "from console.celery import app; app.loader.import_default_modules(); "
+        f"print({entry['task']!r} in app.tasks, 'console.webhooks.tasks.send_webhook_delivery' "
+        "in app.tasks)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=django_settings.BASE_DIR,
+    )
+    assert out.stdout.split()[-2:] == ["True", "True"]
