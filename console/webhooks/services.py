@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -149,7 +149,8 @@ def webhook_endpoint_rotate_secret(
     with transaction.atomic():
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
             secret_encrypted=secret_encrypt(raw),
-            previous_secret_encrypted=endpoint.secret_encrypted,
+            # The row's own current secret (SQL reads the old value), not a stale copy's.
+            previous_secret_encrypted=F("secret_encrypted"),
             previous_secret_expires_at=now + PREVIOUS_SECRET_GRACE,
         )
         activity_record(

@@ -395,6 +395,11 @@ def test_the_secret_is_stored_encrypted_and_shown_only_once(alice_client, acme, 
     body, headers = webhook_request(endpoint=endpoint, event=_publish(acme), now=timezone.now())
     Webhook(secret).verify(body, headers)
 
+    rotated = alice_client.post(f"/webhooks/{endpoint.pk}/secret/rotate/").content.decode()
+    new_secret = rotated.split('id="webhook-secret" value="')[1].split('"')[0]
+    assert new_secret.startswith("whsec_") and new_secret != secret
+    assert new_secret not in alice_client.get(f"/webhooks/{endpoint.pk}/").content.decode()
+
 
 def test_a_rotated_secret_signs_beside_the_old_one_for_24_hours(alice, acme, frozen, time_machine):
     endpoint, old = _endpoint(acme, alice, "https://hooks.example.test/a")
