@@ -20,13 +20,14 @@ from django.core.exceptions import ValidationError
 
 @dataclass(frozen=True)
 class Target:
-    """A checked URL: where to connect (`address`) and what to ask for."""
+    """A checked URL: where to connect (`addresses`, every one checked, tried in order) and
+    what to ask for."""
 
     scheme: str
     host: str
     port: int
     path: str
-    address: str
+    addresses: tuple[str, ...]
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -99,4 +100,4 @@ def webhook_url_check(url: str, *, resolve: bool | None = None) -> Target | None
                     f"{host} resolves to {address}, {why} address: webhooks are only sent "
                     "to public internet addresses."
                 )
-    return Target(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
+    return Target(scheme=scheme, host=host, port=port, path=path, addresses=tuple(addresses))

@@ -29,13 +29,25 @@ class Response:
     error: str = ""
 
 
+def _connect(addresses: tuple[str, ...], port: int, timeout: float) -> socket.socket:
+    """A connection to the first checked address that answers (a name may have an IPv6 and
+    an IPv4 address, and the receiver listen on one only)."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error or OSError("no address to connect to")
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, target: Target, timeout: float):
         super().__init__(target.host, target.port, timeout=timeout)
-        self._address = target.address
+        self._addresses = target.addresses
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -43,10 +55,10 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         super().__init__(
             target.host, target.port, timeout=timeout, context=ssl.create_default_context()
         )
-        self._address = target.address
+        self._addresses = target.addresses
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect(self._addresses, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 

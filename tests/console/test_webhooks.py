@@ -537,3 +537,20 @@ def test_the_worker_finds_the_sweep_that_beat_runs_every_few_seconds():
         cwd=django_settings.BASE_DIR,
     )
     assert out.stdout.split()[-2:] == ["True", "True"]
+
+
+def test_a_receiver_named_localhost_is_reached_and_a_closed_port_is_a_failed_attempt(
+    alice, acme, receiver, django_capture_on_commit_callbacks
+):
+    # localhost may resolve to ::1 first while the receiver listens on IPv4 only.
+    named, _ = _endpoint(acme, alice, receiver.url.replace("127.0.0.1", "localhost"))
+    closed, _ = _endpoint(acme, alice, "http://127.0.0.1:9/nobody-listens")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_endpoint_send_test(endpoint=named, actor=alice)
+        webhook_endpoint_send_test(endpoint=closed, actor=alice)
+
+    assert len(receiver.requests) == 1
+    failed = WebhookAttempt.objects.get(delivery__endpoint=closed)
+    assert failed.status_code is None and "Connection failed" in failed.error
+    assert WebhookDelivery.objects.get(endpoint=closed).status == "pending"  # retried later

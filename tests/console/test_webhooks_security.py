@@ -116,8 +116,8 @@ def test_the_attempt_connects_to_the_address_that_was_checked(
         webhook_endpoint_send_test(endpoint=endpoint, actor=alice)
 
     [target] = targets
-    assert (target.address, target.host, target.port, target.path) == (
-        "93.184.216.34",
+    assert (target.addresses, target.host, target.port, target.path) == (
+        ("93.184.216.34",),
         "hooks.example.com",
         443,
         "/in?x=1",
