@@ -319,3 +319,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+# Webhook endpoints, deliveries and attempts live in console/webhooks/models.py (SPEC §12).
+from .webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

@@ -62,6 +62,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
     path("finance/", include("billing.finance.urls")),
+    path("webhooks/", include("console.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 
