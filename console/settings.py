@@ -200,6 +200,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.email_unsent_invoices",
         "schedule": crontab(minute="*/15"),
     },
+    # Budget alerts at 50/80/100 % of campaign budgets and account monthly limits (SPEC §12),
+    # and alert emails that never went out.
+    "campaigns-budget-alerts": {
+        "task": "campaigns.tasks.sweep_budget_alerts",
+        "schedule": crontab(),  # every minute
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
