@@ -206,6 +206,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "console.webhooks.tasks.sweep_webhook_deliveries",
         "schedule": env.float("WEBHOOKS_SWEEP_SECONDS", default=5.0),
     },
+    # Budget alerts at 50/80/100 % of campaign budgets and account monthly limits (SPEC §12),
+    # and alert emails that never went out.
+    "campaigns-budget-alerts": {
+        "task": "campaigns.tasks.sweep_budget_alerts",
+        "schedule": crontab(),  # every minute
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
