@@ -76,7 +76,7 @@ def overview(request):
     )
 
 
-@admin_required
+@admin_required(message="Only an admin of your account can change its tax / VAT id.")
 def tax_id_set(request):
     """The billing page's small form: an admin sets or clears the account's tax / VAT id."""
     if request.method != "POST":
@@ -104,7 +104,7 @@ def tax_id_set(request):
 # Payment methods are an admin's (SPEC §12 Roles); once one is set, only the billing owner
 # changes it (SPEC §2): billing_change_refusal says so.
 @never_cache
-@admin_required
+@admin_required(message="Only an admin of your account can set the payment method.")
 def card_add(request):
     account = request.account
     refusal = billing_change_refusal(account=account, actor=request.user)

@@ -29,17 +29,25 @@ def is_admin(request) -> bool:
     return bool(membership) and membership.is_admin
 
 
-def admin_required(view):
-    """Like account_required, and the member is an admin of the account (SPEC §12 Roles).
+ADMIN_ONLY = "Only an admin of this account can do this."
 
-    The view is marked `admin_only`, so tests find every admin-only URL from the URL conf.
+
+def admin_required(view=None, *, message: str = ADMIN_ONLY):
+    """Like account_required, and the member is an admin of the account (SPEC §12 Roles); a
+    member gets the 403 page with `message` before the view runs, so nothing changes.
+
+    Use bare (`@admin_required`) or with the page's own words
+    (`@admin_required(message="...")`). The view is marked `admin_only`, so tests find every
+    admin-only URL from the URL conf.
     """
+    if view is None:
+        return lambda view: admin_required(view, message=message)
 
     @account_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not is_admin(request):
-            raise PermissionDenied("Only an admin of this account can do this.")
+            raise PermissionDenied(message)
         return view(request, *args, **kwargs)
 
     wrapper.admin_only = True
