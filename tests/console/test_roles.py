@@ -631,3 +631,17 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(postgres, alice,
 
     assert Membership.objects.filter(account=acme, role="admin").count() == 1
     assert len(errors) == 1
+
+
+def test_a_members_campaign_wizard_asks_an_admin_instead_of_linking_admin_pages(client, bob):
+    client.force_login(bob)
+    page = client.get(reverse("campaigns:create")).content.decode()
+
+    assert reverse("console:app_create") not in page
+    assert "Ask an admin of your account to register it." in page
+
+
+def test_an_admins_campaign_wizard_links_to_app_registration(alice_client):
+    page = alice_client.get(reverse("campaigns:create")).content.decode()
+
+    assert reverse("console:app_create") in page
