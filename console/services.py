@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -675,6 +676,11 @@ def staff_request_errors(
             errors["app_name"] = "Enter the app's name."
         if not (store_url or "").strip():
             errors["store_url"] = "Enter the app's store URL or website."
+        else:
+            try:
+                URLValidator(schemes=["http", "https"])(store_url.strip())
+            except ValidationError:
+                errors["store_url"] = "Enter the app's store URL, e.g. https://www.amazon.com/dp/…"
     needs_why = kind in (Kind.SPEND_LIMIT, Kind.INVOICE_TERMS, Kind.MERCH, Kind.OTHER)
     if needs_why and not (details or "").strip():
         errors["details"] = "Tell the Moments team why: it helps them answer quickly."

@@ -195,6 +195,20 @@ def test_a_bad_request_is_refused_with_a_clear_message(bob_client, kind, data, m
     assert not StaffRequest.objects.exists()
 
 
+def test_the_service_checks_the_fields_too(alice, acme):
+    with pytest.raises(ValidationError) as caught:
+        services.staff_request_create(
+            account=acme, actor=alice, kind="fire_tv", app_name="", store_url="javascript:x"
+        )
+
+    assert set(caught.value.message_dict) == {"app_name", "store_url"}
+    with pytest.raises(ValidationError, match="An ASIN is 10 capital letters"):
+        services.staff_request_create(
+            account=acme, actor=alice, kind="own_reward", asin="B0-123", marketplace="US"
+        )
+    assert not StaffRequest.objects.exists()
+
+
 def test_invoice_terms_are_not_requested_by_an_account_already_invoiced(bob_client, acme):
     Account.objects.filter(pk=acme.pk).update(payment_terms="invoice")
 
