@@ -328,6 +328,8 @@ def _cap_message(alert: CapAlert) -> tuple[str, str, str, int]:
         "spent": money_display(alert.spent),
         "limit": money_display(alert.limit),
         "link": f"{settings.SITE_URL}{reverse('billing:overview')}",
+        "request_link": settings.SITE_URL
+        + reverse("console:staff_request_create", kwargs={"kind": "spend_limit"}),
     }
     subject = render_to_string("campaigns/email/cap_alert_subject.txt", context)
     text = render_to_string("campaigns/email/cap_alert.txt", context)

@@ -329,6 +329,7 @@ def test_the_monthly_limit_alerts_per_month_and_a_new_month_alerts_again(
     for body in (message.body, message.alternatives[0].content):
         assert "May 2030" in body and "$800.00" in body and "$1,000.00" in body
         assert "Raise the spend limit" in body
+        assert "/requests/new/spend_limit/" in body  # the request form, one click away
     assert events("account.cap_threshold") == [
         {"month": "2030-05", "threshold": 50, "spent": "800.00", "limit": "1000.00"},
         {"month": "2030-05", "threshold": 80, "spent": "800.00", "limit": "1000.00"},
