@@ -16,11 +16,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.selectors import payment_method_on_file
+from console.activity import activity_record
 from rewards.models import DiscountCategory, Marketplace, Product
 from rewards.selectors import PricedItem
 from rewards.services.pricing import usd_rates
@@ -240,6 +242,157 @@ def campaign_draft_delete(*, campaign: Campaign, actor) -> None:
         locked.delete()
         if banner:
             transaction.on_commit(lambda: storage.delete(banner))
+
+
+# --- Duplicating a campaign ---------------------------------------------------------------------
+
+NAME_MAX_LENGTH = Campaign._meta.get_field("name").max_length
+COPY_NAME_ATTEMPTS = 20
+
+
+def copy_name_candidates(name: str):
+    """The names a copy tries: "<name> (copy)", then "<name> (copy 2)", "(copy 3)"…, each
+    cut to fit the name column."""
+    number = 1
+    while True:
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        yield name[: NAME_MAX_LENGTH - len(suffix)].rstrip() + suffix
+        number += 1
+
+
+def _copy_name(campaign: Campaign) -> str:
+    """The first free copy name in the account (names are unique whatever their case)."""
+    taken = {
+        n.lower()
+        for n in Campaign.objects.filter(
+            account_id=campaign.account_id, name__icontains="(copy"
+        ).values_list("name", flat=True)
+    }
+    return next(c for c in copy_name_candidates(campaign.name) if c.lower() not in taken)
+
+
+def _copy_dates(campaign: Campaign, today: date) -> tuple[date | None, date | None]:
+    """The original's dates, moved (keeping the duration) so the copy does not start in the
+    past; none when the original has none yet."""
+    start, end = campaign.start_date, campaign.end_date
+    if start is None or end is None:
+        return None, None
+    if start < today:
+        shift = today - start
+        start, end = start + shift, end + shift
+    return start, end
+
+
+def _banner_copy(campaign: Campaign) -> bytes | None:
+    """The original's banner bytes (already checked when it was uploaded), or None when it has
+    none or its file is gone from storage."""
+    if not campaign.banner:
+        return None
+    try:
+        with campaign.banner.storage.open(campaign.banner.name, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def campaign_duplicate(*, campaign: Campaign, actor, today: date | None = None) -> Campaign:
+    """A new draft in the campaign's account with everything of `campaign` (any status): app,
+    budget, CPA, marketplaces with their picks and quantity limits, moments, messages, terms
+    and banner. Submitted campaigns cannot be edited (SPEC §6: a change means a new campaign),
+    so this is how a developer changes one.
+
+    The copy is named "<name> (copy)" (or "(copy 2)"… when taken), its dates keep their length
+    but start today at the earliest, nothing of the original's history (spend, grants, review)
+    is carried over, and the banner file is copied under the new campaign's own name, so
+    replacing or deleting either campaign's banner never touches the other's.
+    """
+    today = today or timezone.localdate()
+    source = Campaign.objects.select_related("app").get(pk=campaign.pk)
+    groups = reward_groups_with_picks(source)
+    moments = list(source.moments.order_by("pk"))
+    start, end = _copy_dates(source, today)
+    # A draft still at steps 1-2 carries a placeholder name: the copy gets its own placeholder.
+    named = source.wizard_step > 2 or source.status != S.DRAFT
+    banner = _banner_copy(source)
+    storage = source.banner.storage
+    for attempt in range(1, COPY_NAME_ATTEMPTS + 1):
+        name = _copy_name(source) if named else placeholder_name()
+        saved_banner: str | None = None
+        try:
+            with transaction.atomic():
+                copy = Campaign.objects.create(
+                    account_id=source.account_id,
+                    app=source.app,
+                    name=name,
+                    created_by=actor,
+                    wizard_step=source.wizard_step,
+                    start_date=start,
+                    end_date=end,
+                    total_budget=source.total_budget,
+                    cpa=source.cpa,
+                    announcement_message=source.announcement_message,
+                    announcement_criteria=source.announcement_criteria,
+                    redemption_message=source.redemption_message,
+                    terms=source.terms,
+                )
+                if banner is not None:
+                    extension = source.banner.name.rsplit(".", 1)[-1].lower()
+                    file_name = f"{copy.campaign_id.hex}-{uuid.uuid4().hex[:8]}.{extension}"
+                    copy.banner.save(file_name, ContentFile(banner), save=False)
+                    saved_banner = copy.banner.name
+                    copy.save(update_fields=["banner"])
+                _copy_rewards(groups, moments, copy)
+                activity_record(
+                    actor=actor,
+                    account=copy.account_id,
+                    action="campaign.duplicated",
+                    target=copy,
+                    data={
+                        "source_campaign_id": str(source.campaign_id),
+                        "source_name": source.name,
+                        "source_status": source.status,
+                        "banner_copied": banner is not None,
+                    },
+                )
+            return copy
+        except IntegrityError:
+            # Another copy took the same name between our read and our insert: try the next.
+            if saved_banner:
+                storage.delete(saved_banner)
+            if attempt == COPY_NAME_ATTEMPTS:
+                raise
+        except BaseException:
+            if saved_banner:
+                storage.delete(saved_banner)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _copy_rewards(groups: list[RewardGroup], moments: list[Moment], copy: Campaign) -> None:
+    """The reward groups (picks and quantity limits, nothing granted yet) and the moments of
+    the original, created for `copy` in a few bulk statements."""
+    new_groups = RewardGroup.objects.bulk_create(
+        [
+            RewardGroup(
+                campaign=copy,
+                marketplace_id=group.marketplace_id,
+                discount_category_id=group.discount_category_id,
+                quantity_limit=group.quantity_limit,
+            )
+            for group in groups
+        ]
+    )
+    Pick = RewardGroup.products.through
+    Pick.objects.bulk_create(
+        [
+            Pick(rewardgroup_id=new.pk, product_id=product.pk)
+            for group, new in zip(groups, new_groups, strict=True)
+            for product in group.products.all()
+        ]
+    )
+    Moment.objects.bulk_create(
+        [Moment(campaign=copy, moment_id=m.moment_id, action=m.action) for m in moments]
+    )
 
 
 # --- Checking a whole campaign -----------------------------------------------------------------
