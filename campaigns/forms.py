@@ -16,7 +16,7 @@ from rewards.selectors import MarketplaceCatalog
 
 from .banner import banner_validate
 from .models import Campaign, moment_id_validator
-from .services.wizard import DUPLICATE_NAME, MAX_PRODUCTS, cpa_shortfalls
+from .services.wizard import DUPLICATE_NAME, MAX_PRODUCTS, cpa_shortfalls, withdrawn_picks
 
 MIN_BUDGET = Decimal("50")
 MESSAGE_LIMITS = {
@@ -195,10 +195,11 @@ class RewardGroupForm(forms.Form):
                 f"Pick at least one reward for {self.marketplace.name}: a free product or a "
                 "discount category."
             )
-        for message in cpa_shortfalls(self.cpa, [p for p in products if p]):
+        picked = [p for p in products if p]
+        for message in cpa_shortfalls(self.cpa, picked) + withdrawn_picks(picked):
             self.add_error("products", message)
         if discount:
-            for message in cpa_shortfalls(self.cpa, [discount]):
+            for message in cpa_shortfalls(self.cpa, [discount]) + withdrawn_picks([discount]):
                 self.add_error("discount_category", message)
         data["product_items"] = [p.item for p in products if p]
         data["discount_item"] = discount.item if discount else None

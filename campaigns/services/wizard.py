@@ -417,6 +417,18 @@ def cpa_shortfalls(cpa: Decimal | None, picks: Iterable[PricedItem]) -> list[str
     ]
 
 
+def withdrawn_picks(picks: Iterable[PricedItem]) -> list[str]:
+    """A message for each picked reward staff have withdrawn from the catalog since it was
+    picked: shoppers are never offered it, so it must be unchecked. (An out-of-stock product
+    may stay: shoppers who choose it get an equal or similar item.)"""
+    return [
+        f"{pick.label} was withdrawn from the {pick.item.marketplace.name} catalog and is no "
+        "longer offered to shoppers: uncheck it in step 5."
+        for pick in picks
+        if not pick.item.is_active
+    ]
+
+
 def campaign_problems(campaign: Campaign, *, today: date | None = None) -> list[Problem]:
     """Everything that keeps the campaign from being submitted, with the step that fixes it;
     an empty list means complete. The same rules as the steps' forms, checked again together
@@ -441,6 +453,7 @@ def campaign_problems(campaign: Campaign, *, today: date | None = None) -> list[
         if not picks:
             problems.append(Problem(5, f"Pick at least one reward for {group.marketplace.name}."))
         problems += [Problem(5, message) for message in cpa_shortfalls(campaign.cpa, picks)]
+        problems += [Problem(5, message) for message in withdrawn_picks(picks)]
     if not campaign.moments.exists():
         problems.append(Problem(5, "Add at least one moment."))
     if not (campaign.announcement_message and campaign.redemption_message and campaign.terms):
