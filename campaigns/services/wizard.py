@@ -60,6 +60,30 @@ def placeholder_name() -> str:
     return f"Untitled campaign {uuid.uuid4().hex[:8]}"
 
 
+def default_terms(campaign: Campaign) -> str:
+    """The terms a campaign starts with: its end date, the rewards' expiry (30 days after it),
+    "while supplies last" and "equal or similar value item"."""
+    if campaign.end_date is None:
+        return ""
+    end = campaign.end_date
+    expiry = end + timedelta(days=settings.REWARD_EXPIRY_DAYS)
+    return (
+        f"Offer ends {end:%B} {end.day}, {end.year}, or while supplies last. "
+        f"Rewards must be claimed by {expiry:%B} {expiry.day}, {expiry.year}, when unclaimed "
+        "rewards expire. If a chosen reward is unavailable, an equal or similar value item may "
+        "be provided instead. One reward per eligible customer; rewards cannot be exchanged "
+        "for cash."
+    )
+
+
+def _terms_for_new_dates(campaign: Campaign, old_terms_default: str) -> str:
+    """The campaign's terms after its dates changed: the pre-filled terms follow the new end
+    date (they state it, and the expiry); terms the developer wrote themselves are kept."""
+    if campaign.terms and campaign.terms == old_terms_default:
+        return default_terms(campaign)
+    return campaign.terms
+
+
 def _locked(campaign: Campaign) -> Campaign:
     """The campaign's row, locked for this transaction; refused unless still editable."""
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -106,10 +130,19 @@ def campaign_duration_set(
     try:
         with transaction.atomic():
             locked = _locked(campaign)
+            old_terms_default = default_terms(locked)
             locked.name, locked.start_date, locked.end_date = name, start_date, end_date
+            locked.terms = _terms_for_new_dates(locked, old_terms_default)
             _advance(locked, 2)
             locked.save(
-                update_fields=["name", "start_date", "end_date", "wizard_step", "updated_at"]
+                update_fields=[
+                    "name",
+                    "start_date",
+                    "end_date",
+                    "terms",
+                    "wizard_step",
+                    "updated_at",
+                ]
             )
     except IntegrityError as exc:
         raise ValidationError({"name": DUPLICATE_NAME.format(name=name)}) from exc
@@ -335,6 +368,9 @@ def campaign_duplicate(*, campaign: Campaign, actor, today: date | None = None) 
                     redemption_message=source.redemption_message,
                     terms=source.terms,
                 )
+                if (copy.start_date, copy.end_date) != (source.start_date, source.end_date):
+                    copy.terms = _terms_for_new_dates(copy, default_terms(source))
+                    copy.save(update_fields=["terms"])
                 if banner is not None:
                     extension = source.banner.name.rsplit(".", 1)[-1].lower()
                     file_name = f"{copy.campaign_id.hex}-{uuid.uuid4().hex[:8]}.{extension}"

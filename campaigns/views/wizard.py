@@ -256,9 +256,23 @@ def _step_marketplaces(request, campaign: Campaign):
     chosen = list(campaign.reward_groups.values_list("marketplace_id", flat=True))
     form = MarketplaceForm(_post(request), initial={"marketplaces": chosen})
     if request.method == "POST" and form.is_valid():
+        kept = {m.code for m in form.cleaned_data["marketplaces"]}
+        # A marketplace unchecked takes its step-5 picks with it: say so, never silently.
+        dropped = [
+            group.marketplace.name
+            for group in reward_groups_with_picks(campaign)
+            if group.marketplace_id not in kept
+            and (group.discount_category_id or group.products.all())
+        ]
         campaign_marketplaces_set(
             campaign=campaign, actor=request.user, marketplaces=form.cleaned_data["marketplaces"]
         )
+        if dropped:
+            messages.info(
+                request,
+                f"The rewards picked for {', '.join(dropped)} were removed with "
+                f"{'that marketplace' if len(dropped) == 1 else 'those marketplaces'}.",
+            )
         return _next(campaign, 4)
     return _render(request, "step_marketplaces.html", campaign, 4, form=form)
 
