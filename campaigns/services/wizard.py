@@ -440,16 +440,20 @@ def earliest_go_live_if_submitted(today: date | None = None) -> date:
     return today + timedelta(days=settings.REVIEW_PERIOD_DAYS)
 
 
+def cpa_covers(cpa: Decimal | None, pick: PricedItem) -> bool:
+    """Whether the CPA covers the reward's reference price in USD (SPEC §4); with no CPA set
+    yet there is nothing to compare, so nothing is flagged."""
+    return cpa is None or pick.price.usd <= cpa
+
+
 def cpa_shortfalls(cpa: Decimal | None, picks: Iterable[PricedItem]) -> list[str]:
     """A message for each picked reward whose reference price (USD) the CPA does not cover."""
-    if cpa is None:
-        return []
     return [
         f"The CPA (${cpa:,.2f}) does not cover {pick.label}: its reference price is "
         f"${pick.price.usd:,.2f} ({pick.price.local:,.2f} {pick.price.currency}). "
         f"Raise the CPA to at least ${pick.price.usd:,.2f} in step 3 or pick another reward."
         for pick in picks
-        if pick.price.usd > cpa
+        if not cpa_covers(cpa, pick)
     ]
 
 

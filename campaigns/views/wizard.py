@@ -57,6 +57,7 @@ from ..services.wizard import (
     campaign_problems,
     campaign_rewards_set,
     campaign_submit,
+    cpa_covers,
     cpa_shortfalls,
     earliest_go_live_if_submitted,
     withdrawn_picks,
@@ -296,8 +297,8 @@ class GroupBlock:
 
 
 def _flags(priced: PricedItem, cpa) -> list[str]:
-    flags = []
-    if cpa is not None and priced.price.usd > cpa:
+    flags: list[str] = []
+    if not cpa_covers(cpa, priced):
         flags.append(f"Not covered by your CPA (${cpa:,.2f})")
     if not priced.item.is_active:
         flags.append("Withdrawn from the catalog: uncheck it")
