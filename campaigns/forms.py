@@ -3,11 +3,10 @@ message at the field that breaks the rule."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 
 from console.models import App
@@ -16,7 +15,15 @@ from rewards.selectors import MarketplaceCatalog
 
 from .banner import banner_validate
 from .models import Campaign, moment_id_validator
-from .services.wizard import DUPLICATE_NAME, MAX_PRODUCTS, cpa_shortfalls
+from .services.wizard import (
+    DUPLICATE_NAME,
+    MAX_PRODUCTS,
+    cpa_shortfalls,
+    default_terms,
+    withdrawn_picks,
+)
+
+__all__ = ["default_terms"]  # moved to the wizard's services; still importable from here
 
 MIN_BUDGET = Decimal("50")
 MESSAGE_LIMITS = {
@@ -90,14 +97,38 @@ class DurationForm(forms.Form):
         return data
 
 
+# Thousands separated by commas, as in "1,000" or "12,500.50" (not "27,50": a decimal comma).
+THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+class UsdField(forms.DecimalField):
+    """A dollar amount as people type it: "$1,000.50", "1000.5" and " 1000.50 " are the same.
+    A decimal comma ("27,50") is refused with a message rather than read as 2,750: a text
+    input, not type=number, so the server sees what was typed (a browser's number input
+    sends an empty value for "$1,000", which would read as "required")."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+    default_error_messages = {
+        "invalid": "Enter an amount in US dollars with a dot before the cents, like 1000 or "
+        "27.50.",
+    }
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().removeprefix("$").strip()
+            if THOUSANDS.match(value):
+                value = value.replace(",", "")
+        return super().to_python(value)
+
+
 class BudgetForm(forms.Form):
-    total_budget = forms.DecimalField(
+    total_budget = UsdField(
         label="Total budget (USD)",
         max_digits=12,
         decimal_places=2,
         error_messages={"required": "Set the campaign's total budget."},
     )
-    cpa = forms.DecimalField(
+    cpa = UsdField(
         label="Cost per action, CPA (USD)",
         max_digits=12,
         decimal_places=2,
@@ -195,10 +226,11 @@ class RewardGroupForm(forms.Form):
                 f"Pick at least one reward for {self.marketplace.name}: a free product or a "
                 "discount category."
             )
-        for message in cpa_shortfalls(self.cpa, [p for p in products if p]):
+        picked = [p for p in products if p]
+        for message in cpa_shortfalls(self.cpa, picked) + withdrawn_picks(picked):
             self.add_error("products", message)
         if discount:
-            for message in cpa_shortfalls(self.cpa, [discount]):
+            for message in cpa_shortfalls(self.cpa, [discount]) + withdrawn_picks([discount]):
                 self.add_error("discount_category", message)
         data["product_items"] = [p.item for p in products if p]
         data["discount_item"] = discount.item if discount else None
@@ -259,22 +291,6 @@ class BaseMomentFormSet(forms.BaseFormSet):
 MomentFormSet = forms.formset_factory(
     MomentForm, formset=BaseMomentFormSet, extra=1, can_delete=True, max_num=20
 )
-
-
-def default_terms(campaign: Campaign) -> str:
-    """The terms a campaign starts with: its end date, the rewards' expiry (30 days after it),
-    "while supplies last" and "equal or similar value item"."""
-    if campaign.end_date is None:
-        return ""
-    end = campaign.end_date
-    expiry = end + timedelta(days=settings.REWARD_EXPIRY_DAYS)
-    return (
-        f"Offer ends {end:%B} {end.day}, {end.year}, or while supplies last. "
-        f"Rewards must be claimed by {expiry:%B} {expiry.day}, {expiry.year}, when unclaimed "
-        "rewards expire. If a chosen reward is unavailable, an equal or similar value item may "
-        "be provided instead. One reward per eligible customer; rewards cannot be exchanged "
-        "for cash."
-    )
 
 
 class MessagesForm(forms.Form):

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import views
+from .views.duplicate import campaign_duplicate_view
 
 app_name = "campaigns"
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("<uuid:campaign_id>/delete/", views.campaign_delete, name="delete"),
     # Take down, resubmit: owned by the lifecycle code.
     path("", include("campaigns.lifecycle_urls")),
+    path("<uuid:campaign_id>/duplicate/", campaign_duplicate_view, name="duplicate"),
 ]

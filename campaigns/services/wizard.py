@@ -16,11 +16,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.selectors import payment_method_on_file
+from console.activity import activity_record
 from rewards.models import DiscountCategory, Marketplace, Product
 from rewards.selectors import PricedItem
 from rewards.services.pricing import usd_rates
@@ -56,6 +58,30 @@ class RewardChoice:
 def placeholder_name() -> str:
     """A draft's name until step 2: unique, because names are unique within an account."""
     return f"Untitled campaign {uuid.uuid4().hex[:8]}"
+
+
+def default_terms(campaign: Campaign) -> str:
+    """The terms a campaign starts with: its end date, the rewards' expiry (30 days after it),
+    "while supplies last" and "equal or similar value item"."""
+    if campaign.end_date is None:
+        return ""
+    end = campaign.end_date
+    expiry = end + timedelta(days=settings.REWARD_EXPIRY_DAYS)
+    return (
+        f"Offer ends {end:%B} {end.day}, {end.year}, or while supplies last. "
+        f"Rewards must be claimed by {expiry:%B} {expiry.day}, {expiry.year}, when unclaimed "
+        "rewards expire. If a chosen reward is unavailable, an equal or similar value item may "
+        "be provided instead. One reward per eligible customer; rewards cannot be exchanged "
+        "for cash."
+    )
+
+
+def _terms_for_new_dates(campaign: Campaign, old_terms_default: str) -> str:
+    """The campaign's terms after its dates changed: the pre-filled terms follow the new end
+    date (they state it, and the expiry); terms the developer wrote themselves are kept."""
+    if campaign.terms and campaign.terms == old_terms_default:
+        return default_terms(campaign)
+    return campaign.terms
 
 
 def _locked(campaign: Campaign) -> Campaign:
@@ -104,10 +130,19 @@ def campaign_duration_set(
     try:
         with transaction.atomic():
             locked = _locked(campaign)
+            old_terms_default = default_terms(locked)
             locked.name, locked.start_date, locked.end_date = name, start_date, end_date
+            locked.terms = _terms_for_new_dates(locked, old_terms_default)
             _advance(locked, 2)
             locked.save(
-                update_fields=["name", "start_date", "end_date", "wizard_step", "updated_at"]
+                update_fields=[
+                    "name",
+                    "start_date",
+                    "end_date",
+                    "terms",
+                    "wizard_step",
+                    "updated_at",
+                ]
             )
     except IntegrityError as exc:
         raise ValidationError({"name": DUPLICATE_NAME.format(name=name)}) from exc
@@ -242,6 +277,160 @@ def campaign_draft_delete(*, campaign: Campaign, actor) -> None:
             transaction.on_commit(lambda: storage.delete(banner))
 
 
+# --- Duplicating a campaign ---------------------------------------------------------------------
+
+NAME_MAX_LENGTH = Campaign._meta.get_field("name").max_length
+COPY_NAME_ATTEMPTS = 20
+
+
+def copy_name_candidates(name: str):
+    """The names a copy tries: "<name> (copy)", then "<name> (copy 2)", "(copy 3)"…, each
+    cut to fit the name column."""
+    number = 1
+    while True:
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        yield name[: NAME_MAX_LENGTH - len(suffix)].rstrip() + suffix
+        number += 1
+
+
+def _copy_name(campaign: Campaign) -> str:
+    """The first free copy name in the account (names are unique whatever their case)."""
+    taken = {
+        n.lower()
+        for n in Campaign.objects.filter(
+            account_id=campaign.account_id, name__icontains="(copy"
+        ).values_list("name", flat=True)
+    }
+    return next(c for c in copy_name_candidates(campaign.name) if c.lower() not in taken)
+
+
+def _copy_dates(campaign: Campaign, today: date) -> tuple[date | None, date | None]:
+    """The original's dates, moved (keeping the duration) so the copy does not start in the
+    past; none when the original has none yet."""
+    start, end = campaign.start_date, campaign.end_date
+    if start is None or end is None:
+        return None, None
+    if start < today:
+        shift = today - start
+        start, end = start + shift, end + shift
+    return start, end
+
+
+def _banner_copy(campaign: Campaign) -> bytes | None:
+    """The original's banner bytes (already checked when it was uploaded), or None when it has
+    none or its file is gone from storage."""
+    if not campaign.banner:
+        return None
+    try:
+        with campaign.banner.storage.open(campaign.banner.name, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def campaign_duplicate(*, campaign: Campaign, actor, today: date | None = None) -> Campaign:
+    """A new draft in the campaign's account with everything of `campaign` (any status): app,
+    budget, CPA, marketplaces with their picks and quantity limits, moments, messages, terms
+    and banner. Submitted campaigns cannot be edited (SPEC §6: a change means a new campaign),
+    so this is how a developer changes one.
+
+    The copy is named "<name> (copy)" (or "(copy 2)"… when taken), its dates keep their length
+    but start today at the earliest, nothing of the original's history (spend, grants, review)
+    is carried over, and the banner file is copied under the new campaign's own name, so
+    replacing or deleting either campaign's banner never touches the other's.
+    """
+    today = today or timezone.localdate()
+    source = Campaign.objects.select_related("app").get(pk=campaign.pk)
+    groups = reward_groups_with_picks(source)
+    moments = list(source.moments.order_by("pk"))
+    start, end = _copy_dates(source, today)
+    # A draft still at steps 1-2 carries a placeholder name: the copy gets its own placeholder.
+    named = source.wizard_step > 2 or source.status != S.DRAFT
+    banner = _banner_copy(source)
+    storage = source.banner.storage
+    for attempt in range(1, COPY_NAME_ATTEMPTS + 1):
+        name = _copy_name(source) if named else placeholder_name()
+        saved_banner: str | None = None
+        try:
+            with transaction.atomic():
+                copy = Campaign.objects.create(
+                    account_id=source.account_id,
+                    app=source.app,
+                    name=name,
+                    created_by=actor,
+                    wizard_step=source.wizard_step,
+                    start_date=start,
+                    end_date=end,
+                    total_budget=source.total_budget,
+                    cpa=source.cpa,
+                    announcement_message=source.announcement_message,
+                    announcement_criteria=source.announcement_criteria,
+                    redemption_message=source.redemption_message,
+                    terms=source.terms,
+                )
+                if (copy.start_date, copy.end_date) != (source.start_date, source.end_date):
+                    copy.terms = _terms_for_new_dates(copy, default_terms(source))
+                    copy.save(update_fields=["terms"])
+                if banner is not None:
+                    extension = source.banner.name.rsplit(".", 1)[-1].lower()
+                    file_name = f"{copy.campaign_id.hex}-{uuid.uuid4().hex[:8]}.{extension}"
+                    copy.banner.save(file_name, ContentFile(banner), save=False)
+                    saved_banner = copy.banner.name
+                    copy.save(update_fields=["banner"])
+                _copy_rewards(groups, moments, copy)
+                activity_record(
+                    actor=actor,
+                    account=copy.account_id,
+                    action="campaign.duplicated",
+                    target=copy,
+                    data={
+                        "source_campaign_id": str(source.campaign_id),
+                        "source_name": source.name,
+                        "source_status": source.status,
+                        "banner_copied": banner is not None,
+                    },
+                )
+            return copy
+        except IntegrityError:
+            # Another copy took the same name between our read and our insert: try the next.
+            if saved_banner:
+                storage.delete(saved_banner)
+            if attempt == COPY_NAME_ATTEMPTS:
+                raise
+        except BaseException:
+            if saved_banner:
+                storage.delete(saved_banner)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _copy_rewards(groups: list[RewardGroup], moments: list[Moment], copy: Campaign) -> None:
+    """The reward groups (picks and quantity limits, nothing granted yet) and the moments of
+    the original, created for `copy` in a few bulk statements."""
+    new_groups = RewardGroup.objects.bulk_create(
+        [
+            RewardGroup(
+                campaign=copy,
+                marketplace_id=group.marketplace_id,
+                discount_category_id=group.discount_category_id,
+                quantity_limit=group.quantity_limit,
+            )
+            for group in groups
+        ]
+    )
+    Pick = RewardGroup.products.through
+    Pick.objects.bulk_create(
+        [
+            Pick(rewardgroup_id=new.pk, product_id=product.pk)
+            for group, new in zip(groups, new_groups, strict=True)
+            for product in group.products.all()
+        ]
+    )
+    Moment.objects.bulk_create(
+        [Moment(campaign=copy, moment_id=m.moment_id, action=m.action) for m in moments]
+    )
+
+
 # --- Checking a whole campaign -----------------------------------------------------------------
 
 
@@ -251,16 +440,32 @@ def earliest_go_live_if_submitted(today: date | None = None) -> date:
     return today + timedelta(days=settings.REVIEW_PERIOD_DAYS)
 
 
+def cpa_covers(cpa: Decimal | None, pick: PricedItem) -> bool:
+    """Whether the CPA covers the reward's reference price in USD (SPEC §4); with no CPA set
+    yet there is nothing to compare, so nothing is flagged."""
+    return cpa is None or pick.price.usd <= cpa
+
+
 def cpa_shortfalls(cpa: Decimal | None, picks: Iterable[PricedItem]) -> list[str]:
     """A message for each picked reward whose reference price (USD) the CPA does not cover."""
-    if cpa is None:
-        return []
     return [
         f"The CPA (${cpa:,.2f}) does not cover {pick.label}: its reference price is "
         f"${pick.price.usd:,.2f} ({pick.price.local:,.2f} {pick.price.currency}). "
         f"Raise the CPA to at least ${pick.price.usd:,.2f} in step 3 or pick another reward."
         for pick in picks
-        if pick.price.usd > cpa
+        if not cpa_covers(cpa, pick)
+    ]
+
+
+def withdrawn_picks(picks: Iterable[PricedItem]) -> list[str]:
+    """A message for each picked reward staff have withdrawn from the catalog since it was
+    picked: shoppers are never offered it, so it must be unchecked. (An out-of-stock product
+    may stay: shoppers who choose it get an equal or similar item.)"""
+    return [
+        f"{pick.label} was withdrawn from the {pick.item.marketplace.name} catalog and is no "
+        "longer offered to shoppers: uncheck it in step 5."
+        for pick in picks
+        if not pick.item.is_active
     ]
 
 
@@ -288,6 +493,7 @@ def campaign_problems(campaign: Campaign, *, today: date | None = None) -> list[
         if not picks:
             problems.append(Problem(5, f"Pick at least one reward for {group.marketplace.name}."))
         problems += [Problem(5, message) for message in cpa_shortfalls(campaign.cpa, picks)]
+        problems += [Problem(5, message) for message in withdrawn_picks(picks)]
     if not campaign.moments.exists():
         problems.append(Problem(5, "Add at least one moment."))
     if not (campaign.announcement_message and campaign.redemption_message and campaign.terms):

@@ -23,7 +23,15 @@ from billing.money import money
 from billing.selectors import payment_method_on_file
 from console.decorators import account_required
 from console.selectors import get_for_account
-from rewards.selectors import MarketplaceCatalog, wizard_catalog
+from rewards.selectors import (
+    MarketplaceCatalog,
+    PricedItem,
+    catalog_price_range,
+    marketplace_list,
+    priced_picks,
+    wizard_catalog,
+)
+from rewards.services.pricing import suggested_cpa, usd_rates
 
 from ..forms import (
     AppForm,
@@ -35,8 +43,8 @@ from ..forms import (
     RewardGroupForm,
     default_terms,
 )
-from ..models import Campaign
-from ..selectors import budget_actions, campaign_summary, reward_groups_with_picks
+from ..models import Campaign, RewardGroup
+from ..selectors import budget_actions, campaign_summary, group_picks, reward_groups_with_picks
 from ..services.lifecycle import EDITABLE_STATUSES, IllegalTransition
 from ..services.wizard import (
     RewardChoice,
@@ -49,7 +57,10 @@ from ..services.wizard import (
     campaign_problems,
     campaign_rewards_set,
     campaign_submit,
+    cpa_covers,
+    cpa_shortfalls,
     earliest_go_live_if_submitted,
+    withdrawn_picks,
 )
 
 STEPS = [
@@ -193,6 +204,14 @@ def _step_duration(request, campaign: Campaign):
     )
 
 
+def _saved_picks(campaign: Campaign) -> tuple[list[PricedItem], list[RewardGroup]]:
+    """The rewards picked in step 5 so far, priced, and the campaign's reward groups (one
+    per marketplace chosen in step 4)."""
+    groups = reward_groups_with_picks(campaign)
+    rates = usd_rates() if groups else {}
+    return [pick for group in groups for pick in group_picks(group, rates)], groups
+
+
 def _step_budget(request, campaign: Campaign):
     # Stored with 4 places, entered with 2: shown as entered, so going back and pressing Next
     # without retyping is not refused for "more than 2 decimal places".
@@ -202,8 +221,21 @@ def _step_budget(request, campaign: Campaign):
     }
     form = BudgetForm(_post(request), initial=initial)
     if request.method == "POST" and form.is_valid():
-        campaign_budget_set(campaign=campaign, actor=request.user, **form.cleaned_data)
+        campaign = campaign_budget_set(campaign=campaign, actor=request.user, **form.cleaned_data)
+        # The step-5 picks are kept whatever the CPA; those it no longer covers are said here,
+        # flagged in step 5 and block the submission until the CPA or the pick changes.
+        picks, _ = _saved_picks(campaign)
+        shortfalls = cpa_shortfalls(campaign.cpa, picks)
+        if shortfalls:
+            messages.warning(
+                request,
+                "Your rewards and moments are kept. The new CPA does not cover every reward "
+                "picked in step 5: " + " ".join(shortfalls),
+            )
         return _next(campaign, 3)
+    picks, groups = _saved_picks(campaign)
+    # Before step 4 the campaign has no marketplace: show what a CPA covers in all of them.
+    marketplaces = [g.marketplace for g in groups] or marketplace_list()
     return _render(
         request,
         "step_budget.html",
@@ -213,6 +245,11 @@ def _step_budget(request, campaign: Campaign):
         actions=budget_actions(campaign.total_budget, campaign.cpa),
         campaign_cap=settings.CAMPAIGN_MONTHLY_CAP,
         account_cap=campaign.account.monthly_spend_limit,
+        price_range=catalog_price_range(marketplaces),
+        all_marketplaces=not groups,
+        chosen_marketplaces=[g.marketplace for g in groups],
+        picks_cpa=suggested_cpa([p.price for p in picks]),
+        shortfalls=cpa_shortfalls(campaign.cpa, picks),
     )
 
 
@@ -220,18 +257,35 @@ def _step_marketplaces(request, campaign: Campaign):
     chosen = list(campaign.reward_groups.values_list("marketplace_id", flat=True))
     form = MarketplaceForm(_post(request), initial={"marketplaces": chosen})
     if request.method == "POST" and form.is_valid():
+        kept = {m.code for m in form.cleaned_data["marketplaces"]}
+        # A marketplace unchecked takes its step-5 picks with it: say so, never silently.
+        dropped = [
+            group.marketplace.name
+            for group in reward_groups_with_picks(campaign)
+            if group.marketplace_id not in kept
+            and (group.discount_category_id or group.products.all())
+        ]
         campaign_marketplaces_set(
             campaign=campaign, actor=request.user, marketplaces=form.cleaned_data["marketplaces"]
         )
+        if dropped:
+            messages.info(
+                request,
+                f"The rewards picked for {', '.join(dropped)} were removed with "
+                f"{'that marketplace' if len(dropped) == 1 else 'those marketplaces'}.",
+            )
         return _next(campaign, 4)
     return _render(request, "step_marketplaces.html", campaign, 4, form=form)
 
 
 @dataclass
 class PickRow:
-    priced: object
+    priced: PricedItem
     checked: bool
     input_id: str
+    # Why a saved pick needs the developer's eye: the CPA no longer covers it, or the catalog
+    # no longer offers it. Shown, never acted on silently.
+    flags: list[str]
 
 
 @dataclass
@@ -242,6 +296,17 @@ class GroupBlock:
     discounts: list[PickRow]
 
 
+def _flags(priced: PricedItem, cpa) -> list[str]:
+    flags: list[str] = []
+    if not cpa_covers(cpa, priced):
+        flags.append(f"Not covered by your CPA (${cpa:,.2f})")
+    if not priced.item.is_active:
+        flags.append("Withdrawn from the catalog: uncheck it")
+    elif getattr(priced.item, "in_stock", True) is False:
+        flags.append("Out of stock: shoppers who choose it get an equal or similar item")
+    return flags
+
+
 def _group_block(form: RewardGroupForm) -> GroupBlock:
     picked = {str(v) for v in (form["products"].value() or [])}
     discount = str(form["discount_category"].value() or "")
@@ -250,19 +315,34 @@ def _group_block(form: RewardGroupForm) -> GroupBlock:
         form=form,
         catalog=form.catalog,
         products=[
-            PickRow(p, str(p.pk) in picked, f"id_{code}-products-{p.pk}")
+            PickRow(p, str(p.pk) in picked, f"id_{code}-products-{p.pk}", _flags(p, form.cpa))
             for p in form.catalog.products
         ],
         discounts=[
-            PickRow(d, str(d.pk) == discount, f"id_{code}-discount-{d.pk}")
+            PickRow(d, str(d.pk) == discount, f"id_{code}-discount-{d.pk}", _flags(d, form.cpa))
             for d in form.catalog.discount_categories
         ],
     )
 
 
+def _with_saved_picks(catalog: MarketplaceCatalog, group: RewardGroup, rates) -> None:
+    """Add to the catalog the group's saved picks it no longer offers (out of stock or
+    withdrawn), so they stay on the page, checked and flagged, instead of vanishing from the
+    group the next time the step is saved."""
+    offered_products = {p.pk for p in catalog.products}
+    missing = [p for p in group.products.all() if p.pk not in offered_products]
+    catalog.products.extend(priced_picks(missing, rates))
+    discount = group.discount_category
+    if discount is not None and catalog.discount_category(discount.pk) is None:
+        catalog.discount_categories.extend(priced_picks([discount], rates))
+
+
 def _step_rewards(request, campaign: Campaign):
     groups = reward_groups_with_picks(campaign)
     catalogs = wizard_catalog([g.marketplace for g in groups])
+    rates = usd_rates() if groups else {}
+    for group in groups:
+        _with_saved_picks(catalogs[group.marketplace_id], group, rates)
     data = _post(request)
     forms_ = [
         RewardGroupForm(
@@ -300,6 +380,7 @@ def _step_rewards(request, campaign: Campaign):
             )
             return _next(campaign, 5)
     summary = campaign_summary(campaign)
+    saved = [pick for group in summary.groups for pick in group.picks]
     return _render(
         request,
         "step_rewards.html",
@@ -308,6 +389,12 @@ def _step_rewards(request, campaign: Campaign):
         blocks=[_group_block(form) for form in forms_],
         moments=moments,
         summary=summary,
+        # What needs changing among the saved picks, said before the developer presses Next.
+        saved_problems=(
+            cpa_shortfalls(campaign.cpa, saved) + withdrawn_picks(saved)
+            if request.method == "GET"
+            else []
+        ),
     )
 
 

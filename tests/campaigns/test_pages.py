@@ -189,8 +189,8 @@ def test_the_snippets_call_the_api_with_the_campaigns_real_ids(alice_client, sub
         "campaignId": str(submitted.campaign_id),
         "rewardGroupId": "US",
     }
-    assert "curl -X POST 'https://console.example.test/prod/GetRewardInfo'" in api.curl
-    assert "curl -X POST 'https://console.example.test/prod/GetReward'" in api.curl
+    assert "-X POST 'https://console.example.test/prod/GetRewardInfo'" in api.curl
+    assert "-X POST 'https://console.example.test/prod/GetReward'" in api.curl
     assert "-H 'x-api-key: <your API key>'" in api.curl
     assert f"-d '{json.dumps(body)}'" in api.curl
     assert 'BASE_URL = "https://console.example.test/prod"' in api.python
