@@ -200,7 +200,7 @@ SENTENCES: dict[str, str] = {
     "account.spend_limit_set": "changed the monthly spend limit from ${old} to ${new}: {reason}",
     "account.tax_id_set": "set the tax / VAT id to “{new}”",
     "account.payment_terms_set": "set the payment terms to {new}",
-    "support_request.created": "asked the Moments team to register {object}",
+    "support_request.created": "asked the Moments team to register the Fire TV app {app_name}",
     "invitation.created": "invited {email} as {role}",
     "invitation.accepted": "accepted the invitation and joined as {role}",
     "invitation.revoked": "revoked the invitation of {email}",
