@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from console.activity import activity_entry, activity_record, activity_record_many
+from console.activity import activity_entry, activity_record_many
 from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
@@ -118,12 +118,18 @@ def campaign_transition(
             created_at=now,
         )
         webhook_events_publish(events=[_status_event(campaign.account_id, campaign.pk, row)])
-        activity_record(
-            actor=actor,
-            account=campaign.account_id,
-            action=action or ACTIVITY_ACTIONS[to_status],
-            target=campaign,
-            data={"from_status": from_status, "to_status": to_status, "reason": reason},
+        # Dated like the transition row (the demo account's history starts in the past).
+        activity_record_many(
+            entries=[
+                activity_entry(
+                    actor=actor,
+                    account=campaign.account_id,
+                    action=action or ACTIVITY_ACTIONS[to_status],
+                    target=campaign,
+                    data={"from_status": from_status, "to_status": to_status, "reason": reason},
+                    created_at=now,
+                )
+            ]
         )
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
