@@ -20,6 +20,7 @@ from console.admin_base import ReadOnlyAdmin
 from console.models import Account
 
 from .admin_downloads import InvoiceDownloadsMixin
+from .admin_money import money_column
 from .finance.filters import FILTERS, FilterError, filter_invoices
 from .models import (
     AccountMonthlySpend,
@@ -51,27 +52,53 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     """Append-only: corrections are new entries written by a service, never edits here."""
 
-    list_display = ["created_at", "account", "campaign", "moment", "kind", "amount", "month"]
+    list_display = [
+        "created_at",
+        "account",
+        "campaign",
+        "moment",
+        "kind",
+        "amount_shown",
+        "month",
+    ]
     list_filter = ["kind", "month"]
     search_fields = ["account__name", "campaign__name", "memo"]
     list_select_related = ["account", "campaign", "moment"]
     date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "account",
+        "campaign",
+        "moment",
+        "grant",
+        "kind",
+        "amount_shown",
+        "month",
+        "memo",
+    ]
+    readonly_fields = ["amount_shown"]
+    # The ledger is in US dollars, as campaigns are.
+    amount_shown = money_column(LedgerEntry, "amount")
 
 
 @admin.register(AccountMonthlySpend)
 class AccountMonthlySpendAdmin(ReadOnlyAdmin):
-    list_display = ["account", "month", "spent"]
+    list_display = ["account", "month", "spent_shown"]
     list_filter = ["month"]
     search_fields = ["account__name"]
     list_select_related = ["account"]
+    fields = readonly_fields = ["account", "month", "spent_shown"]
+    spent_shown = money_column(AccountMonthlySpend, "spent")
 
 
 @admin.register(CampaignMonthlySpend)
 class CampaignMonthlySpendAdmin(ReadOnlyAdmin):
-    list_display = ["campaign", "month", "spent"]
+    list_display = ["campaign", "month", "spent_shown"]
     list_filter = ["month"]
     search_fields = ["campaign__name"]
     list_select_related = ["campaign"]
+    fields = readonly_fields = ["campaign", "month", "spent_shown"]
+    spent_shown = money_column(CampaignMonthlySpend, "spent")
 
 
 # --- Finance's actions on accounts (listed by console.admin.AccountAdmin) -----------------------
@@ -162,10 +189,15 @@ class KindFilter(_FinanceFilter):
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
-    fields = ["position", "campaign", "description", "actions", "unit_cpa", "amount"]
+    fields = ["position", "campaign", "description", "actions", "unit_cpa_shown", "amount_shown"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    unit_cpa_shown = money_column(InvoiceLine, "unit_cpa", currency_from="invoice.currency")
+    amount_shown = money_column(InvoiceLine, "amount", currency_from="invoice.currency")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invoice", "campaign")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -203,7 +235,7 @@ class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
         "due_date",
         "payment_terms",
         "status_shown",
-        "total",
+        "total_shown",
         "corrects",
     ]
     list_filter = [MonthFilter, StatusFilter, TermsFilter, AccountFilter, KindFilter]
@@ -214,8 +246,17 @@ class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
     actions = ["mark_paid", "issue_credit_note"]
     change_list_template = "admin/billing/invoice/change_list.html"
 
+    # Amounts in the invoice's own currency.
+    subtotal_shown = money_column(Invoice, "subtotal", currency_from="currency")
+    total_shown = money_column(Invoice, "total", currency_from="currency")
+    MONEY_SHOWN = {"subtotal": "subtotal_shown", "total": "total_shown"}
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return [self.MONEY_SHOWN.get(f.name, f.name) for f in self.model._meta.fields]
+
+    def get_fields(self, request, obj=None):
+        # Every field, in the model's order, the money ones through their formatted column.
+        return self.get_readonly_fields(request, obj)
 
     def has_add_permission(self, request):
         return False

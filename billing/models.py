@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .money import cpa_display
+
 
 class PaymentMethod(models.Model):
     """A card on file (only brand, last four, expiry and billing address; never the number).
@@ -77,7 +79,7 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=["account", "month"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} ({self.campaign_id})"
+        return f"{self.get_kind_display()} {cpa_display(self.amount)} ({self.campaign_id})"
 
 
 class AccountMonthlySpend(models.Model):
@@ -94,7 +96,7 @@ class AccountMonthlySpend(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account_id} {self.month:%Y-%m}: {self.spent}"
+        return f"{self.account_id} {self.month:%Y-%m}: {cpa_display(self.spent)}"
 
 
 class CampaignMonthlySpend(models.Model):
@@ -114,7 +116,7 @@ class CampaignMonthlySpend(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} {self.month:%Y-%m}: {self.spent}"
+        return f"{self.campaign_id} {self.month:%Y-%m}: {cpa_display(self.spent)}"
 
 
 class InvoiceCounter(models.Model):

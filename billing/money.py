@@ -21,3 +21,26 @@ def money(value, places: Decimal = CENT, *, rounding: str = ROUND_HALF_UP) -> De
 def month_start(day: date) -> date:
     """The first day of the month `day` falls in: the key of monthly caps and invoices."""
     return day.replace(day=1)
+
+
+def _symbol(currency: str) -> str:
+    return "$" if currency == "USD" else f"{currency} "
+
+
+def money_display(value, currency: str = "USD") -> str:
+    """`$1,234.50`, `-$12.00`, `EUR 9.99`: two places (rounded half up, like invoices),
+    thousands separated, the sign before the symbol. The one way money is shown to people
+    (PDFs, emails, admin)."""
+    value = money(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{_symbol(currency)}{abs(value):,.2f}"
+
+
+def cpa_display(value, currency: str = "USD") -> str:
+    """A unit CPA keeps its four stored places where they matter: `$0.50`, `$0.125`,
+    `$1.2345` (a CPA rounded to cents would not multiply back to the line)."""
+    value = money(value, MILLS)
+    text = f"{abs(value):,.4f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    text = f"{whole}.{fraction.ljust(2, '0')}"
+    return f"{'-' if value < 0 else ''}{_symbol(currency)}{text}"

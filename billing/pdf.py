@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -37,6 +36,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from .money import cpa_display, money_display
 
 # Bitstream Vera, shipped inside the reportlab wheel: embedded (subset) with a Unicode map, so
 # every viewer and text extractor reads "Visa •••• 4242" and "Straße" back as printed (the
@@ -71,25 +72,6 @@ SELLER_DEFAULTS = {
 
 def _setting(name: str) -> str:
     return str(getattr(settings, name, SELLER_DEFAULTS[name]) or "")
-
-
-def money_display(value: Decimal, currency: str = "USD") -> str:
-    """`$1,234.50`, `-$12.00`: two places, thousands separated, the sign before the symbol."""
-    value = Decimal(value)
-    symbol = "$" if currency == "USD" else f"{currency} "
-    sign = "-" if value < 0 else ""
-    return f"{sign}{symbol}{abs(value):,.2f}"
-
-
-def cpa_display(value: Decimal, currency: str = "USD") -> str:
-    """A unit CPA keeps its four stored places where they matter: `$0.50`, `$0.125`,
-    `$1.2345` (a CPA rounded to cents would not multiply back to the line)."""
-    value = Decimal(value)
-    text = f"{abs(value):,.4f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    text = f"{whole}.{fraction.ljust(2, '0')}"
-    symbol = "$" if currency == "USD" else f"{currency} "
-    return f"{'-' if value < 0 else ''}{symbol}{text}"
 
 
 def date_display(day: date | None) -> str:

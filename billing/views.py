@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
-from console.decorators import account_required
+from console.decorators import account_required, admin_required, is_admin
 
 from .forms import CardForm, TaxIdForm
 from .models import AccountMonthlySpend
@@ -70,13 +70,13 @@ def overview(request):
             "unbilled": unbilled,
             "unbilled_total": sum((row["spend"] for row in unbilled), 0),
             "tax_id_form": TaxIdForm(initial={"tax_id": account.tax_id})
-            if request.membership.is_admin
+            if is_admin(request)
             else None,
         },
     )
 
 
-@account_required
+@admin_required(message="Only an admin of your account can change its tax / VAT id.")
 def tax_id_set(request):
     """The billing page's small form: an admin sets or clears the account's tax / VAT id."""
     if request.method != "POST":
@@ -101,8 +101,10 @@ def tax_id_set(request):
     return redirect("billing:overview")
 
 
+# Payment methods are an admin's (SPEC §12 Roles); once one is set, only the billing owner
+# changes it (SPEC §2): billing_change_refusal says so.
 @never_cache
-@account_required
+@admin_required(message="Only an admin of your account can set the payment method.")
 def card_add(request):
     account = request.account
     refusal = billing_change_refusal(account=account, actor=request.user)

@@ -21,6 +21,9 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from billing.admin_money import money_column
+from billing.money import money_display
+
 from .models import Campaign, CampaignReview, CampaignTransition, Moment, RewardGroup
 from .services.lifecycle import (
     REVIEW_PERMISSION,
@@ -122,8 +125,10 @@ class TransitionInline(ReadOnlyInline):
 
 def _group_rewards(group: RewardGroup):
     lines = [
-        format_html("{} — {} {}", p.asin, p.title, p.price)
-        for p in group.products.all()  # prefetched
+        format_html(
+            "{} — {} {}", p.asin, p.title, money_display(p.price, group.marketplace.currency)
+        )
+        for p in group.products.all()  # prefetched; the group's marketplace is joined
     ]
     if group.discount_category_id:
         lines.append(format_html("Catalog credit: {}", group.discount_category))
@@ -155,7 +160,10 @@ class CampaignReviewAdminMixin:
             },
         ),
         ("Dates", {"fields": ["start_date", "end_date"]}),
-        ("Budget", {"fields": ["total_budget", "cpa", "actions_bought", "spent"]}),
+        (
+            "Budget",
+            {"fields": ["total_budget_shown", "cpa_shown", "actions_bought", "spent_shown"]},
+        ),
         (
             "Messages",
             {
@@ -188,6 +196,11 @@ class CampaignReviewAdminMixin:
         return super().get_queryset(request).select_related("account", "app")
 
     # --- columns ------------------------------------------------------------------------------
+
+    # Campaigns are in US dollars (SPEC §5).
+    total_budget_shown = money_column(Campaign, "total_budget")
+    cpa_shown = money_column(Campaign, "cpa")
+    spent_shown = money_column(Campaign, "spent")
 
     @admin.display(description="review period")
     def review_days_left(self, campaign: Campaign):
@@ -312,7 +325,7 @@ class CampaignReviewAdminMixin:
             self._apply(
                 request, campaigns, spec["move"], spec["done"], reason=form.cleaned_data["reason"]
             )
-            return None if bulk else self._back(campaigns[0].pk)
+            return None if bulk else self._back(request, campaigns[0].pk)
         verb = kind.capitalize()
         context = {
             **self.admin_site.each_context(request),
@@ -343,9 +356,18 @@ class CampaignReviewAdminMixin:
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=pk)
 
-    def _back(self, pk: int):
+    def _back(self, request, pk: int):
+        """Back to the campaign's page after a move. A move takes a campaign out of the queue:
+        then its page in the list of every campaign (its new status and history), rather
+        than the queue's page, which no longer finds it ("perhaps it was deleted?")."""
+        if self.get_queryset(request).filter(pk=pk).exists():
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[pk])
+            )
+        if request.user.has_perm("campaigns.view_campaign"):
+            return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[pk]))
         return HttpResponseRedirect(
-            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[pk])
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         )
 
     def approve_view(self, request, pk: int):
@@ -353,7 +375,7 @@ class CampaignReviewAdminMixin:
             return HttpResponseNotAllowed(["POST"])  # a move is never a GET
         campaign = self._campaign_for_move(request, pk)
         self._apply(request, [campaign], campaign_approve, "approved")
-        return self._back(campaign.pk)
+        return self._back(request, campaign.pk)
 
     def reject_view(self, request, pk: int):
         return self._reason_move(
@@ -382,8 +404,8 @@ class CampaignReviewAdmin(CampaignReviewAdminMixin, admin.ModelAdmin):
         "banner_thumb",
         "rewards_summary",
         "messages_summary",
-        "total_budget",
-        "cpa",
+        "total_budget_shown",
+        "cpa_shown",
     ]
     list_display_links = ["name"]
     search_fields = ["name", "account__name", "app__name"]
@@ -413,9 +435,9 @@ class CampaignAdmin(CampaignReviewAdminMixin, admin.ModelAdmin):
         "submitted_at",
         "start_date",
         "end_date",
-        "total_budget",
-        "cpa",
-        "spent",
+        "total_budget_shown",
+        "cpa_shown",
+        "spent_shown",
     ]
     list_filter = ["status"]
     search_fields = ["name", "campaign_id", "account__name", "app__name"]

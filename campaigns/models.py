@@ -225,3 +225,96 @@ class CampaignReview(Campaign):
         proxy = True
         verbose_name = "campaign pending approval"
         verbose_name_plural = "review queue"
+
+
+# --- Budget alerts (SPEC §12) ------------------------------------------------------------------
+
+
+class AlertThreshold(models.IntegerChoices):
+    """The shares of a budget (or of the account's monthly cap) that raise an alert."""
+
+    HALF = 50, "50 %"
+    MOST = 80, "80 %"
+    ALL = 100, "100 %"
+
+
+class AlertEmailFields(models.Model):
+    """The email of an alert to the account's admins, sent after the claim commits: a worker
+    claims the row (`email_claimed_at`, a lease, so a worker that died mid-send is retried by
+    the sweep) and stamps `emailed_at` once sent, so a task run twice mails once.
+    `email_due` is False for a lower threshold crossed in the same sweep as a higher one: the
+    higher one's email carries the news (campaigns.services.alerts)."""
+
+    threshold = models.PositiveSmallIntegerField(choices=AlertThreshold.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    email_due = models.BooleanField(default=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class BudgetAlert(AlertEmailFields):
+    """A campaign reached `threshold` % of its total budget (or has less than one CPA left,
+    which counts as 100 %). The unique row is the claim: only the sweep whose INSERT created it
+    publishes the webhook event and sends the email, so each threshold alerts once."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="budget_alerts")
+    # What the sweep saw when it claimed the alert (what the email says).
+    spent = models.DecimalField(max_digits=12, decimal_places=4)
+    total_budget = models.DecimalField(max_digits=12, decimal_places=4)
+
+    class Meta:
+        ordering = ["campaign", "threshold"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "threshold"], name="budget_alert_once_per_threshold"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__in=AlertThreshold.values), name="budget_alert_threshold"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(emailed_at__isnull=True, email_due=True),
+                name="budget_alert_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.threshold} % of the budget"
+
+
+class CapAlert(AlertEmailFields):
+    """An account's spend in `month` reached `threshold` % of its monthly spend limit. One row
+    per account, month and threshold: a new month alerts again."""
+
+    account = models.ForeignKey(
+        "console.Account", on_delete=models.CASCADE, related_name="cap_alerts"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    spent = models.DecimalField(max_digits=12, decimal_places=4)
+    limit = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["account", "month", "threshold"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "month", "threshold"], name="cap_alert_once_per_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__in=AlertThreshold.values), name="cap_alert_threshold"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(emailed_at__isnull=True, email_due=True),
+                name="cap_alert_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.month:%Y-%m}: {self.threshold} % of the monthly limit"

@@ -134,7 +134,7 @@ class ActivityIPMiddleware:
 # What a reader filters by: a group is a set of action prefixes. New kinds of change join a
 # group by their prefix, so the page needs no change when a service starts recording.
 ACTION_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "account": ("Account", ("account.signed_up", "account.spend_limit", "support_request.")),
+    "account": ("Account", ("account.signed_up", "account.spend_limit", "account.cap")),
     "members": ("Members", ("invitation.", "membership.")),
     "apps": ("Apps", ("app.",)),
     "keys": ("API keys", ("api_key.",)),
@@ -200,7 +200,26 @@ SENTENCES: dict[str, str] = {
     "account.spend_limit_set": "changed the monthly spend limit from ${old} to ${new}: {reason}",
     "account.tax_id_set": "set the tax / VAT id to “{new}”",
     "account.payment_terms_set": "set the payment terms to {new}",
-    "support_request.created": "asked the Moments team to register the Fire TV app {app_name}",
+    "account.cap_threshold_reached": (
+        "noted the account reached {threshold} % of its monthly spend limit for {month} "
+        "(${spent} of ${limit})"
+    ),
+    "membership.role_changed": "changed the role of {email} from {old_role} to {new_role}",
+    "membership.removed": "removed {email} ({role}) from the team",
+    "staff_request.created": "asked the Moments team: {object}",
+    "staff_request.answered": "answered the request “{object}”: {decision}",
+    "staff_request.withdrawn": "withdrew the request “{object}”",
+    "webhook_endpoint.created": "added the webhook endpoint {object}",
+    "webhook_endpoint.updated": "changed the webhook endpoint {object}",
+    "webhook_endpoint.secret_rotated": "rotated the signing secret of {object}",
+    "webhook_endpoint.enabled": "enabled the webhook endpoint {object}",
+    "webhook_endpoint.disabled": "disabled the webhook endpoint {object}: {reason}",
+    "webhook_endpoint.deleted": "deleted the webhook endpoint {object}",
+    "webhook_endpoint.test_sent": "sent a test event to {object}",
+    "webhook_delivery.retried": "retried a webhook delivery",
+    "campaign.budget_threshold_reached": (
+        "noted {object} reached {threshold} % of its budget (${spent} of ${total_budget})"
+    ),
     "invitation.created": "invited {email} as {role}",
     "invitation.accepted": "accepted the invitation and joined as {role}",
     "invitation.revoked": "revoked the invitation of {email}",

@@ -1,4 +1,4 @@
-"""Django admin for accounts, members, apps, API keys (never the secret) and support requests."""
+"""Django admin for accounts, members, apps, API keys (never the secret) and requests to staff."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from billing.admin import set_card_terms, set_invoice_terms
 
 from .admin_base import ReadOnlyAdmin
-from .forms import SpendLimitForm
+from .forms import SpendLimitForm, StaffRequestAnswerForm
 from .models import (
     Account,
     ActivityEntry,
@@ -22,9 +23,9 @@ from .models import (
     Invitation,
     Membership,
     SpendLimitChange,
-    SupportRequest,
+    StaffRequest,
 )
-from .services import account_spend_limit_set, app_access_changed
+from .services import account_spend_limit_set, app_access_changed, staff_request_answer
 
 
 class MembershipInline(admin.TabularInline):
@@ -243,12 +244,165 @@ class ApiKeyAdmin(admin.ModelAdmin):
             app_access_changed(app=app)
 
 
-@admin.register(SupportRequest)
-class SupportRequestAdmin(admin.ModelAdmin):
-    list_display = ["subject", "account", "kind", "status", "created_at"]
-    list_filter = ["kind", "status"]
-    search_fields = ["subject", "account__name", "message"]
-    raw_id_fields = ["account", "requested_by"]
+class StaffRequestQueueFilter(admin.SimpleListFilter):
+    """The queue opens on what is waiting for an answer; the other states are a click away."""
+
+    title = "status"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("open", "Open (to answer)"),
+            ("answered", "Answered"),
+            ("closed", "Withdrawn"),
+            ("all", "All"),
+        ]
+
+    def choices(self, changelist):
+        # No "All" of Django's own: ours is explicit, and no parameter means open.
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "open") == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "open"
+        if value == "open":
+            return queryset.filter(status=StaffRequest.Status.OPEN)
+        if value == "answered":
+            return queryset.filter(status__in=StaffRequest.ANSWERED)
+        if value == "closed":
+            return queryset.filter(status=StaffRequest.Status.CLOSED)
+        return queryset
+
+
+@admin.register(StaffRequest)
+class StaffRequestAdmin(admin.ModelAdmin):
+    """The "Contact us" queue: staff read requests here and answer them through "Answer…",
+    which calls `staff_request_answer` (it emails the developer and records the activity).
+    Nothing is edited by saving this form: every field is read-only."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "account",
+        "kind",
+        "subject",
+        "status",
+        "requested_by",
+        "answer_link",
+    ]
+    list_filter = [StaffRequestQueueFilter, "kind"]
+    list_select_related = ["account", "requested_by"]
+    search_fields = ["subject", "account__name", "asin", "app_name", "requested_by__email"]
+    date_hierarchy = "created_at"
+    change_form_template = "admin/console/staffrequest_change_form.html"
+    fields = [
+        "account",
+        "kind",
+        "status",
+        "subject",
+        "details",
+        "amount",
+        "asin",
+        "marketplace",
+        "app_name",
+        "store_url",
+        "requested_by",
+        "created_at",
+        "answer",
+        "answered_by",
+        "answered_at",
+    ]
+    readonly_fields = fields
+
+    def get_ordering(self, request):
+        # A queue: the oldest open request first; answered ones newest first.
+        queue = request.GET.get(StaffRequestQueueFilter.parameter_name) or "open"
+        return ["created_at", "pk"] if queue == "open" else ["-created_at", "-pk"]
+
+    def has_add_permission(self, request):
+        return False  # developers raise requests in the console
+
+    def has_change_permission(self, request, obj=None):
+        return False  # answered through staff_request_answer, never by saving the form
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the account's history of what it asked and was told
+
+    def _may_answer(self, request) -> bool:
+        return request.user.is_staff and request.user.has_perm("console.change_staffrequest")
+
+    @admin.display(description="")
+    def answer_link(self, obj):
+        if not obj.is_open:
+            return ""
+        url = reverse("admin:console_staffrequest_answer", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Answer…</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/answer/",
+                view(self.answer_view),
+                name="console_staffrequest_answer",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        context["can_answer"] = obj is not None and obj.is_open and self._may_answer(request)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def answer_view(self, request, pk: int):
+        """ "Answer…": approve or decline with the words the developer reads."""
+        staff_request = get_object_or_404(
+            StaffRequest.objects.select_related("account", "requested_by"), pk=pk
+        )
+        if not self._may_answer(request):
+            raise PermissionDenied
+        form = StaffRequestAnswerForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                staff_request_answer(
+                    actor=request.user,
+                    staff_request=staff_request,
+                    decision=form.cleaned_data["decision"],
+                    answer=form.cleaned_data["answer"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)  # by field (decision, answer) or for the form
+            else:
+                self.message_user(
+                    request,
+                    f"Request #{staff_request.pk} {staff_request.get_status_display().lower()}: "
+                    "the developer and their account's admins were emailed the answer.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:console_staffrequest_changelist"))
+        account = staff_request.account
+        may_change_account = request.user.has_perm("console.change_account")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Answer request #{staff_request.pk}",
+            "opts": self.model._meta,
+            "original": staff_request,
+            "account": account,
+            "form": form,
+            "spend_limit_url": reverse("admin:console_account_spend_limit", args=[account.pk])
+            if may_change_account and staff_request.kind == StaffRequest.Kind.SPEND_LIMIT
+            else None,
+            "account_url": reverse("admin:console_account_change", args=[account.pk]),
+            "accounts_url": reverse("admin:console_account_changelist")
+            + "?"
+            + urlencode({"q": account.name})
+            if may_change_account and staff_request.kind == StaffRequest.Kind.INVOICE_TERMS
+            else None,
+        }
+        return TemplateResponse(request, "admin/console/staff_request_answer.html", context)
 
 
 @admin.register(ActivityEntry)

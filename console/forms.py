@@ -1,4 +1,5 @@
-"""Forms for sign-up, sign-in, team invitations and app registration."""
+"""Forms for sign-up, sign-in, team invitations and roles, app registration and requests to
+staff."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django_countries import countries
 
 from . import services, throttle
-from .models import App, Membership
+from .models import App, Membership, StaffRequest
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -106,6 +107,15 @@ class EmailAuthenticationForm(AuthenticationForm):
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Teammate's email")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class MembershipRoleForm(forms.Form):
+    """An admin's change of a teammate's role on the Team page."""
+
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        error_messages={"invalid_choice": "Choose a role: Admin or Member."},
+    )
 
 
 class AcceptInvitationForm(forms.Form):
@@ -208,3 +218,195 @@ class SpendLimitForm(forms.Form):
         if message:
             raise ValidationError(message)
         return limit
+
+
+# --- Requests to staff ------------------------------------------------------------------------
+
+
+class StaffRequestForm(forms.Form):
+    """One kind of request to the Moments team. Subclasses declare the kind's fields; the
+    rules (amount above the current limit, ASIN format...) live once, in
+    `services.staff_request_errors`, and land here on their fields."""
+
+    kind: str = ""
+    intro: str = ""
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def service_fields(self) -> dict:
+        """The cleaned data as staff_request_create's keyword arguments."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "confirm"}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned  # a field is already wrong: its own message says why
+        errors = services.staff_request_errors(
+            account=self.account, kind=self.kind, **self.service_fields()
+        )
+        for field, message in errors.items():
+            self.add_error(None if field == "__all__" else field, message)
+        return cleaned
+
+
+class SpendLimitRequestForm(StaffRequestForm):
+    kind = StaffRequest.Kind.SPEND_LIMIT
+    intro = (
+        "Your account may spend up to its monthly limit across all campaigns. Ask the finance "
+        "team for a higher one; they answer here and by email."
+    )
+
+    amount = forms.DecimalField(
+        label="Monthly spend limit wanted (USD)",
+        max_digits=12,
+        decimal_places=2,
+        error_messages={"required": "Enter the monthly limit you need in USD, e.g. 25000."},
+    )
+    details = forms.CharField(
+        label="Why do you need it?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        required=False,
+        help_text="Planned campaigns, expected volume, a launch date.",
+    )
+
+
+class InvoiceTermsRequestForm(StaffRequestForm):
+    kind = StaffRequest.Kind.INVOICE_TERMS
+    intro = (
+        "High-volume accounts can pay by invoice instead of card: each month's spend is "
+        "invoiced on the 1st and due in 30 days. The finance team decides."
+    )
+
+    amount = forms.DecimalField(
+        label="Expected monthly spend (USD)",
+        max_digits=12,
+        decimal_places=2,
+        error_messages={"required": "Enter your expected monthly spend in USD, e.g. 20000."},
+    )
+    details = forms.CharField(
+        label="Why invoice terms?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        required=False,
+        help_text="Your purchasing process, the accounts-payable contact, a PO number.",
+    )
+
+
+class OwnRewardRequestForm(StaffRequestForm):
+    kind = StaffRequest.Kind.OWN_REWARD
+    intro = (
+        "You can offer a product of your own as a reward. It must be sold and fulfilled by "
+        "Amazon in the marketplace you choose, and own rewards get no CPA discount. The "
+        "Moments team checks the product and adds it to your catalog."
+    )
+
+    asin = forms.CharField(
+        label="ASIN",
+        max_length=20,
+        help_text="10 letters and digits, from the product's Amazon page (e.g. B08N5WRWNW).",
+    )
+    marketplace = forms.ChoiceField(
+        label="Marketplace",
+        error_messages={"required": "Choose the marketplace the product is sold in."},
+    )
+    details = forms.CharField(
+        label="Anything the Moments team should know",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        required=False,
+    )
+    confirm = forms.BooleanField(
+        label="The product is sold and fulfilled by Amazon, and I understand that own rewards "
+        "get no CPA discount.",
+        error_messages={
+            "required": "Only products sold and fulfilled by Amazon can be rewards: confirm it."
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["marketplace"].choices = [
+            ("", "Choose a marketplace"),
+            *services.marketplace_choices(),
+        ]
+
+    def clean_asin(self):
+        return self.cleaned_data["asin"].strip().upper()
+
+
+class MerchRequestForm(StaffRequestForm):
+    kind = StaffRequest.Kind.MERCH
+    intro = (
+        "Merch t-shirts with your designs as rewards are a beta, in the United States "
+        "marketplace only. Tell us what you have in mind and the team will get in touch."
+    )
+
+    details = forms.CharField(
+        label="Your t-shirts",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        required=False,
+        help_text="Designs, quantities, the campaign they are for.",
+    )
+
+
+class FireTvRequestForm(StaffRequestForm):
+    kind = StaffRequest.Kind.FIRE_TV
+    intro = (
+        "Fire TV apps are not self-service yet: the Moments team registers them for you and "
+        "answers here."
+    )
+
+    app_name = forms.CharField(label="App name", max_length=120)
+    store_url = forms.URLField(label="Store URL", max_length=500, assume_scheme="https")
+    details = forms.CharField(
+        label="Anything the Moments team should know",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        required=False,
+    )
+
+
+class OtherRequestForm(StaffRequestForm):
+    kind = StaffRequest.Kind.OTHER
+    intro = "A question or a request that fits none of the others."
+
+    subject = forms.CharField(label="Subject", max_length=200)
+    details = forms.CharField(
+        label="Your message",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=4000,
+        required=False,
+    )
+
+
+STAFF_REQUEST_FORMS: dict[str, type[StaffRequestForm]] = {
+    form.kind: form
+    for form in (
+        SpendLimitRequestForm,
+        InvoiceTermsRequestForm,
+        OwnRewardRequestForm,
+        MerchRequestForm,
+        FireTvRequestForm,
+        OtherRequestForm,
+    )
+}
+
+
+class StaffRequestAnswerForm(forms.Form):
+    """Staff's answer to a request, in Django admin."""
+
+    decision = forms.ChoiceField(
+        choices=[("", "—"), *[(s, StaffRequest.Status(s).label) for s in StaffRequest.ANSWERED]],
+        error_messages={"required": "Choose approved or declined."},
+    )
+    answer = forms.CharField(
+        label="Answer",
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        max_length=4000,
+        help_text="The developer reads it on the request's page and in the email it sends.",
+        error_messages={"required": "Write the answer the developer will read."},
+    )

@@ -201,34 +201,6 @@ class ApiKey(models.Model):
         return "active"
 
 
-class SupportRequest(models.Model):
-    """A request to the Moments team: Fire TV apps, for now, are registered through one."""
-
-    class Kind(models.TextChoices):
-        FIRE_TV = "fire_tv", "Fire TV app registration"
-        OTHER = "other", "Other"
-
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="support_requests")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    subject = models.CharField(max_length=200)
-    message = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.subject
-
-
 class SpendLimitChange(models.Model):
     """Finance changed an account's monthly spend limit: who, when, from what, to what and why.
 
@@ -319,3 +291,118 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+class StaffRequest(models.Model):
+    """A developer's request to the Moments team (the original's "Contact us", SPEC §12): a
+    higher spend limit, invoice terms, a reward of their own, Merch t-shirts, a Fire TV app or
+    anything else. Staff answer it in Django admin through `staff_request_answer`.
+
+    Written only by the services in `console.services` (create, answer, withdraw). The fields a
+    kind needs are required by constraints below; the rest stay empty.
+    """
+
+    class Kind(models.TextChoices):
+        SPEND_LIMIT = "spend_limit", "Raise the monthly spend limit"
+        INVOICE_TERMS = "invoice_terms", "Pay by invoice instead of card"
+        OWN_REWARD = "own_reward", "A reward of our own (ASIN)"
+        MERCH = "merch", "Merch t-shirts (US beta)"
+        FIRE_TV = "fire_tv", "Fire TV app registration"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        CLOSED = "closed", "Withdrawn"
+
+    # A request of these kinds is about the whole account: a second one while the first is
+    # open would only split the conversation.
+    ONE_OPEN_PER_ACCOUNT = (Kind.SPEND_LIMIT, Kind.INVOICE_TERMS, Kind.MERCH)
+    ANSWERED = (Status.APPROVED, Status.DECLINED)
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="staff_requests")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    subject = models.CharField(max_length=200)
+    details = models.TextField(blank=True)
+    # Spend limit: the monthly limit wanted; invoice terms: the expected monthly spend (USD).
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Own reward: the product and the marketplace (a code of rewards.marketplaces) it sells in.
+    asin = models.CharField("ASIN", max_length=10, blank=True)
+    marketplace = models.CharField(max_length=2, blank=True)
+    # Fire TV: the app to register.
+    app_name = models.CharField(max_length=120, blank=True)
+    store_url = models.URLField("store URL", max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="staff_request_account_recent"),
+            models.Index(fields=["status", "created_at"], name="staff_request_queue"),
+        ]
+        constraints = [
+            # Answered exactly when approved or declined, and then with the words and the time.
+            models.CheckConstraint(
+                condition=(
+                    Q(status__in=["approved", "declined"], answered_at__isnull=False)
+                    & ~Q(answer="")
+                )
+                | (~Q(status__in=["approved", "declined"]) & Q(answered_at__isnull=True)),
+                name="staff_request_answered_iff_answer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="spend_limit") | Q(amount__gt=0),
+                name="staff_request_spend_limit_has_amount",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="own_reward") | (~Q(asin="") & ~Q(marketplace="")),
+                name="staff_request_own_reward_has_asin",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="fire_tv") | ~Q(app_name=""),
+                name="staff_request_fire_tv_has_app",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "kind"],
+                condition=Q(status="open", kind__in=["spend_limit", "invoice_terms", "merch"]),
+                name="staff_request_one_open_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "asin", "marketplace"],
+                condition=Q(status="open", kind="own_reward"),
+                name="staff_request_one_open_per_asin",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_answered(self) -> bool:
+        return self.status in self.ANSWERED
+
+
+# Webhook endpoints, deliveries and attempts live in console/webhooks/models.py (SPEC §12).
+from .webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import ApiKey, App
+from .models import ApiKey, App, StaffRequest
 
 
 def for_account(queryset: QuerySet, request, *, field: str = "account") -> QuerySet:
@@ -29,3 +29,10 @@ def app_list(request) -> QuerySet:
 
 def app_keys(app: App) -> QuerySet:
     return ApiKey.objects.filter(app=app).order_by("-created_at")
+
+
+def staff_requests(request) -> QuerySet:
+    """The account's requests to staff, newest first, with who asked (one query per page)."""
+    return for_account(StaffRequest.objects.select_related("requested_by"), request).order_by(
+        "-created_at", "-pk"
+    )

@@ -200,6 +200,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.email_unsent_invoices",
         "schedule": crontab(minute="*/15"),
     },
+    # Webhook attempts that are due (retries: the first comes 5 s after a failure) or whose
+    # worker died (SPEC §12). Every few seconds: a claim per row makes overlapping runs safe.
+    "webhooks-sweep-deliveries": {
+        "task": "console.webhooks.tasks.sweep_webhook_deliveries",
+        "schedule": env.float("WEBHOOKS_SWEEP_SECONDS", default=5.0),
+    },
+    # Budget alerts at 50/80/100 % of campaign budgets and account monthly limits (SPEC §12),
+    # and alert emails that never went out.
+    "campaigns-budget-alerts": {
+        "task": "campaigns.tasks.sweep_budget_alerts",
+        "schedule": crontab(),  # every minute
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -304,6 +316,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Webhooks (SPEC §12) ----------------------------------------------------------------------
+# Lets endpoints use http:// and private, loopback or link-local addresses (SSRF guard off):
+# for receivers on a developer's own machine. Off in production unless set.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG or TESTING)
 
 # --- Product rules ----------------------------------------------------------------------------
 # How long a rotated API key keeps working (SPEC §3).

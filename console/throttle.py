@@ -157,11 +157,13 @@ def record(rule: Rule, ident: str) -> Usage:
         # One round trip, atomic: the window starts with the first event (NX keeps a running
         # window's expiry), and INCR keeps the key's expiry.
         _, count, ttl = redis_call(
-            lambda client: client.pipeline(transaction=True)
-            .set(key, 0, ex=rule.window, nx=True)
-            .incr(key)
-            .ttl(key)
-            .execute()
+            lambda client: (
+                client.pipeline(transaction=True)
+                .set(key, 0, ex=rule.window, nx=True)
+                .incr(key)
+                .ttl(key)
+                .execute()
+            )
         )
         return Usage(int(count), max(int(ttl), 1))
     except Exception as exc:  # noqa: BLE001
@@ -199,6 +201,7 @@ def clear_all() -> None:
     if not settings.REDIS_URL:
         cache.clear()  # the embedded cache has no pattern delete; it only holds rebuildable data
         return
+
     def _clear(client) -> None:
         keys = list(client.scan_iter(match=_redis_key("throttle:*"), count=1000))
         if keys:

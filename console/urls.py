@@ -16,6 +16,16 @@ console_patterns = [
     path("activity/", views_activity.activity, name="activity"),
     path("team/invite/", views.invite, name="invite"),
     path("team/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("team/members/<int:pk>/role/", views.member_role_set, name="member_role_set"),
+    path("team/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("requests/", views.staff_request_list, name="staff_request_list"),
+    path("requests/new/<slug:kind>/", views.staff_request_create, name="staff_request_create"),
+    path("requests/<int:pk>/", views.staff_request_detail, name="staff_request_detail"),
+    path(
+        "requests/<int:pk>/withdraw/",
+        views.staff_request_withdraw,
+        name="staff_request_withdraw",
+    ),
     path("apps/", views.app_list, name="app_list"),
     path("apps/new/", views.app_create, name="app_create"),
     path("apps/<uuid:app_id>/", views.app_detail, name="app_detail"),
@@ -63,6 +73,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("billing/", include("billing.urls")),
     path("finance/", include("billing.finance.urls")),
+    path("webhooks/", include("console.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 

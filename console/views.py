@@ -1,12 +1,14 @@
-"""Console pages: sign-up, dashboard, team, apps. Views stay thin: forms validate, services
-write, selectors read."""
+"""Console pages: sign-up, dashboard, team, apps, requests to staff. Views stay thin: forms
+validate, services write, selectors read."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -14,14 +16,18 @@ from django.views.decorators.http import require_POST
 from . import selectors, services, throttle
 from .decorators import account_required, admin_required
 from .forms import (
+    STAFF_REQUEST_FORMS,
     AcceptInvitationForm,
     AppEditForm,
     AppForm,
     EmailAuthenticationForm,
     InvitationForm,
+    MembershipRoleForm,
     SignupForm,
 )
-from .models import ApiKey, App, Invitation
+from .models import ApiKey, App, Invitation, Membership, StaffRequest
+
+STAFF_REQUESTS_PER_PAGE = 20
 
 
 def home(request):
@@ -115,8 +121,61 @@ def team(request):
                 if i.is_open
             ],
             "form": InvitationForm(),
+            "roles": Membership.Role.choices,
         },
     )
+
+
+# Members are the account's people: admins manage them (SPEC §12 Roles), members read the list.
+
+
+def _messages_from(request, exc: ValidationError) -> None:
+    for error in exc.messages:
+        messages.error(request, error)
+
+
+@admin_required
+@require_POST
+def member_role_set(request, pk: int):
+    membership = selectors.get_for_account(
+        Membership.objects.select_related("user"), request, pk=pk
+    )
+    form = MembershipRoleForm(request.POST)
+    if not form.is_valid():
+        _messages_from(request, ValidationError(form.errors["role"]))
+        return redirect("console:team")
+    role = form.cleaned_data["role"]
+    try:
+        services.membership_role_set(actor=request.user, membership=membership, role=role)
+    except ValidationError as exc:
+        _messages_from(request, exc)
+    else:
+        label = Membership.Role(role).label.lower()
+        messages.success(
+            request, f"{membership.user.email} is now {'an' if role == 'admin' else 'a'} {label}."
+        )
+    return redirect("console:team")
+
+
+@admin_required
+@require_POST
+def member_remove(request, pk: int):
+    membership = selectors.get_for_account(
+        Membership.objects.select_related("user"), request, pk=pk
+    )
+    email = membership.user.email
+    try:
+        services.membership_remove(actor=request.user, membership=membership)
+    except ValidationError as exc:
+        _messages_from(request, exc)
+        return redirect("console:team")
+    if membership.user_id == request.user.pk:
+        # They removed themself: their seat and sign-in are gone.
+        logout(request)
+        messages.success(request, f"You left {membership.account.name}.")
+        return redirect("login")
+    messages.success(request, f"{email} was removed from the team and can no longer sign in.")
+    return redirect("console:team")
 
 
 @admin_required
@@ -192,13 +251,19 @@ def app_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if data["platform"] == App.Platform.FIRE_TV:
-            ticket = services.support_request_fire_tv(
-                account=request.account,
-                actor=request.user,
-                app_name=data["name"],
-                store_url=data["store_url"],
-                message=data["message"],
-            )
+            # Not self-service (SPEC §3): a request to staff instead of a registration.
+            try:
+                ticket = services.staff_request_create(
+                    account=request.account,
+                    actor=request.user,
+                    kind=StaffRequest.Kind.FIRE_TV,
+                    app_name=data["name"],
+                    store_url=data["store_url"],
+                    details=data["message"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+                return render(request, "console/app_form.html", {"form": form})
             return render(request, "console/fire_tv_support.html", {"ticket": ticket})
         try:
             issued = services.app_register(
@@ -264,3 +329,72 @@ def app_key_revoke(request, app_id, key_id: int):
     services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, f"Key {api_key.prefix}… revoked. Calls using it now get a 403.")
     return redirect("console:app_detail", app_id=app.app_id)
+
+
+# --- Requests to staff ("Contact us") -----------------------------------------------------------
+# Any member may ask (SPEC §12); staff answer in Django admin.
+
+
+@account_required
+def staff_request_list(request):
+    requests = Paginator(selectors.staff_requests(request), STAFF_REQUESTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "console/staff_request_list.html",
+        {
+            "requests": requests,
+            "kinds": [
+                (kind, StaffRequest.Kind(kind).label, form.intro)
+                for kind, form in STAFF_REQUEST_FORMS.items()
+            ],
+        },
+    )
+
+
+@account_required
+def staff_request_create(request, kind: str):
+    form_class = STAFF_REQUEST_FORMS.get(kind)
+    if form_class is None:
+        raise Http404("No such kind of request.")
+    form = form_class(request.POST or None, account=request.account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_request = services.staff_request_create(
+                account=request.account, actor=request.user, kind=kind, **form.service_fields()
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Request #{staff_request.pk} sent. The Moments team answers here and by email.",
+            )
+            return redirect("console:staff_request_detail", pk=staff_request.pk)
+    return render(
+        request,
+        "console/staff_request_form.html",
+        {"form": form, "kind_label": StaffRequest.Kind(kind).label, "intro": form.intro},
+    )
+
+
+@account_required
+def staff_request_detail(request, pk: int):
+    staff_request = selectors.get_for_account(
+        StaffRequest.objects.select_related("requested_by"), request, pk=pk
+    )
+    return render(request, "console/staff_request_detail.html", {"staff_request": staff_request})
+
+
+@account_required
+@require_POST
+def staff_request_withdraw(request, pk: int):
+    staff_request = selectors.get_for_account(StaffRequest.objects.all(), request, pk=pk)
+    try:
+        services.staff_request_withdraw(actor=request.user, staff_request=staff_request)
+    except ValidationError as exc:
+        _messages_from(request, exc)
+    else:
+        messages.success(request, f"Request #{staff_request.pk} withdrawn.")
+    return redirect("console:staff_request_detail", pk=staff_request.pk)

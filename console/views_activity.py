@@ -84,6 +84,13 @@ def _links(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, str
             account_id=account_id, pk__in=campaign_ids
         ).values_list("pk", "campaign_id"):
             links["campaigns.campaign", str(pk)] = reverse("campaigns:detail", args=[campaign_id])
+    if endpoint_ids := ids("console.webhookendpoint"):
+        from .webhooks.models import WebhookEndpoint
+
+        for pk in WebhookEndpoint.objects.filter(
+            account_id=account_id, pk__in=endpoint_ids
+        ).values_list("pk", flat=True):
+            links["console.webhookendpoint", str(pk)] = reverse("webhooks:detail", args=[pk])
     for e in entries:
         if e.object_type == "billing.invoice" and e.object_repr:
             # Invoices are reached by their number, which the row keeps.

@@ -42,4 +42,8 @@ def webhook_event_publish(*, account_id: int, event_type: str, data: dict) -> We
 
 
 def _after_publish(events: list[WebhookEvent]) -> None:
-    """The hook where deliveries to the account's endpoints are created (console.webhooks)."""
+    """Create the events' deliveries to the account's endpoints, in the same transaction;
+    they are sent after commit (console.webhooks.services)."""
+    from .services import webhook_deliveries_create  # it imports EVENT_TYPES from here
+
+    webhook_deliveries_create(events=events)

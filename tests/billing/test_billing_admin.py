@@ -122,3 +122,31 @@ def test_payment_terms_are_not_a_free_text_field_on_the_account_form(admin_clien
     page = admin_client.get(reverse("admin:console_account_change", args=[acme.pk]))
     assert 'name="payment_terms"' not in page.content.decode()
     assert PaymentMethod.objects.count() == 0
+
+
+def test_the_ledger_and_the_counters_show_dollars_not_bare_decimals(admin_client, acme, ledger):
+    entry = LedgerEntry.objects.create(
+        account=acme, campaign=ledger.campaign, amount=Decimal("0.1250"), month=ledger.month
+    )
+    AccountMonthlySpend.objects.filter(account=acme).update(spent=Decimal("1234.5000"))
+    pages = [
+        admin_client.get(reverse("admin:billing_ledgerentry_changelist")),
+        admin_client.get(reverse("admin:billing_ledgerentry_change", args=[entry.pk])),
+        admin_client.get(reverse("admin:billing_accountmonthlyspend_changelist")),
+        admin_client.get(reverse("admin:billing_campaignmonthlyspend_changelist")),
+    ]
+    ledger_list, ledger_page, account_spend, campaign_spend = (p.content.decode() for p in pages)
+    assert "$0.125" in ledger_list and "$25.00" in ledger_list
+    assert "$0.125" in ledger_page and "0.1250" not in ledger_page
+    assert "$1,234.50" in account_spend and "1234.5000" not in account_spend
+    assert "$25.00" in campaign_spend
+
+
+def test_money_is_formatted_by_one_helper():
+    from billing.money import cpa_display, money_display
+
+    assert money_display(Decimal("1000.0000")) == "$1,000.00"
+    assert money_display(Decimal("0.005")) == "$0.01"  # half up, as invoices round
+    assert money_display(Decimal("-12"), "EUR") == "-EUR 12.00"
+    assert cpa_display(Decimal("0.1250")) == "$0.125"
+    assert cpa_display(Decimal("12500.0000")) == "$12,500.00"

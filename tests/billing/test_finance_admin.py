@@ -177,3 +177,16 @@ def test_the_list_makes_a_fixed_number_of_queries(
         invoices_issue_month(month=OCTOBER)
     with django_assert_max_num_queries(14):
         finance_client.get(LIST)
+
+
+def test_invoice_amounts_show_with_their_currency_in_the_list_and_on_the_page(
+    finance_client, october
+):
+    invoice = october["MC-2026-000002"]  # Acme's October: 2 actions × $25
+    listing = finance_client.get(LIST, {"month": "2026-10"}).content.decode()
+    assert "$50.00" in listing and "$30.00" in listing
+    page = finance_client.get(f"{LIST}{invoice.pk}/change/").content.decode()
+    assert page.count("$50.00") >= 3  # subtotal, total and the line's amount
+    assert "$25.00" in page  # the line's unit CPA
+    for raw in (">50.00<", ">25.0000<", "<p>50.00</p>"):
+        assert raw not in listing and raw not in page

@@ -92,7 +92,9 @@ def test_the_queue_lists_pending_campaigns_oldest_first_with_what_a_reviewer_nee
     assert '<img src="/media/banners/older.png"' in page
     assert "<strong>US</strong>: Wireless Earbuds Pro (limit 100)" in page
     assert "Reach level 10 for free earbuds!" in page
-    assert "27.5000" in page and "1000.0000" in page
+    # Money as people read it, in dollars: never the stored "1000.0000" without a currency.
+    assert "$27.50" in page and "$1,000.00" in page
+    assert "27.5000" not in page and "1000.0000" not in page
     assert older.pk and newer.pk
 
 
@@ -280,3 +282,51 @@ def test_finance_sees_spend_and_the_ledger_and_may_edit_accounts_but_reviewers_m
     client.post(account, {"monthly_spend_limit": "99999.00"})
     acme.refresh_from_db()
     assert acme.monthly_spend_limit == Decimal("15000.00")
+
+
+@pytest.mark.parametrize("move", ["approve", "reject"])
+def test_a_move_from_the_queue_page_of_a_campaign_lands_on_a_page_that_exists(
+    move, now, reviewer_client, acme_app
+):
+    # The campaign leaves the queue with the move: going back to its queue page said
+    # "… doesn't exist. Perhaps it was deleted?" about a campaign that had just been approved.
+    campaign = pending_campaign(app=acme_app, submitted_at=now - DAY, name="Moon Quest")
+    url = reverse(f"admin:campaigns_campaignreview_{move}", args=[campaign.pk])
+
+    response = reviewer_client.post(url, {"reason": "Wrong marketplace."}, follow=True)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Perhaps it was deleted" not in page and "doesn’t exist" not in page
+    assert {"approve": "1 campaign approved.", "reject": "1 campaign rejected."}[move] in page
+    # Its page in the list of every campaign, with its new status and history.
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:campaigns_campaign_change", args=[campaign.pk]
+    )
+    assert "Moon Quest" in page
+
+
+def test_admin_shows_campaign_money_in_dollars_in_the_list_and_on_the_page(
+    now, reviewer_client, acme_app
+):
+    campaign = CampaignFactory(
+        app=acme_app,
+        status=S.LIVE,
+        submitted_at=now - 9 * DAY,
+        total_budget=Decimal("12500.0000"),
+        cpa=Decimal("0.1250"),
+        spent=Decimal("1234.5000"),
+    )
+    listing = reviewer_client.get(ALL).content.decode()
+    page = reviewer_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+    for html in (listing, page):
+        assert "$12,500.00" in html and "$0.125" in html and "$1,234.50" in html
+        assert "12500.0000" not in html and "0.1250" not in html and "1234.5000" not in html
+    assert "Total budget" in listing  # the column keeps the field's name...
+    CampaignFactory(app=acme_app, name="Small One", total_budget=Decimal("50"), cpa=Decimal("5"))
+    by_budget = reviewer_client.get(ALL, {"o": "8"}).content.decode()  # ...and sorts on it
+    assert by_budget.index("$50.00") < by_budget.index("$12,500.00")
+    by_budget = reviewer_client.get(ALL, {"o": "-8"}).content.decode()
+    assert by_budget.index("$12,500.00") < by_budget.index("$50.00")

@@ -136,12 +136,19 @@ def test_the_page_makes_the_same_number_of_queries_whatever_the_rows(
     alice_client, alice, acme, acme_app, django_assert_num_queries
 ):
     from billing.models import Invoice
+    from console.webhooks.models import WebhookEndpoint
 
     def add_rows(n: int) -> None:
         for _ in range(n):
             campaign = CampaignFactory(app=acme_app)
             activity_record(actor=alice, account=acme, action="campaign.created", target=campaign)
             activity_record(actor=alice, account=acme, action="api_key.rotated", target=acme_app)
+            activity_record(
+                actor=alice,
+                account=acme,
+                action="webhook_endpoint.created",
+                target=WebhookEndpoint(pk=campaign.pk, url="https://hooks.acme.test/moments"),
+            )
             activity_record(
                 actor=UserFactory(),
                 account=acme,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console import services
-from console.models import ApiKey, App, SupportRequest
+from console.models import ApiKey, App, StaffRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -160,9 +160,9 @@ def test_choosing_fire_tv_opens_a_support_request_instead_of_registering(alice_c
     )
     assert "Fire TV apps are not self-service yet" in response.content.decode()
     assert not App.objects.exists()
-    ticket = SupportRequest.objects.get()
+    ticket = StaffRequest.objects.get()
     assert ticket.account == acme and ticket.kind == "fire_tv"
-    assert "Launching in March" in ticket.message
+    assert "Launching in March" in ticket.details
 
 
 def test_a_bad_store_url_gets_a_message(alice_client):

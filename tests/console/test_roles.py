@@ -1,13 +1,31 @@
 """Roles (SPEC §12): account admins manage apps, keys, members and payment methods; members
-build campaigns and read the rest."""
+build campaigns and read the rest. Every admin-only action is found from the URL conf."""
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter, UUIDConverter
+from django.utils import timezone
+
+from billing.models import PaymentMethod
 from console import services
-from console.models import ApiKey, App
+from console.models import (
+    Account,
+    ActivityEntry,
+    ApiKey,
+    App,
+    Invitation,
+    Membership,
+)
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +170,491 @@ def test_a_member_cannot_add_a_card_nor_sees_the_button(client, bob):
 
     assert client.get(reverse("billing:card_add")).status_code == 403
     assert 'id="card-add-link"' not in client.get(reverse("billing:overview")).content.decode()
+
+
+# --- Every admin-only action, from the URL conf -----------------------------------------------
+#
+# Each console URL (every namespaced URL but the Rewards API, shopper pages, finance and Django
+# admin) is either admin-only (its view is wrapped in @admin_required) or listed in
+# MEMBER_PAGES. Each admin-only view has a case in ADMIN_ACTIONS: a member posting it gets the
+# 403 page and nothing changes; an admin succeeds. A new view fails
+# test_every_console_url_is_classified until it is added to one of the two.
+
+NOT_CONSOLE_NAMESPACES = {"rewards", "finance", "admin"}
+
+# Members build campaigns and read everything else (SPEC §12 Roles); anyone in the account may
+# ask the Moments team for something.
+MEMBER_PAGES = {
+    "console:dashboard",
+    "console:team",
+    "console:app_list",
+    "console:app_detail",
+    "console:staff_request_list",
+    "console:staff_request_create",
+    "console:staff_request_detail",
+    "console:staff_request_withdraw",
+    "campaigns:list",
+    "campaigns:create",
+    "campaigns:detail",
+    "campaigns:wizard",
+    "campaigns:wizard_step",
+    "campaigns:delete",
+    "campaigns:take_down",
+    "billing:overview",
+    "billing:invoice_pdf",
+}
+
+
+def _console_urls() -> dict[str, URLPattern]:
+    found: dict[str, URLPattern] = {}
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace
+                walk(
+                    pattern.url_patterns,
+                    f"{namespace}:{inner}" if namespace and inner else inner or namespace,
+                )
+            elif (
+                pattern.name and namespace and namespace.split(":")[0] not in NOT_CONSOLE_NAMESPACES
+            ):
+                found[f"{namespace}:{pattern.name}"] = pattern
+
+    walk(get_resolver().url_patterns, None)
+    return found
+
+
+def _admin_only_urls() -> dict[str, URLPattern]:
+    return {
+        name: pattern
+        for name, pattern in _console_urls().items()
+        if getattr(pattern.callback, "admin_only", False)
+    }
+
+
+@dataclass
+class World:
+    alice: object
+    bob: object
+    dave: object  # a third teammate, the target of role changes and removals
+    acme: Account
+    app: App
+    key: ApiKey
+    invitation: Invitation
+
+
+@pytest.fixture
+def world(alice, bob, acme, acme_app, live_key):
+    dave = MembershipFactory(user__email="dave@acme.test", account=acme, role="member").user
+    invitation = services.invitation_create(
+        account=acme, actor=alice, email="erin@acme.test"
+    ).invitation
+    return World(alice, bob, dave, acme, acme_app, live_key, invitation)
+
+
+NEXT_YEAR = timezone.localdate().year + 3
+
+
+@dataclass(frozen=True)
+class AdminAction:
+    """One admin-only action: the URL's name, its arguments and form data from the world, and
+    how to tell it happened."""
+
+    name: str
+    args: Callable[[World], list] = lambda w: []
+    data: Callable[[World], dict] = lambda w: {}
+    done: Callable[[World], bool] = lambda w: True
+
+
+ADMIN_ACTIONS = [
+    AdminAction(
+        "console:invite",
+        data=lambda w: {"email": "frank@acme.test", "role": "member"},
+        done=lambda w: Invitation.objects.filter(email="frank@acme.test").exists(),
+    ),
+    AdminAction(
+        "console:invitation_revoke",
+        args=lambda w: [w.invitation.pk],
+        done=lambda w: Invitation.objects.get(pk=w.invitation.pk).revoked_at is not None,
+    ),
+    AdminAction(
+        "console:member_role_set",
+        args=lambda w: [w.dave.membership.pk],
+        data=lambda w: {"role": "admin"},
+        done=lambda w: Membership.objects.get(user=w.dave).is_admin,
+    ),
+    AdminAction(
+        "console:member_remove",
+        args=lambda w: [w.dave.membership.pk],
+        done=lambda w: not Membership.objects.filter(user=w.dave).exists(),
+    ),
+    AdminAction(
+        "console:app_create",
+        data=lambda w: REGISTER,
+        done=lambda w: App.objects.filter(name="Moon Miner").exists(),
+    ),
+    AdminAction(
+        "console:app_edit",
+        args=lambda w: [w.app.app_id],
+        data=lambda w: {"name": "Renamed", "store_url": w.app.store_url, "allowed_ips": ""},
+        done=lambda w: App.objects.get(pk=w.app.pk).name == "Renamed",
+    ),
+    AdminAction(
+        "console:app_key_rotate",
+        args=lambda w: [w.app.app_id],
+        done=lambda w: w.app.api_keys.count() == 2,
+    ),
+    AdminAction(
+        "console:app_key_revoke",
+        args=lambda w: [w.app.app_id, w.key.pk],
+        done=lambda w: ApiKey.objects.get(pk=w.key.pk).revoked_at is not None,
+    ),
+    AdminAction(
+        "billing:card_add",
+        data=lambda w: {
+            "cardholder_name": "Alice Liddell",
+            "card_number": "4242 4242 4242 4242",
+            "exp_month": "12",
+            "exp_year": str(NEXT_YEAR),
+            "cvc": "123",
+            "billing_address": "1 Main Street\nSeattle, WA 98101",
+        },
+        done=lambda w: PaymentMethod.objects.filter(account=w.acme, is_active=True).exists(),
+    ),
+    AdminAction(
+        "billing:tax_id_set",
+        data=lambda w: {"tax_id": "DE123456789"},
+        done=lambda w: Account.objects.get(pk=w.acme.pk).tax_id == "DE123456789",
+    ),
+]
+
+
+def _state() -> dict:
+    """Everything an admin-only action could change."""
+    return {
+        "members": list(
+            Membership.objects.order_by("pk").values_list("pk", "role", "user__is_active")
+        ),
+        "invitations": list(Invitation.objects.order_by("pk").values_list("pk", "revoked_at")),
+        "apps": list(App.objects.order_by("pk").values_list("pk", "name", "store_url")),
+        "keys": list(ApiKey.objects.order_by("pk").values_list("pk", "expires_at", "revoked_at")),
+        "accounts": list(
+            Account.objects.order_by("pk").values_list("pk", "tax_id", "billing_owner")
+        ),
+        "cards": list(PaymentMethod.objects.order_by("pk").values_list("pk", "is_active")),
+        "activity": ActivityEntry.objects.count(),
+    }
+
+
+def test_every_console_url_is_classified_as_admin_only_or_a_member_page():
+    urls = _console_urls()
+    unclassified = sorted(set(urls) - set(_admin_only_urls()) - MEMBER_PAGES)
+    assert not unclassified, (
+        f"Decide who may use {unclassified}: wrap the view in @admin_required (and add a case "
+        "to ADMIN_ACTIONS) or add its name to MEMBER_PAGES."
+    )
+    assert not MEMBER_PAGES & set(_admin_only_urls()), "a member page is admin-only"
+    assert set(urls) >= MEMBER_PAGES, f"gone: {sorted(MEMBER_PAGES - set(urls))}"
+
+
+# Admin-only pages that only read (a member gets the 403 page, checked for every admin-only URL
+# above and below; an admin reads them): no action to post.
+ADMIN_PAGES = {"console:activity"}
+
+
+@pytest.mark.parametrize("name", sorted(ADMIN_PAGES))
+def test_an_admin_reads_an_admin_only_page_and_a_member_gets_403(client, world, name):
+    client.force_login(world.bob)
+    assert client.get(reverse(name)).status_code == 403
+    client.force_login(world.alice)
+    assert client.get(reverse(name)).status_code == 200
+
+
+def test_every_admin_only_url_has_a_case_and_every_case_is_admin_only():
+    cases = {action.name for action in ADMIN_ACTIONS} | ADMIN_PAGES
+    assert set(_admin_only_urls()) == cases, (
+        "Add a case to ADMIN_ACTIONS for each admin-only view (and only those): "
+        f"missing {sorted(set(_admin_only_urls()) - cases)}, "
+        f"not admin-only {sorted(cases - set(_admin_only_urls()))}"
+    )
+
+
+def _placeholder_kwargs(pattern: URLPattern) -> dict:
+    values = {UUIDConverter: uuid.uuid4(), IntConverter: 999_999}
+    return {
+        name: values.get(type(converter), "x")
+        for name, converter in pattern.pattern.converters.items()
+    }
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_member_gets_the_403_page_on_every_admin_only_url_before_anything_is_looked_up(
+    client, world, method
+):
+    client.force_login(world.bob)
+    before = _state()
+    for name, pattern in sorted(_admin_only_urls().items()):
+        url = reverse(name, kwargs=_placeholder_kwargs(pattern))
+        response = getattr(client, method)(url)
+        assert response.status_code == 403, f"{method.upper()} {name}"
+        assert "You can't do that here" in response.content.decode(), name
+    assert _state() == before
+
+
+@pytest.mark.parametrize("action", ADMIN_ACTIONS, ids=lambda a: a.name)
+def test_a_member_posting_an_admin_only_action_gets_403_and_nothing_changes(client, world, action):
+    client.force_login(world.bob)
+    before = _state()
+
+    response = client.post(reverse(action.name, args=action.args(world)), action.data(world))
+
+    assert response.status_code == 403
+    assert "You can't do that here" in response.content.decode()
+    assert _state() == before
+    assert not action.done(world)
+
+
+@pytest.mark.parametrize("action", ADMIN_ACTIONS, ids=lambda a: a.name)
+def test_an_admin_posting_an_admin_only_action_succeeds(client, world, action):
+    client.force_login(world.alice)
+
+    response = client.post(reverse(action.name, args=action.args(world)), action.data(world))
+
+    assert response.status_code in (200, 302), response.content.decode()[:500]
+    assert action.done(world)
+
+
+@pytest.mark.parametrize(
+    "name", ["console:invitation_revoke", "console:member_role_set", "console:member_remove"]
+)
+def test_another_accounts_admin_gets_a_404_on_acmes_invitations_and_members(
+    charlie_client, world, name
+):
+    target = (
+        world.invitation.pk if name == "console:invitation_revoke" else world.dave.membership.pk
+    )
+    before = _state()
+
+    response = charlie_client.post(reverse(name, args=[target]), {"role": "admin"})
+
+    assert response.status_code == 404
+    assert _state() == before
+
+
+# --- What each role sees ----------------------------------------------------------------------
+
+
+def test_a_members_team_page_shows_the_team_but_no_role_or_remove_controls(client, world):
+    client.force_login(world.bob)
+
+    page = client.get(reverse("console:team")).content.decode()
+
+    assert "dave@acme.test" in page and "alice@acme.test" in page
+    assert "Change role" not in page
+    assert ">Remove<" not in page
+    assert reverse("console:member_remove", args=[world.dave.membership.pk]) not in page
+    assert reverse("console:member_role_set", args=[world.dave.membership.pk]) not in page
+    assert "Only admins of this account can invite teammates." in page
+
+
+def test_an_admins_team_page_shows_role_and_remove_controls_for_each_member(alice_client, world):
+    page = alice_client.get(reverse("console:team")).content.decode()
+
+    for user in (world.alice, world.bob, world.dave):
+        assert reverse("console:member_role_set", args=[user.membership.pk]) in page
+        assert reverse("console:member_remove", args=[user.membership.pk]) in page
+    assert reverse("console:invite") in page
+    assert "Withdraw" in page
+
+
+def test_a_members_billing_page_shows_no_card_or_tax_id_controls(client, world):
+    client.force_login(world.bob)
+
+    page = client.get(reverse("billing:overview")).content.decode()
+
+    assert 'id="card-add-link"' not in page
+    assert 'id="tax-id-form"' not in page
+    assert reverse("billing:tax_id_set") not in page
+    assert 'id="spend-limit"' in page  # members read billing
+
+
+def test_an_admins_billing_page_shows_the_card_and_tax_id_controls(alice_client, world):
+    page = alice_client.get(reverse("billing:overview")).content.decode()
+
+    assert 'id="card-add-link"' in page
+    assert 'id="tax-id-form"' in page
+
+
+def test_every_member_sees_the_contact_us_link(client, world):
+    client.force_login(world.bob)
+
+    page = client.get(reverse("console:dashboard")).content.decode()
+
+    assert reverse("console:staff_request_list") in page
+
+
+# --- Member management ------------------------------------------------------------------------
+
+
+def test_an_admin_makes_a_member_an_admin_and_back_and_each_change_is_recorded(alice, world):
+    membership = world.dave.membership
+
+    services.membership_role_set(actor=alice, membership=membership, role="admin")
+    services.membership_role_set(actor=alice, membership=membership, role="member")
+
+    assert Membership.objects.get(pk=membership.pk).role == "member"
+    rows = list(
+        ActivityEntry.objects.filter(action="membership.role_changed")
+        .order_by("pk")
+        .values_list("actor", "account", "object_id", "data")
+    )
+    assert rows == [
+        (
+            alice.pk,
+            world.acme.pk,
+            str(membership.pk),
+            {"email": "dave@acme.test", "old_role": "member", "new_role": "admin"},
+        ),
+        (
+            alice.pk,
+            world.acme.pk,
+            str(membership.pk),
+            {"email": "dave@acme.test", "old_role": "admin", "new_role": "member"},
+        ),
+    ]
+
+
+def test_the_last_admin_cannot_be_demoted_and_the_page_says_why(alice_client, world):
+    membership = world.alice.membership
+
+    response = alice_client.post(
+        reverse("console:member_role_set", args=[membership.pk]), {"role": "member"}, follow=True
+    )
+
+    assert Membership.objects.get(pk=membership.pk).is_admin
+    assert (
+        "alice@acme.test is the only admin of Acme Games: make another teammate an admin first"
+        in response.content.decode()
+    )
+    assert not ActivityEntry.objects.filter(action="membership.role_changed").exists()
+
+
+def test_the_last_admin_cannot_remove_themself(alice_client, world):
+    membership = world.alice.membership
+
+    response = alice_client.post(
+        reverse("console:member_remove", args=[membership.pk]), follow=True
+    )
+
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert "is the only admin of Acme Games" in response.content.decode()
+    world.alice.refresh_from_db()
+    assert world.alice.is_active
+
+
+def test_an_admin_may_leave_when_another_admin_remains(client, world):
+    services.membership_role_set(actor=world.alice, membership=world.dave.membership, role="admin")
+    client.force_login(world.alice)
+
+    response = client.post(reverse("console:member_remove", args=[world.alice.membership.pk]))
+
+    assert response.status_code == 302 and response.url == reverse("login")
+    assert not Membership.objects.filter(user=world.alice).exists()
+    assert client.get(reverse("console:dashboard")).status_code == 302  # signed out
+
+
+def test_a_removed_member_loses_their_seat_and_their_session(client, world):
+    client.force_login(world.bob)
+    assert client.get(reverse("console:dashboard")).status_code == 200
+
+    services.membership_remove(actor=world.alice, membership=world.bob.membership)
+
+    world.bob.refresh_from_db()
+    assert not world.bob.is_active
+    assert not Membership.objects.filter(user=world.bob).exists()
+    response = client.get(reverse("console:dashboard"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    entry = ActivityEntry.objects.get(action="membership.removed")
+    assert (entry.actor, entry.account) == (world.alice, world.acme)
+    assert entry.data == {"email": "bob@acme.test", "role": "member"}
+
+
+def test_demoting_or_removing_the_billing_owner_lets_the_next_admin_set_the_card(world):
+    acme = world.acme
+    services.membership_role_set(actor=world.alice, membership=world.dave.membership, role="admin")
+    Account.objects.filter(pk=acme.pk).update(billing_owner=world.dave)
+
+    services.membership_role_set(actor=world.alice, membership=world.dave.membership, role="member")
+
+    acme.refresh_from_db()
+    assert acme.billing_owner is None
+    entry = ActivityEntry.objects.filter(action="membership.role_changed").latest("pk")
+    assert entry.data["billing_owner_released"] is True
+
+
+def test_only_an_admin_of_the_same_account_changes_roles_or_removes(world, charlie):
+    with pytest.raises(PermissionDenied):
+        services.membership_role_set(
+            actor=world.bob, membership=world.dave.membership, role="admin"
+        )
+    with pytest.raises(PermissionDenied):
+        services.membership_remove(actor=charlie, membership=world.dave.membership)
+    assert Membership.objects.get(user=world.dave).role == "member"
+
+
+def test_an_unknown_role_is_refused_with_a_message(alice_client, world):
+    response = alice_client.post(
+        reverse("console:member_role_set", args=[world.dave.membership.pk]),
+        {"role": "owner"},
+        follow=True,
+    )
+
+    assert "Choose a role: Admin or Member." in response.content.decode()
+    assert Membership.objects.get(user=world.dave).role == "member"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(postgres, alice, acme):
+    dave = MembershipFactory(user__email="dave@acme.test", account=acme, role="admin").user
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def demote(actor, target):
+        try:
+            barrier.wait(timeout=10)
+            services.membership_role_set(
+                actor=actor, membership=Membership.objects.get(user=target), role="member"
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            # The second to get the account's lock is refused: either it is no longer an
+            # admin itself, or its target is the last one.
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=(alice, dave)),
+        threading.Thread(target=demote, args=(dave, alice)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Membership.objects.filter(account=acme, role="admin").count() == 1
+    assert len(errors) == 1
+
+
+def test_a_members_campaign_wizard_asks_an_admin_instead_of_linking_admin_pages(client, bob):
+    client.force_login(bob)
+    page = client.get(reverse("campaigns:create")).content.decode()
+
+    assert reverse("console:app_create") not in page
+    assert "Ask an admin of your account to register it." in page
+
+
+def test_an_admins_campaign_wizard_links_to_app_registration(alice_client):
+    page = alice_client.get(reverse("campaigns:create")).content.decode()
+
+    assert reverse("console:app_create") in page
