@@ -4,13 +4,23 @@ transaction, so the row exists exactly when the change does.
 The client's IP comes from the request being served (`ActivityIPMiddleware` sets it for the
 duration of the request, after TrustedProxyMiddleware has resolved the real client), so
 services need no request argument. Celery tasks and commands record no IP.
+
+Reading the log (the account's Activity page) is here too: the action groups a reader filters
+by, and the sentence each row reads as.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from contextvars import ContextVar
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from .models import ActivityEntry
 
@@ -18,11 +28,56 @@ _client_ip: ContextVar[str | None] = ContextVar("activity_client_ip", default=No
 
 
 def actor_label(actor) -> str:
-    """How an actor is shown in the log: the user's email, or "system" for sweeps and tasks."""
+    """How an actor is shown in the log: the user's email, or "system" for sweeps and tasks.
+
+    An actor that is not a console user (a shopper returning a reward) appears as its kind
+    only ("shopper"): the log never holds shopper personal data."""
     if actor is None:
         return "system"
+    meta = getattr(actor, "_meta", None)
+    if meta is not None and meta.label_lower != settings.AUTH_USER_MODEL.lower():
+        return str(meta.verbose_name)
     label = getattr(actor, "email", "") or getattr(actor, "username", "") or str(actor)
     return f"{label} (staff)" if getattr(actor, "is_staff", False) else label
+
+
+def _is_user(actor) -> bool:
+    meta = getattr(actor, "_meta", None)
+    return (
+        getattr(actor, "pk", None) is not None
+        and meta is not None
+        and meta.label_lower == settings.AUTH_USER_MODEL.lower()
+    )
+
+
+def _plain(data: dict | None) -> dict:
+    # Services hand over Decimals, dates and UUIDs; the JSON column stores their text, the
+    # way a reader (and the admin) shows them.
+    return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
+
+
+def activity_entry(
+    *,
+    actor,
+    account,
+    action: str,
+    target: models.Model | None = None,
+    data: dict | None = None,
+    created_at: datetime | None = None,
+) -> ActivityEntry:
+    """An unsaved audit row (see activity_record); for services that write many at once."""
+    return ActivityEntry(
+        account_id=getattr(account, "pk", account),
+        actor=actor if _is_user(actor) else None,
+        actor_label=actor_label(actor)[:254],
+        action=action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        object_repr=str(target)[:200] if target is not None else "",
+        ip=_client_ip.get(),
+        data=_plain(data),
+        created_at=created_at or timezone.now(),
+    )
 
 
 def activity_record(
@@ -39,18 +94,24 @@ def activity_record(
     outside any account). `target` is the object changed; `data` holds what a reader needs
     to understand the change (old and new values, a reason), never secrets or shopper data.
     """
-    account_id = getattr(account, "pk", account)
-    return ActivityEntry.objects.create(
-        account_id=account_id,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label(actor)[:254],
-        action=action,
-        object_type=target._meta.label_lower if target is not None else "",
-        object_id=str(target.pk) if target is not None else "",
-        object_repr=str(target)[:200] if target is not None else "",
-        ip=_client_ip.get(),
-        data=data or {},
-    )
+    entry = activity_entry(actor=actor, account=account, action=action, target=target, data=data)
+    entry.save(force_insert=True)
+    return entry
+
+
+def activity_record_many(*, entries: Iterable[ActivityEntry]) -> list[ActivityEntry]:
+    """Write audit rows built by activity_entry in one INSERT (a sweep's batch), inside the
+    batch's transaction."""
+    return ActivityEntry.objects.bulk_create(list(entries))
+
+
+def changes(before: dict, after: dict) -> dict[str, list]:
+    """The fields whose value differs, as {field: [old, new]}: an update's `data`."""
+    return {
+        field: [before.get(field), value]
+        for field, value in after.items()
+        if before.get(field) != value
+    }
 
 
 class ActivityIPMiddleware:
@@ -66,3 +127,147 @@ class ActivityIPMiddleware:
             return self.get_response(request)
         finally:
             _client_ip.reset(token)
+
+
+# --- Reading the log ---------------------------------------------------------------------------
+
+# What a reader filters by: a group is a set of action prefixes. New kinds of change join a
+# group by their prefix, so the page needs no change when a service starts recording.
+ACTION_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "account": ("Account", ("account.signed_up", "account.spend_limit", "account.cap")),
+    "members": ("Members", ("invitation.", "membership.")),
+    "apps": ("Apps", ("app.",)),
+    "keys": ("API keys", ("api_key.",)),
+    "campaigns": ("Campaigns", ("campaign.",)),
+    "billing": (
+        "Billing",
+        ("payment_method.", "account.payment_terms", "account.tax_id", "invoice."),
+    ),
+    "webhooks": ("Webhooks", ("webhook",)),
+    "requests": ("Requests to staff", ("staff_request.",)),
+    "rewards": ("Rewards and claims", ("claim.",)),
+}
+
+
+def action_group_q(group: str) -> Q:
+    """The filter of one action group (an unknown group matches nothing)."""
+    prefixes = ACTION_GROUPS.get(group, ("", ()))[1]
+    q = Q(pk__in=[])
+    for prefix in prefixes:
+        q |= Q(action__startswith=prefix)
+    return q
+
+
+def account_activity(
+    *,
+    account_id: int,
+    group: str = "",
+    actor: str = "",
+    since: date | None = None,
+    until: date | None = None,
+):
+    """The account's activity rows, newest first, filtered as the Activity page asks (group,
+    actor label, an inclusive range of days in the business time zone)."""
+    rows = ActivityEntry.objects.filter(account_id=account_id)
+    if group:
+        rows = rows.filter(action_group_q(group))
+    if actor:
+        rows = rows.filter(actor_label=actor)
+    zone = timezone.get_current_timezone()
+    if since:
+        rows = rows.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=zone))
+    if until:
+        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone)
+        rows = rows.filter(created_at__lt=end)
+    return rows.order_by("-created_at", "-pk")
+
+
+def account_activity_actors(*, account_id: int) -> list[str]:
+    """Who appears in the account's log (for the actor filter), alphabetically."""
+    return list(
+        ActivityEntry.objects.filter(account_id=account_id)
+        .order_by("actor_label")
+        .values_list("actor_label", flat=True)
+        .distinct()
+    )
+
+
+# The sentence each action reads as, after the actor: "{object}" is the changed object as it
+# was named then, other fields come from the row's data. An action missing here reads as its
+# name, so a new service's rows are never hidden.
+SENTENCES: dict[str, str] = {
+    "account.signed_up": "signed up {object}",
+    "account.spend_limit_set": "changed the monthly spend limit from ${old} to ${new}: {reason}",
+    "account.tax_id_set": "set the tax / VAT id to “{new}”",
+    "account.payment_terms_set": "set the payment terms to {new}",
+    "account.cap_threshold_reached": (
+        "noted the account reached {threshold} % of its monthly spend limit for {month} "
+        "(${spent} of ${limit})"
+    ),
+    "membership.role_changed": "changed the role of {email} from {old_role} to {new_role}",
+    "membership.removed": "removed {email} ({role}) from the team",
+    "staff_request.created": "asked the Moments team: {object}",
+    "staff_request.answered": "answered the request “{object}”: {decision}",
+    "staff_request.withdrawn": "withdrew the request “{object}”",
+    "webhook_endpoint.created": "added the webhook endpoint {object}",
+    "webhook_endpoint.updated": "changed the webhook endpoint {object}",
+    "webhook_endpoint.secret_rotated": "rotated the signing secret of {object}",
+    "webhook_endpoint.enabled": "enabled the webhook endpoint {object}",
+    "webhook_endpoint.disabled": "disabled the webhook endpoint {object}: {reason}",
+    "webhook_endpoint.deleted": "deleted the webhook endpoint {object}",
+    "webhook_endpoint.test_sent": "sent a test event to {object}",
+    "webhook_delivery.retried": "retried a webhook delivery",
+    "campaign.budget_threshold_reached": (
+        "noted {object} reached {threshold} % of its budget (${spent} of ${total_budget})"
+    ),
+    "invitation.created": "invited {email} as {role}",
+    "invitation.accepted": "accepted the invitation and joined as {role}",
+    "invitation.revoked": "revoked the invitation of {email}",
+    "app.registered": "registered the app {object}",
+    "app.updated": "changed {fields} of the app {object}",
+    "api_key.rotated": "rotated the key of {object}",
+    "api_key.revoked": "revoked the key {prefix}… of {object}",
+    "payment_method.added": "put the card {object} on file",
+    "campaign.created": "started the draft campaign {object}",
+    "campaign.updated": "saved step {step} ({step_name}) of {object}",
+    "campaign.deleted": "deleted the draft campaign {object}",
+    "campaign.submitted": "submitted {object} for review",
+    "campaign.approved": "approved {object}",
+    "campaign.rejected": "rejected {object}: {reason}",
+    "campaign.went_live": "put {object} live",
+    "campaign.finished": "finished {object}: {reason}",
+    "campaign.suspended": "suspended {object}: {reason}",
+    "campaign.taken_down": "took {object} down",
+    "invoice.issued": "issued invoice {object} of ${total}",
+    "invoice.credited": "issued credit note {credit_note} of ${amount} on {object}: {reason}",
+    "invoice.paid": "marked {object} paid on {paid_on} (reference {reference})",
+    "claim.released": "released the flagged claim {object}",
+    "claim.blocked": "blocked the flagged claim {object}",
+    "claim.returned": "returned the product of {object}",
+    "exchange_rate.set": "set the exchange rate: {object}",
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def activity_sentence(entry: ActivityEntry) -> str:
+    """What happened, as a sentence: "alice@acme.test rotated the key of Space Miner"."""
+    template = SENTENCES.get(entry.action)
+    if template is None:
+        what = f"{entry.action} {entry.object_repr}".strip()
+    else:
+        values = _Blank({k: _text(v) for k, v in (entry.data or {}).items()})
+        values["object"] = entry.object_repr or "?"
+        if entry.action == "account.tax_id_set" and not entry.data.get("new"):
+            template = "removed the tax / VAT id"
+        what = template.format_map(values)
+    return f"{entry.actor_label} {what}"
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -17,6 +17,7 @@ from .admin_base import ReadOnlyAdmin
 from .forms import SpendLimitForm, StaffRequestAnswerForm
 from .models import (
     Account,
+    ActivityEntry,
     ApiKey,
     App,
     Invitation,
@@ -402,3 +403,28 @@ class StaffRequestAdmin(admin.ModelAdmin):
             else None,
         }
         return TemplateResponse(request, "admin/console/staff_request_answer.html", context)
+
+
+@admin.register(ActivityEntry)
+class ActivityEntryAdmin(ReadOnlyAdmin):
+    """Every account's activity log (SPEC §12), for staff to read: rows are written only by
+    the services that made the changes, never here."""
+
+    list_display = ["created_at", "account", "actor_label", "action", "object_repr", "ip"]
+    list_filter = ["action", ("account", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["actor_label", "object_repr", "object_id", "account__name", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = ["account"]
+    readonly_fields = [
+        "created_at",
+        "account",
+        "actor",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "ip",
+        "data",
+    ]
+    fields = readonly_fields

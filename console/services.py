@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .activity import activity_record
+from .activity import activity_record, changes
 from .models import (
     Account,
     ApiKey,
@@ -103,6 +103,7 @@ def account_signup(
             billing_address=billing_address.strip(),
             tax_id=tax_id,
         )
+        activity_record(actor=user, account=account, action="account.signed_up", target=account)
         return Membership.objects.create(account=account, user=user, role=Membership.Role.ADMIN)
 
 
@@ -144,6 +145,13 @@ def invitation_create(
             token_hash=_sha256(token),
             invited_by=actor,
             expires_at=now + timedelta(days=INVITATION_DAYS),
+        )
+        activity_record(
+            actor=actor,
+            account=account,
+            action="invitation.created",
+            target=invitation,
+            data={"email": email, "role": role},
         )
         link = f"{settings.SITE_URL}/invitations/{token}/"
         context = {"account": account, "inviter": actor, "link": link, "days": INVITATION_DAYS}
@@ -190,6 +198,13 @@ def invitation_accept(*, token: str, password: str) -> Membership:
                 )
         except IntegrityError as exc:
             raise ValidationError("This email already has a Moments Console account.") from exc
+        activity_record(
+            actor=user,
+            account=invitation.account,
+            action="invitation.accepted",
+            target=invitation,
+            data={"email": invitation.email, "role": invitation.role},
+        )
         return Membership.objects.create(
             account=invitation.account, user=user, role=invitation.role
         )
@@ -197,9 +212,18 @@ def invitation_accept(*, token: str, password: str) -> Membership:
 
 def invitation_revoke(*, invitation: Invitation, actor) -> None:
     """Withdraw an open invitation; its link stops working."""
-    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    with transaction.atomic():
+        revoked = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if revoked:  # revoking twice (a double click) is one change
+            activity_record(
+                actor=actor,
+                account=invitation.account_id,
+                action="invitation.revoked",
+                target=invitation,
+                data={"email": invitation.email},
+            )
 
 
 # --- Apps and keys ----------------------------------------------------------------------------
@@ -295,17 +319,37 @@ def app_register(
         )
         app.full_clean()
         app.save()
-        return _new_key(app=app, actor=actor)
+        issued = _new_key(app=app, actor=actor)
+        activity_record(
+            actor=actor,
+            account=account,
+            action="app.registered",
+            target=app,
+            data={"platform": platform, "key_prefix": issued.api_key.prefix},
+        )
+        return issued
 
 
 def app_update(*, app: App, actor, name: str, store_url: str, allowed_ips: list[str]) -> App:
     """Change an app's name, store URL and IP allow-list."""
+    fields = ["name", "store_url", "allowed_ips"]
+    before = {field: getattr(app, field) for field in fields}
     app.name = name.strip()
     app.store_url = store_url
     app.allowed_ips = allowed_ips
     app.full_clean()
-    app.save(update_fields=["name", "store_url", "allowed_ips"])
-    app_access_changed(app=app)
+    with transaction.atomic():
+        app.save(update_fields=fields)
+        changed = changes(before, {field: getattr(app, field) for field in fields})
+        if changed:  # a form saved unchanged changes nothing worth a row
+            activity_record(
+                actor=actor,
+                account=app.account_id,
+                action="app.updated",
+                target=app,
+                data={"fields": [f.replace("_", " ") for f in changed], "changes": changed},
+            )
+        app_access_changed(app=app)
     return app
 
 
@@ -316,17 +360,45 @@ def api_key_rotate(*, app: App, actor) -> IssuedKey:
     grace_end = now + timedelta(hours=settings.API_KEY_GRACE_HOURS)
     with transaction.atomic():
         # Only keys without an expiry get one: rotating twice must not extend an older grace.
+        old = list(
+            ApiKey.objects.filter(
+                app=app, revoked_at__isnull=True, expires_at__isnull=True
+            ).values_list("prefix", flat=True)
+        )
         ApiKey.objects.filter(app=app, revoked_at__isnull=True, expires_at__isnull=True).update(
             expires_at=grace_end
         )
         app_access_changed(app=app)  # remembered old keys must learn their new expiry
-        return _new_key(app=app, actor=actor)
+        issued = _new_key(app=app, actor=actor)
+        activity_record(
+            actor=actor,
+            account=app.account_id,
+            action="api_key.rotated",
+            target=app,
+            data={
+                "prefix": issued.api_key.prefix,
+                "old_prefixes": old,
+                "old_keys_work_until": grace_end,
+            },
+        )
+        return issued
 
 
 def api_key_revoke(*, api_key: ApiKey, actor) -> None:
     """End a key at once (in every web process too: see app_access_changed)."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    app_access_changed(app=api_key.app)
+    with transaction.atomic():
+        revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:  # revoking twice (a double click) is one change
+            activity_record(
+                actor=actor,
+                account=api_key.app.account_id,
+                action="api_key.revoked",
+                target=api_key.app,
+                data={"prefix": api_key.prefix},
+            )
+        app_access_changed(app=api_key.app)
 
 
 # The Rewards API remembers authenticated keys per web process (rewards.api.auth) and checks,
@@ -464,6 +536,13 @@ def account_spend_limit_set(
             action_flag=CHANGE,
             change_message=f"Monthly spend limit changed from {old:,} to {limit:,}: {reason}",
             single_object=True,
+        )
+        activity_record(
+            actor=actor,
+            account=account,
+            action="account.spend_limit_set",
+            target=account,
+            data={"old": old, "new": limit, "reason": reason},
         )
         account_limits_changed(account=account)
     account.monthly_spend_limit = limit

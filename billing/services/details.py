@@ -7,6 +7,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from console.activity import activity_record
 from console.models import Account
 from console.services import tax_id_normalize
 
@@ -21,8 +22,16 @@ def account_tax_id_set(*, account: Account, actor, tax_id: str) -> Account:
     tax_id = tax_id_normalize(tax_id)
     with transaction.atomic():
         changed = Account.objects.filter(pk=account.pk).exclude(tax_id=tax_id).update(tax_id=tax_id)
+        old = account.tax_id
         account.tax_id = tax_id
         if changed:
+            activity_record(
+                actor=actor,
+                account=account,
+                action="account.tax_id_set",
+                target=account,
+                data={"old": old, "new": tax_id},
+            )
             LogEntry.objects.log_actions(
                 user_id=actor.pk,
                 queryset=[account],

@@ -30,6 +30,7 @@ from django.utils import timezone
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
 from billing.money import money, month_start
 from billing.selectors import uninvoiced_entries
+from console.activity import activity_record
 from console.models import Account
 from console.webhooks.events import webhook_event_publish
 
@@ -231,6 +232,13 @@ def _issue_once(*, account_id: int, period: date, now: datetime) -> Invoice | No
         if recorded != covered:
             raise _CoverageRaced
         _invoice_issued_event(invoice)
+        activity_record(
+            actor=None,
+            account=account_id,
+            action="invoice.issued",
+            target=invoice,
+            data={"period": f"{period:%Y-%m}", "total": total, "status": invoice.status},
+        )
         _email_after_commit(invoice.pk)
         return invoice
 
@@ -446,6 +454,18 @@ def credit_note_issue(
             message=f"Credit note {note.number} of ${-total} issued: {reason}",
         )
         _audit(actor=actor, invoice=note, message=f"Issued: {reason}", flag=ADDITION)
+        activity_record(
+            actor=actor,
+            account=invoice.account_id,
+            action="invoice.credited",
+            target=invoice,
+            data={
+                "credit_note": note.number,
+                "amount": -total,
+                "reason": reason,
+                "voided": full and invoice.status == Invoice.Status.OPEN,
+            },
+        )
         _email_after_commit(note.pk)
     return note
 
@@ -473,6 +493,13 @@ def invoice_mark_paid(*, actor, invoice: Invoice, paid_on: date, reference: str)
             actor=actor,
             invoice=invoice,
             message=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
+        )
+        activity_record(
+            actor=actor,
+            account=invoice.account_id,
+            action="invoice.paid",
+            target=invoice,
+            data={"paid_on": paid_on, "reference": reference},
         )
     invoice.refresh_from_db()
     return invoice

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from console.activity import activity_record
 from console.models import Account, Membership
 
 from ..models import PaymentMethod
@@ -184,6 +185,13 @@ def payment_method_add(
             created_by=actor,
         )
         _audit(actor=actor, account=account, message=f"Card on file set to {method}.")
+        activity_record(
+            actor=actor,
+            account=account,
+            action="payment_method.added",
+            target=method,
+            data={"brand": brand, "last4": last4, "expires": f"{exp_month:02d}/{exp_year}"},
+        )
     return method
 
 
@@ -200,8 +208,16 @@ def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
             .exclude(payment_terms=terms)
             .update(payment_terms=terms)
         )
+        old = account.payment_terms
         account.payment_terms = terms
         if changed:
             label = Account.PaymentTerms(terms).label
+            activity_record(
+                actor=actor,
+                account=account,
+                action="account.payment_terms_set",
+                target=account,
+                data={"old": Account.PaymentTerms(old).label, "new": label},
+            )
             _audit(actor=actor, account=account, message=f"Payment terms set to {label}.")
     return account

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from console.activity import activity_entry, activity_record_many
 from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
@@ -34,6 +35,17 @@ TRANSITIONS: dict[tuple[str, str], str | None] = {
     (S.LIVE, S.FINISHED): "finished_at",
     (S.APPROVED, S.SUSPENDED): "suspended_at",
     (S.LIVE, S.SUSPENDED): "suspended_at",
+}
+
+
+# The activity log's action of a move, by the status it moves to.
+ACTIVITY_ACTIONS: dict[str, str] = {
+    S.PENDING_APPROVAL: "campaign.submitted",
+    S.APPROVED: "campaign.approved",
+    S.REJECTED: "campaign.rejected",
+    S.LIVE: "campaign.went_live",
+    S.FINISHED: "campaign.finished",
+    S.SUSPENDED: "campaign.suspended",
 }
 
 
@@ -70,6 +82,7 @@ def campaign_transition(
     expected: str | None = None,
     extra: dict | None = None,
     now: datetime | None = None,
+    action: str | None = None,
 ) -> Campaign:
     """Move one campaign from `expected` (default: its current status) to `to_status`.
 
@@ -77,6 +90,7 @@ def campaign_transition(
     first, nothing is written and IllegalTransition is raised. The transition row is written
     in the same transaction; notifications and cache invalidation run after commit.
     `extra` are further fields set by the same UPDATE (e.g. the rejection reason).
+    `action` names the move in the activity log when the status alone does not (a take-down).
     """
     from_status = expected or campaign.status
     stamp = TRANSITIONS.get((from_status, to_status), "")
@@ -104,6 +118,19 @@ def campaign_transition(
             created_at=now,
         )
         webhook_events_publish(events=[_status_event(campaign.account_id, campaign.pk, row)])
+        # Dated like the transition row (the demo account's history starts in the past).
+        activity_record_many(
+            entries=[
+                activity_entry(
+                    actor=actor,
+                    account=campaign.account_id,
+                    action=action or ACTIVITY_ACTIONS[to_status],
+                    target=campaign,
+                    data={"from_status": from_status, "to_status": to_status, "reason": reason},
+                    created_at=now,
+                )
+            ]
+        )
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():
@@ -200,7 +227,9 @@ def campaign_reject(
     )
 
 
-def _suspend(*, campaign: Campaign, actor, reason: str, now: datetime | None) -> Campaign:
+def _suspend(
+    *, campaign: Campaign, actor, reason: str, now: datetime | None, action: str | None = None
+) -> Campaign:
     now = now or timezone.now()
     if campaign.status not in (S.APPROVED, S.LIVE):
         raise IllegalTransition(
@@ -216,6 +245,7 @@ def _suspend(*, campaign: Campaign, actor, reason: str, now: datetime | None) ->
         reason=reason,
         expected=campaign.status,
         now=now,
+        action=action,
     )
 
 
@@ -237,7 +267,13 @@ def campaign_take_down(*, campaign: Campaign, actor, now: datetime | None = None
     membership = getattr(actor, "membership", None)
     if membership is None or membership.account_id != campaign.account_id:
         raise PermissionDenied("Only a member of the campaign's account can take it down.")
-    return _suspend(campaign=campaign, actor=actor, reason="Taken down by the developer.", now=now)
+    return _suspend(
+        campaign=campaign,
+        actor=actor,
+        reason="Taken down by the developer.",
+        now=now,
+        action="campaign.taken_down",
+    )
 
 
 def campaign_check_editable(campaign: Campaign) -> None:
@@ -316,14 +352,15 @@ def _sweep_batch(
 ) -> list[Move]:
     stamp = TRANSITIONS[(from_status, to_status)]
     with transaction.atomic():
-        accounts = dict(
+        due_rows = list(
             Campaign.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("pk")
-            .values_list("pk", "account_id")[:SWEEP_BATCH]
+            .values_list("pk", "account_id", "name")[:SWEEP_BATCH]
         )
-        if not accounts:
+        if not due_rows:
             return []
+        accounts = {pk: account_id for pk, account_id, _ in due_rows}
         pks = list(accounts)
         # We hold these rows' locks (on SQLite the IMMEDIATE transaction holds the database's
         # write lock), so every one of them still matches and moves.
@@ -346,6 +383,21 @@ def _sweep_batch(
         )
         webhook_events_publish(
             events=[_status_event(accounts[row.campaign_id], row.campaign_id, row) for row in rows]
+        )
+        # The audit rows of the batch in one INSERT, actor the system (no request, no IP).
+        data = {"from_status": from_status, "to_status": to_status, "reason": reason}
+        activity_record_many(
+            entries=[
+                activity_entry(
+                    actor=None,
+                    account=account_id,
+                    action=ACTIVITY_ACTIONS[to_status],
+                    target=Campaign(pk=pk, account_id=account_id, name=name),
+                    data=data,
+                    created_at=now,
+                )
+                for pk, account_id, name in due_rows
+            ]
         )
         return [Move(row.campaign_id, from_status, to_status, row.pk) for row in rows]
 

@@ -91,6 +91,28 @@ def _locked(campaign: Campaign) -> Campaign:
     return locked
 
 
+STEP_NAMES = {
+    1: "app",
+    2: "name and duration",
+    3: "budget and CPA",
+    4: "marketplaces",
+    5: "rewards and moments",
+    6: "messages and banner",
+}
+
+
+def _step_saved(campaign: Campaign, actor, step: int, **data) -> None:
+    """The audit row of a saved wizard step (in the step's transaction): which step, and its
+    values a reader needs."""
+    activity_record(
+        actor=actor,
+        account=campaign.account_id,
+        action="campaign.updated",
+        target=campaign,
+        data={"step": step, "step_name": STEP_NAMES[step], **data},
+    )
+
+
 def _advance(campaign: Campaign, step: int) -> None:
     # wizard_step is the step to resume at: the furthest step reached, never moved back.
     campaign.wizard_step = max(campaign.wizard_step, min(step + 1, LAST_STEP))
@@ -101,13 +123,16 @@ def campaign_draft_create(*, account, actor, app) -> Campaign:
     be resumed from the campaign list."""
     if app.account_id != account.pk:
         raise ValidationError({"app": "Choose one of your apps."})
-    return Campaign.objects.create(
-        account=account,
-        app=app,
-        name=placeholder_name(),
-        created_by=actor,
-        wizard_step=2,
-    )
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            account=account,
+            app=app,
+            name=placeholder_name(),
+            created_by=actor,
+            wizard_step=2,
+        )
+        activity_record(actor=actor, account=account, action="campaign.created", target=campaign)
+    return campaign
 
 
 def campaign_app_set(*, campaign: Campaign, actor, app) -> Campaign:
@@ -119,6 +144,7 @@ def campaign_app_set(*, campaign: Campaign, actor, app) -> Campaign:
         locked.app = app
         _advance(locked, 1)
         locked.save(update_fields=["app", "wizard_step", "updated_at"])
+        _step_saved(locked, actor, 1, app=app.name)
     return locked
 
 
@@ -144,6 +170,7 @@ def campaign_duration_set(
                     "updated_at",
                 ]
             )
+            _step_saved(locked, actor, 2, start_date=start_date, end_date=end_date)
     except IntegrityError as exc:
         raise ValidationError({"name": DUPLICATE_NAME.format(name=name)}) from exc
     return locked
@@ -158,6 +185,7 @@ def campaign_budget_set(
         locked.total_budget, locked.cpa = total_budget, cpa
         _advance(locked, 3)
         locked.save(update_fields=["total_budget", "cpa", "wizard_step", "updated_at"])
+        _step_saved(locked, actor, 3, total_budget=total_budget, cpa=cpa)
     return locked
 
 
@@ -180,6 +208,7 @@ def campaign_marketplaces_set(
         )
         _advance(locked, 4)
         locked.save(update_fields=["wizard_step", "updated_at"])
+        _step_saved(locked, actor, 4, marketplaces=sorted(codes))
     return locked
 
 
@@ -215,6 +244,7 @@ def campaign_rewards_set(
                 moment.save(update_fields=["action"])
         _advance(locked, 5)
         locked.save(update_fields=["wizard_step", "updated_at"])
+        _step_saved(locked, actor, 5, marketplaces=sorted(rewards), moments=list(wanted))
     return locked
 
 
@@ -256,6 +286,7 @@ def campaign_messages_set(
             fields.append("banner")
         _advance(locked, 6)
         locked.save(update_fields=fields)
+        _step_saved(locked, actor, 6, banner_replaced=banner is not None)
         if old_file:
             storage = locked.banner.storage
             transaction.on_commit(lambda: storage.delete(old_file))
@@ -272,6 +303,10 @@ def campaign_draft_delete(*, campaign: Campaign, actor) -> None:
             )
         banner = locked.banner.name or None
         storage = locked.banner.storage
+        # Before the delete: the row names the campaign after it is gone (its pk kept).
+        activity_record(
+            actor=actor, account=locked.account_id, action="campaign.deleted", target=locked
+        )
         locked.delete()
         if banner:
             transaction.on_commit(lambda: storage.delete(banner))

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from console.activity import activity_record
 from rewards.models import Claim, RewardGrant
 
 from .reviews import ClaimReview
@@ -141,8 +142,26 @@ class ReviewRefused(Exception):
 def _review(*, claim: Claim, actor, decision: str, now: datetime | None) -> ClaimReview:
     if claim.status != Claim.Status.FLAGGED or ClaimReview.objects.filter(claim=claim).exists():
         raise ReviewRefused(f"Claim {claim.pk} is not a flagged claim awaiting review.")
-    return ClaimReview.objects.create(
+    review = ClaimReview.objects.create(
         claim=claim, decision=decision, actor=actor, created_at=now or timezone.now()
+    )
+    action = "claim.released" if decision == ClaimReview.Decision.RELEASE else "claim.blocked"
+    claim_activity(claim=claim, actor=actor, action=action)
+    return review
+
+
+def claim_activity(*, claim: Claim, actor, action: str, data: dict | None = None) -> None:
+    """The audit row of a change to a claim, in the account of the claim's campaign. The claim
+    is named by its number only: nothing about the shopper goes into the log."""
+    account_id = (
+        RewardGrant.objects.filter(pk=claim.grant_id).values_list("campaign__account_id").get()[0]
+    )
+    activity_record(
+        actor=actor,
+        account=account_id,
+        action=action,
+        target=claim,
+        data={"grant_id": claim.grant_id, **(data or {})},
     )
 
 

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from rewards.models import Claim, CreditEntry
 
+from .fraud import claim_activity
+
 
 class ReturnRefused(Exception):
     """The return cannot be made; the message says why, in the shopper's language."""
@@ -53,7 +55,7 @@ def claim_return(*, claim: Claim, shopper, now: datetime | None = None) -> Credi
     ).update(status=Claim.Status.RETURNED, returned_at=now)
     if returned != 1:
         raise ReturnRefused(_("This reward has already been returned."))
-    return CreditEntry.objects.create(
+    credit = CreditEntry.objects.create(
         shopper_id=shopper.pk,
         claim_id=claim.pk,
         amount=claim.value,
@@ -61,3 +63,11 @@ def claim_return(*, claim: Claim, shopper, now: datetime | None = None) -> Credi
         reason=CreditEntry.Reason.RETURN,
         created_at=now,
     )
+    # The shopper appears as "shopper" only (activity.actor_label): no personal data.
+    claim_activity(
+        claim=claim,
+        actor=shopper,
+        action="claim.returned",
+        data={"value": claim.value, "currency": claim.currency},
+    )
+    return credit

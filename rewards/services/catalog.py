@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
+from console.activity import activity_record
+
 from ..models import DiscountCategory, ExchangeRate, Product
 
 IMAGE_SIZE = 600
@@ -180,8 +182,21 @@ def exchange_rate_set(*, currency: str, usd_per_unit: Decimal, actor) -> Exchang
     if not getattr(actor, "is_staff", False):
         raise PermissionError("Only staff can change exchange rates.")
     currency = currency.upper()
-    rate, _ = ExchangeRate.objects.update_or_create(
-        currency=currency,
-        defaults={"usd_per_unit": usd_per_unit, "updated_at": timezone.now()},
-    )
+    with transaction.atomic():
+        old = (
+            ExchangeRate.objects.filter(currency=currency)
+            .values_list("usd_per_unit", flat=True)
+            .first()
+        )
+        rate, _ = ExchangeRate.objects.update_or_create(
+            currency=currency,
+            defaults={"usd_per_unit": usd_per_unit, "updated_at": timezone.now()},
+        )
+        activity_record(
+            actor=actor,
+            account=None,
+            action="exchange_rate.set",
+            target=rate,
+            data={"currency": currency, "old": old, "new": usd_per_unit},
+        )
     return rate
