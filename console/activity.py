@@ -231,6 +231,7 @@ SENTENCES: dict[str, str] = {
     "campaign.created": "started the draft campaign {object}",
     "campaign.updated": "saved step {step} ({step_name}) of {object}",
     "campaign.deleted": "deleted the draft campaign {object}",
+    "campaign.duplicated": "duplicated {source_name} as the new draft {object}",
     "campaign.submitted": "submitted {object} for review",
     "campaign.approved": "approved {object}",
     "campaign.rejected": "rejected {object}: {reason}",

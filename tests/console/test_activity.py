@@ -213,6 +213,10 @@ REQUESTS = "tests/console/test_staff_requests.py::"
 WEBHOOKS = "tests/console/test_webhooks.py::"
 ENDPOINT_LIFE = WEBHOOKS + "test_an_admin_adds_tests_edits_disables_enables_and_deletes_an_endpoint"
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "campaigns.services.wizard.campaign_duplicate": (
+        "tests/campaigns/test_duplicate.py::test_duplicating_writes_an_activity_row",
+        "campaign.duplicated",
+    ),
     "console.services.membership_role_set": (
         ROLES + "test_an_admin_makes_a_member_an_admin_and_back_and_each_change_is_recorded",
         "membership.role_changed",
