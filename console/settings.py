@@ -33,6 +33,9 @@ _INSECURE_KEY = "django-insecure-moments-console-development-key-never-use-in-pr
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY if (DEBUG or TESTING) else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README).")
+# Previous keys, still accepted for signatures (sessions, reset links) and to decrypt webhook
+# secrets, so SECRET_KEY can be rotated without cutting anything off.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if (DEBUG or TESTING) else []
