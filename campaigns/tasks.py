@@ -30,3 +30,13 @@ def sweep_campaigns() -> int:
     if stale:
         notify_transitions.delay(stale)
     return len(moves)
+
+
+@shared_task
+def roll_up_campaign_days() -> int:
+    """Every 15 minutes (CELERY_BEAT_SCHEDULE): roll each campaign's closed days up into
+    CampaignDay rows for its results. Safe to run twice or concurrently (the watermark's
+    conditional UPDATE decides); does nothing until a day has closed."""
+    from .services.results import campaigns_days_roll_up
+
+    return campaigns_days_roll_up()
