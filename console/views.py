@@ -83,6 +83,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 @account_required
 def dashboard(request):
     from campaigns.selectors import campaign_status_counts
+    from campaigns.selectors.results import dashboard_spend
 
     apps = selectors.app_list(request)
     return render(
@@ -92,6 +93,7 @@ def dashboard(request):
             "apps": apps[:5],
             "app_count": apps.count(),
             "campaign_counts": campaign_status_counts(request.account),
+            "spend": dashboard_spend(request.account),
         },
     )
 

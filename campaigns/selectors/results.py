@@ -22,6 +22,8 @@ from ..services.results import DayNumbers, day_aggregates, day_start
 # Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
 # rows.
 MAX_RANGE_DAYS = 1096
+# Ledger amounts have four places (STYLE: 4 for CPA and spend).
+MONEY_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -178,11 +180,14 @@ def campaign_results(
         row.spend += n.spend
         row.claimed += n.claimed
         row.expired += n.expired
+    # Exact sums of 4-place amounts; quantized so every database shows them alike (SQLite's
+    # SUM drops trailing zeros).
     cumulative = prior
     days = list(per_day.values())
     for row in days:
+        row.spend = row.spend.quantize(MONEY_PLACES)
         cumulative += row.spend
-        row.cumulative_spend = cumulative
+        row.cumulative_spend = cumulative.quantize(MONEY_PLACES)
     return CampaignResults(
         campaign=campaign,
         period=period,
@@ -192,15 +197,12 @@ def campaign_results(
         totals={
             "moment_actions": [sum(d.moment_actions[i] for d in days) for i in index.values()],
             "actions": sum(d.actions for d in days),
-            "spend": sum((d.spend for d in days), Decimal(0)),
+            "spend": sum((d.spend for d in days), Decimal(0)).quantize(MONEY_PLACES),
             "claimed": sum(d.claimed for d in days),
             "expired": sum(d.expired for d in days),
-            "cumulative_spend": cumulative,
+            "cumulative_spend": cumulative.quantize(MONEY_PLACES),
         },
     )
-
-
-CSV_MONEY = Decimal("0.0001")
 
 
 def results_csv_rows(results: CampaignResults):
@@ -215,15 +217,76 @@ def results_csv_rows(results: CampaignResults):
         "claimed",
         "expired",
     ]
-    budget = "" if results.budget is None else str(results.budget.quantize(CSV_MONEY))
+    budget = "" if results.budget is None else str(results.budget.quantize(MONEY_PLACES))
     for d in results.days:
         yield [
             d.day.isoformat(),
             *d.moment_actions,
             d.actions,
-            str(d.spend.quantize(CSV_MONEY)),
-            str(d.cumulative_spend.quantize(CSV_MONEY)),
+            str(d.spend.quantize(MONEY_PLACES)),
+            str(d.cumulative_spend.quantize(MONEY_PLACES)),
             budget,
             d.claimed,
             d.expired,
         ]
+
+
+@dataclass
+class BudgetBar:
+    """A progress bar: what was spent of a limit (None: no limit set)."""
+
+    label: str
+    spent: Decimal
+    limit: Decimal | None
+    campaign: Campaign | None = None
+
+    @property
+    def percent(self) -> int:
+        """Whole percent for the bar's width, 0..100 (over the limit shows full)."""
+        if not self.limit:
+            return 0
+        return min(100, int(self.spent * 100 / self.limit))
+
+    @property
+    def level(self) -> str:
+        """The bar's Bootstrap colour: warn from 80 %, danger once the limit is reached."""
+        if self.percent >= 100:
+            return "danger"
+        return "warning" if self.percent >= 80 else "primary"
+
+
+@dataclass
+class DashboardSpend:
+    """The dashboard's bars: this month's account spend against its cap, each live campaign's
+    spend against its total budget."""
+
+    month: date
+    account: BudgetBar
+    campaigns: list[BudgetBar]
+
+
+def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
+    """Two queries whatever the number of campaigns: the month's spend counter (the one the
+    cap is checked on) and the live campaigns with their lifetime spend counters."""
+    from billing.models import AccountMonthlySpend
+    from billing.money import month_start
+
+    from ..services.lifecycle import effective_status_expression
+
+    now = now or timezone.now()
+    month = month_start(timezone.localdate(now))
+    spent = AccountMonthlySpend.objects.filter(account=account, month=month).values_list(
+        "spent", flat=True
+    ).first() or Decimal(0)
+    live = (
+        Campaign.objects.filter(account=account)
+        .alias(shown=effective_status_expression(now))
+        .filter(shown=Campaign.Status.LIVE)
+        .only("campaign_id", "name", "spent", "total_budget")
+        .order_by("name", "pk")
+    )
+    return DashboardSpend(
+        month=month,
+        account=BudgetBar("This month's spend", spent, account.monthly_spend_limit),
+        campaigns=[BudgetBar(c.name, c.spent, c.total_budget, campaign=c) for c in live],
+    )
