@@ -235,7 +235,7 @@ class CampaignDay(models.Model):
     `actions` counts CPA charges and `spend` sums every ledger entry (corrections included,
     whose moment may be empty); `claimed` counts grants redeemed that day and `expired` the
     grants left unclaimed whose expiry fell that day. Rows are written only by
-    `campaign_days_roll_up`, for days up to its CampaignRollup's watermark; later days are read
+    `campaign_days_roll_up`, up to its CampaignRollup's watermark; what came after it is read
     live from the indexed raw rows."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="days")
@@ -269,16 +269,21 @@ class CampaignDay(models.Model):
 
 
 class CampaignRollup(models.Model):
-    """How far a campaign's CampaignDay rows go: every day up to and including
-    `rolled_through` is rolled up; later days are read from the raw rows. Moved only by a
-    conditional UPDATE from the value the roll-up read, which is what makes the sweep safe to
-    run twice or concurrently (the second one matches nothing and stops)."""
+    """How far a campaign's CampaignDay rows go. Rows with a timestamp before `rolled_until`
+    are in them (added every few minutes); the days up to `sealed_through` were recomputed
+    whole once closed, which also takes in a charge that committed after it was passed.
+    Readers add the raw rows from `rolled_until` on (a few minutes' worth).
+
+    Both move only by one conditional UPDATE from the values the roll-up read, which is what
+    makes the sweep safe to run twice or concurrently (the second one matches nothing and
+    stops)."""
 
     campaign = models.OneToOneField(
         Campaign, primary_key=True, on_delete=models.CASCADE, related_name="rollup"
     )
-    rolled_through = models.DateField()
+    rolled_until = models.DateTimeField()
+    sealed_through = models.DateField()
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} through {self.rolled_through}"
+        return f"{self.campaign_id} until {self.rolled_until}"

@@ -34,9 +34,9 @@ def sweep_campaigns() -> int:
 
 @shared_task
 def roll_up_campaign_days() -> int:
-    """Every 15 minutes (CELERY_BEAT_SCHEDULE): roll each campaign's closed days up into
-    CampaignDay rows for its results. Safe to run twice or concurrently (the watermark's
-    conditional UPDATE decides); does nothing until a day has closed."""
+    """Every 5 minutes (CELERY_BEAT_SCHEDULE): add each campaign's new charges, claims and
+    expiries to its CampaignDay rows, and seal the days that closed. Safe to run twice or
+    concurrently (the watermark's conditional UPDATE decides)."""
     from .services.results import campaigns_days_roll_up
 
     return campaigns_days_roll_up()

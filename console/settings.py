@@ -200,11 +200,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.email_unsent_invoices",
         "schedule": crontab(minute="*/15"),
     },
-    # Campaign results (SPEC §12): closed days rolled up into CampaignDay, so the results page
-    # reads a few rows per day, not every charge. A day is rolled 15 minutes after it ends.
+    # Campaign results (SPEC §12): charges, claims and expiries added up per day and moment in
+    # CampaignDay, so the results page reads a few rows per day, not every charge; each day is
+    # recomputed whole (sealed) 15 minutes after it ends.
     "campaigns-roll-up-days": {
         "task": "campaigns.tasks.roll_up_campaign_days",
-        "schedule": crontab(minute="5,20,35,50"),
+        "schedule": crontab(minute="*/5"),
     },
 }
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0005_invoiced_entry_without_fk_checks'),
-        ('campaigns', '0006_results_daily_rollup'),
+        ('campaigns', '0005_schedule_columns'),
         ('console', '0004_activity_and_events'),
         ('rewards', '0007_claim_review'),
     ]

@@ -1,12 +1,13 @@
 """A campaign's results over time (SPEC §12 "Results"): actions per day per moment, spend per
 day and cumulative against the budget, claimed and expired rewards, for a date range.
 
-Read in a fixed number of queries (seven) whatever the number of charges: the closed days come
-from the CampaignDay rollup, the days after its watermark (normally only today) from the raw
-rows through their (campaign, timestamp) indexes, both by `day_aggregates`."""
+Read in a fixed number of queries (seven) whatever the number of charges: the CampaignDay
+rollup up to its watermark (a few minutes ago), the rest from the raw rows through their
+(campaign, timestamp) indexes, both aggregated by `day_aggregates`."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -134,30 +135,34 @@ def campaign_results(
     Seven queries, whatever the number of charges, grants or days rolled up."""
     now = now or timezone.now()
     moments = list(Moment.objects.filter(campaign=campaign).order_by("pk"))
-    rolled = (
-        CampaignRollup.objects.filter(pk=campaign.pk)
-        .values_list("rolled_through", flat=True)
-        .first()
+    # Rows timestamped before `rolled_until` are in CampaignDay; the rest is read live. Without
+    # a rollup yet everything is live, and the two rollup reads find nothing (they still run,
+    # so the page's query count does not depend on the sweep).
+    rolled_until = (
+        CampaignRollup.objects.filter(pk=campaign.pk).values_list("rolled_until", flat=True).first()
     )
-    # Without a rollup yet every day is live; the two rollup reads still run (and find
-    # nothing), so the page's query count does not depend on the sweep.
-    rolled_last = rolled if rolled is not None else date.min
-    numbers: dict[tuple[date, int | None], DayNumbers] = {}
+    numbers: dict[tuple[date, int | None], DayNumbers] = defaultdict(DayNumbers)
+
+    def add(key: tuple[date, int | None], n: DayNumbers) -> None:
+        total = numbers[key]
+        total.actions += n.actions
+        total.spend += n.spend
+        total.claimed += n.claimed
+        total.expired += n.expired
+
     for row in CampaignDay.objects.filter(
-        campaign=campaign, day__gte=period.start, day__lte=min(period.end, rolled_last)
+        campaign=campaign, day__gte=period.start, day__lte=period.end
     ).values("day", "moment_id", "actions", "spend", "claimed", "expired"):
-        numbers[(row["day"], row["moment_id"])] = DayNumbers(
-            actions=row["actions"],
-            spend=row["spend"],
-            claimed=row["claimed"],
-            expired=row["expired"],
+        add(
+            (row["day"], row["moment_id"]),
+            DayNumbers(row["actions"], row["spend"], row["claimed"], row["expired"]),
         )
     prior = CampaignDay.objects.filter(campaign=campaign, day__lt=period.start).aggregate(
         total=Sum("spend")
     )["total"] or Decimal(0)
     live = day_aggregates(
         campaign_id=campaign.pk,
-        since=day_start(rolled + timedelta(days=1)) if rolled is not None else None,
+        since=rolled_until,
         until=day_start(period.end + timedelta(days=1)),
         now=now,
     )
@@ -165,7 +170,7 @@ def campaign_results(
         if day < period.start:
             prior += n.spend
         else:
-            numbers[(day, moment_pk)] = n
+            add((day, moment_pk), n)
 
     index = {m.pk: i for i, m in enumerate(moments)}
     per_day: dict[date, ResultsDay] = {

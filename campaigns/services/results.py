@@ -1,8 +1,8 @@
 """The daily results rollup (SPEC §12 "Results", §11 "reports over a million charges").
 
 A campaign's results per day and moment (actions, spend, claimed, expired) are aggregated in
-SQL from the raw rows once a day is closed, and stored as CampaignDay rows; readers combine
-those with the live part (the days after the watermark, normally only today) read from the
+SQL from the raw rows by a beat sweep every five minutes and stored as CampaignDay rows;
+readers combine those with the live part (the few minutes after the watermark) read from the
 indexed raw rows. `day_aggregates` is the one definition of what a day's numbers are: the
 roll-up and the live reads both call it, so the two cannot drift.
 """
@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -27,9 +27,12 @@ from .lifecycle import rewards_expire_at
 
 logger = logging.getLogger(__name__)
 
-# A day is rolled up only this long after it ended, so that a GetReward or a claim whose
-# transaction started before midnight and committed just after is counted in it.
+# A day is sealed (recomputed whole) only this long after it ended, so that a GetReward or a
+# claim whose transaction started before midnight and committed just after is counted in it.
 ROLLUP_GRACE = timedelta(minutes=15)
+# The open day's rows are added up to this long ago, not up to now: transactions in flight
+# commit within it. One that takes longer is taken in when its day is sealed.
+ROLLUP_LAG = timedelta(minutes=2)
 
 
 @dataclass
@@ -106,7 +109,7 @@ def last_closed_day(now: datetime) -> date:
     return timezone.localdate(now - ROLLUP_GRACE) - timedelta(days=1)
 
 
-def _first_day(campaign_id: int, start_date: date | None) -> date:
+def _first_day(campaign_id: int, start_date: date | None, now: datetime) -> date:
     """The first day a campaign can have results: its start date, or an earlier charge."""
     first = (
         LedgerEntry.objects.filter(campaign_id=campaign_id)
@@ -115,90 +118,127 @@ def _first_day(campaign_id: int, start_date: date | None) -> date:
         .first()
     )
     days = [d for d in (start_date, first and timezone.localdate(first)) if d is not None]
-    return min(days) if days else timezone.localdate()
+    return min(days) if days else timezone.localdate(now)
 
 
-def campaign_days_roll_up(*, campaign: Campaign, now: datetime | None = None) -> int:
-    """Roll up the campaign's closed days after its watermark into CampaignDay rows and move
-    the watermark, in one transaction; returns the number of days rolled up.
+def _add(*, campaign: Campaign, numbers: dict[tuple[date, int | None], DayNumbers]) -> None:
+    """Add a window's numbers to the day rows (created when missing). Only the roll-up that
+    holds the campaign's CampaignRollup row (its claim) writes here, so nothing races it."""
+    for (day, moment_pk), n in numbers.items():
+        added = CampaignDay.objects.filter(campaign=campaign, day=day, moment_id=moment_pk).update(
+            actions=F("actions") + n.actions,
+            spend=F("spend") + n.spend,
+            claimed=F("claimed") + n.claimed,
+            expired=F("expired") + n.expired,
+        )
+        if not added:
+            CampaignDay.objects.create(
+                campaign=campaign,
+                day=day,
+                moment_id=moment_pk,
+                actions=n.actions,
+                spend=n.spend,
+                claimed=n.claimed,
+                expired=n.expired,
+            )
 
-    Safe to run twice or concurrently: the watermark moves by a conditional UPDATE from the
-    value read, taken before anything is written, so a second runner waits on that row and
-    then matches nothing (its transaction ends without writing). The rows of the rolled days
-    are replaced, not incremented, so a repeated day cannot be counted twice."""
+
+def campaign_days_roll_up(*, campaign: Campaign, now: datetime | None = None) -> bool:
+    """Bring the campaign's CampaignDay rows up to ROLLUP_LAG ago, in one transaction:
+
+    - the rows timestamped since `rolled_until` are added to their days;
+    - each day closed since `sealed_through` (ended ROLLUP_GRACE ago) is recomputed whole and
+      replaced, which also takes in a charge or claim that committed after `rolled_until`
+      had passed its timestamp (a transaction longer than ROLLUP_LAG).
+
+    Safe to run twice or concurrently: the watermarks move by one conditional UPDATE from the
+    values read, before anything is written, so a second runner waits on that row and then
+    matches nothing (its transaction ends without writing). Returns whether it rolled."""
     now = now or timezone.now()
-    through = last_closed_day(now)
     CampaignRollup.objects.bulk_create(
         [
             CampaignRollup(
                 campaign=campaign,
-                rolled_through=_first_day(campaign.pk, campaign.start_date) - timedelta(days=1),
+                rolled_until=day_start(_first_day(campaign.pk, campaign.start_date, now)),
+                sealed_through=_first_day(campaign.pk, campaign.start_date, now)
+                - timedelta(days=1),
                 updated_at=now,
             )
         ],
         ignore_conflicts=True,
     )
-    old = CampaignRollup.objects.values_list("rolled_through", flat=True).get(pk=campaign.pk)
-    if old >= through:
-        return 0
+    old_until, old_sealed = CampaignRollup.objects.values_list(
+        "rolled_until", "sealed_through"
+    ).get(pk=campaign.pk)
+    until = now - ROLLUP_LAG
+    sealed = max(old_sealed, last_closed_day(now))
+    if until <= old_until and sealed == old_sealed:
+        return False
+    until = max(until, old_until)
     with transaction.atomic():
-        claimed = CampaignRollup.objects.filter(pk=campaign.pk, rolled_through=old).update(
-            rolled_through=through, updated_at=now
-        )
+        claimed = CampaignRollup.objects.filter(
+            pk=campaign.pk, rolled_until=old_until, sealed_through=old_sealed
+        ).update(rolled_until=until, sealed_through=sealed, updated_at=now)
         if claimed != 1:
-            return 0
-        first = old + timedelta(days=1)
-        numbers = day_aggregates(
-            campaign_id=campaign.pk,
-            since=day_start(first),
-            until=day_start(through + timedelta(days=1)),
-            now=now,
-        )
-        CampaignDay.objects.filter(campaign=campaign, day__gte=first, day__lte=through).delete()
-        CampaignDay.objects.bulk_create(
-            [
-                CampaignDay(
-                    campaign=campaign,
-                    day=day,
-                    moment_id=moment_pk,
-                    actions=n.actions,
-                    spend=n.spend,
-                    claimed=n.claimed,
-                    expired=n.expired,
-                )
-                for (day, moment_pk), n in sorted(
-                    numbers.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)
-                )
-            ],
-            batch_size=1000,
-        )
-    return (through - old).days
+            return False
+        if sealed > old_sealed:
+            # Closed days, whole: replaced, never added to, so a day is never counted twice.
+            first = old_sealed + timedelta(days=1)
+            whole = day_aggregates(
+                campaign_id=campaign.pk,
+                since=day_start(first),
+                until=day_start(sealed + timedelta(days=1)),
+                now=now,
+            )
+            CampaignDay.objects.filter(campaign=campaign, day__gte=first, day__lte=sealed).delete()
+            CampaignDay.objects.bulk_create(
+                [
+                    CampaignDay(
+                        campaign=campaign,
+                        day=day,
+                        moment_id=moment_pk,
+                        actions=n.actions,
+                        spend=n.spend,
+                        claimed=n.claimed,
+                        expired=n.expired,
+                    )
+                    for (day, moment_pk), n in whole.items()
+                ],
+                batch_size=1000,
+            )
+        # The open days: what was timestamped since the last run (days just sealed above are
+        # already whole).
+        since = max(old_until, day_start(sealed + timedelta(days=1)))
+        if until > since:
+            _add(
+                campaign=campaign,
+                numbers=day_aggregates(campaign_id=campaign.pk, since=since, until=until, now=now),
+            )
+    return True
 
 
 def campaigns_days_roll_up(*, now: datetime | None = None) -> int:
-    """The periodic sweep: roll up every campaign that has had a live day and still has
-    closed days to roll (results stop changing once its rewards' expiry day is rolled up).
-    Returns the number of campaigns rolled up."""
+    """The periodic sweep: roll up every campaign that has had a live day and whose results
+    can still change (until its rewards' expiry day is sealed). Returns the number of
+    campaigns rolled up."""
     now = now or timezone.now()
-    through = last_closed_day(now)
     candidates = (
         Campaign.objects.filter(live_at__isnull=False)
-        .filter(Q(rollup__isnull=True) | Q(rollup__rolled_through__lt=through))
-        .annotate(rolled=Min("rollup__rolled_through"))
+        .annotate(sealed=Min("rollup__sealed_through"))
         .only("pk", "start_date", "end_date")
         .order_by("pk")
     )
     done = 0
     for campaign in candidates:
-        # Nothing changes after the rewards' expiry day (end date + expiry + 1).
+        # Nothing changes after the rewards' expiry day (end date + expiry + 1) is sealed.
         if (
             campaign.end_date
-            and campaign.rolled is not None
-            and campaign.rolled >= timezone.localdate(rewards_expire_at(campaign))
+            and campaign.sealed is not None
+            and campaign.sealed >= timezone.localdate(rewards_expire_at(campaign))
         ):
             continue
         if campaign_days_roll_up(campaign=campaign, now=now):
             done += 1
     if done:
-        logger.info("Results roll-up: %d campaign(s) rolled up through %s", done, through)
+        logger.info("Results roll-up: %d campaign(s) rolled up", done)
     return done

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0006_results_daily_rollup'),
+        ('campaigns', '0005_schedule_columns'),
         ('rewards', '0007_claim_review'),
     ]
 

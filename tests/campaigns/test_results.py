@@ -28,7 +28,11 @@ from campaigns.selectors.results import (
     results_csv_rows,
     results_range,
 )
-from campaigns.services.results import campaign_days_roll_up, campaigns_days_roll_up
+from campaigns.services.results import (
+    ROLLUP_LAG,
+    campaign_days_roll_up,
+    campaigns_days_roll_up,
+)
 from rewards.models import RewardGrant
 from tests.factories import CampaignFactory, MomentFactory, RewardGroupFactory
 
@@ -165,7 +169,7 @@ def assert_equal_to_books(results, campaign, moments):
 def test_the_numbers_per_day_and_moment_equal_the_ledger_and_the_grants(quest, rolled):
     campaign, moments = quest
     if rolled:
-        assert campaign_days_roll_up(campaign=campaign) > 0
+        assert campaign_days_roll_up(campaign=campaign)
         assert CampaignDay.objects.filter(campaign=campaign).exists()
     results = campaign_results(campaign, period=ResultsRange(campaign.start_date, TODAY))
     assert [d.day for d in results.days][0] == campaign.start_date
@@ -215,38 +219,64 @@ def test_expired_rewards_are_counted_on_their_expiry_day_even_before_the_sweep_s
     ]
 
 
-def test_the_roll_up_run_twice_writes_the_same_rows_once(quest):
-    campaign, _ = quest
-    first = campaign_days_roll_up(campaign=campaign)
-    rows = list(
+def day_rows(campaign):
+    return list(
         CampaignDay.objects.filter(campaign=campaign).values_list(
             "day", "moment", "actions", "spend", "claimed", "expired"
         )
     )
-    assert first == (TODAY - timedelta(days=1) - campaign.start_date).days + 1
-    assert campaign_days_roll_up(campaign=campaign) == 0
+
+
+def test_the_roll_up_run_twice_writes_the_same_rows_once(quest):
+    campaign, moments = quest
+    assert campaign_days_roll_up(campaign=campaign) is True
+    rows = day_rows(campaign)
+    assert campaign_days_roll_up(campaign=campaign) is False
     assert campaigns_days_roll_up() == 0
-    assert (
-        list(
-            CampaignDay.objects.filter(campaign=campaign).values_list(
-                "day", "moment", "actions", "spend", "claimed", "expired"
-            )
-        )
-        == rows
-    )
-    assert CampaignRollup.objects.get(pk=campaign.pk).rolled_through == TODAY - timedelta(days=1)
-    # Today is not rolled up: it is read live.
-    assert not CampaignDay.objects.filter(campaign=campaign, day=TODAY).exists()
+    assert day_rows(campaign) == rows
+    rollup = CampaignRollup.objects.get(pk=campaign.pk)
+    assert rollup.sealed_through == TODAY - timedelta(days=1)
+    assert rollup.rolled_until == NOW - ROLLUP_LAG
+    # Today so far is rolled up too (both of today's charges were before 11:58).
+    assert sum(r[2] for r in rows if r[0] == TODAY) == 2
 
 
-def test_a_day_is_rolled_up_only_after_its_grace_period(quest):
-    campaign, _ = quest
+def test_what_came_after_the_watermark_is_read_live_then_added_once(quest):
+    campaign, moments = quest
     campaign_days_roll_up(campaign=campaign)
-    # Ten minutes into tomorrow, a charge of today may still be committing: not rolled yet.
+    group = campaign.reward_groups.get()
+    # A charge a minute ago: after the watermark (two minutes ago), so it is read live.
+    charge(campaign, group, moments[0], NOW - timedelta(minutes=1))
+    period = ResultsRange(campaign.start_date, TODAY)
+    before = campaign_results(campaign, period=period)
+    assert before.days[-1].moment_actions == [2, 1]
+    later = NOW + timedelta(minutes=5)
+    with time_machine.travel(later, tick=False):
+        assert campaign_days_roll_up(campaign=campaign) is True
+        after = campaign_results(campaign, period=period)
+    assert sum(r[2] for r in day_rows(campaign) if r[0] == TODAY) == 3
+    assert [d.moment_actions for d in after.days] == [d.moment_actions for d in before.days]
+    assert after.totals == before.totals
+    assert_equal_to_books(after, campaign, moments)
+
+
+def test_a_closed_day_is_sealed_whole_after_its_grace_taking_in_a_late_commit(quest):
+    campaign, moments = quest
+    campaign_days_roll_up(campaign=campaign)
+    group = campaign.reward_groups.get()
+    # A GetReward stamped 11:50 whose transaction commits only now, after the watermark
+    # passed 11:50: the next additions miss it, the day's seal takes it in.
+    charge(campaign, group, moments[1], at(TODAY, 11, 50))
     tomorrow = at(TODAY + timedelta(days=1), 0, 10)
-    assert campaign_days_roll_up(campaign=campaign, now=tomorrow) == 0
-    assert campaign_days_roll_up(campaign=campaign, now=tomorrow + timedelta(minutes=10)) == 1
-    assert CampaignDay.objects.filter(campaign=campaign, day=TODAY).count() == 2
+    assert campaign_days_roll_up(campaign=campaign, now=tomorrow) is True
+    assert CampaignRollup.objects.get(pk=campaign.pk).sealed_through == TODAY - timedelta(days=1)
+    assert sum(r[2] for r in day_rows(campaign) if r[0] == TODAY) == 2  # not yet
+    assert campaign_days_roll_up(campaign=campaign, now=tomorrow + timedelta(minutes=10))
+    assert CampaignRollup.objects.get(pk=campaign.pk).sealed_through == TODAY
+    assert sum(r[2] for r in day_rows(campaign) if r[0] == TODAY) == 3
+    with time_machine.travel(tomorrow + timedelta(minutes=10), tick=False):
+        results = campaign_results(campaign, period=ResultsRange(campaign.start_date, TODAY))
+    assert_equal_to_books(results, campaign, moments)
 
 
 def test_the_sweep_rolls_up_live_campaigns_only(quest, acme_app):
@@ -274,10 +304,9 @@ def test_concurrent_roll_ups_write_each_day_once(quest, postgres, transactional_
         t.start()
     for t in threads:
         t.join()
-    days = (TODAY - timedelta(days=1) - campaign.start_date).days + 1
-    assert sorted(outcomes) == [0, 0, 0, days]
+    assert sorted(outcomes) == [False, False, False, True]
     counted = CampaignDay.objects.filter(campaign=campaign)
-    assert sum(r.actions for r in counted) == 4
+    assert sum(r.actions for r in counted) == 6
 
 
 # --- The range ---------------------------------------------------------------------------------
