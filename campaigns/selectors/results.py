@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DecimalField,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -295,3 +304,70 @@ def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
         account=BudgetBar("This month's spend", spent, account.monthly_spend_limit),
         campaigns=[BudgetBar(c.name, c.spent, c.total_budget, campaign=c) for c in live],
     )
+
+
+def _since_rolled_until(campaign: Campaign):
+    """The campaign's rollup watermark as a SQL expression (the beginning of time without
+    one), for the live part of a one-query total."""
+    rolled = CampaignRollup.objects.filter(pk=campaign.pk).values("rolled_until")[:1]
+    return Coalesce(
+        Subquery(rolled), Value(datetime(1, 1, 2, tzinfo=UTC)), output_field=DateTimeField()
+    )
+
+
+def moment_actions_expression(campaign: Campaign):
+    """Actions per moment as an annotation of the campaign's Moment rows: the rollup's sum
+    plus the charges since its watermark, by index, whatever the number of charges."""
+    from billing.models import LedgerEntry
+
+    rolled = (
+        CampaignDay.objects.filter(campaign=campaign, moment=OuterRef("pk"))
+        .order_by()
+        .values("moment")
+        .annotate(n=Sum("actions"))
+        .values("n")
+    )
+    live = (
+        LedgerEntry.objects.filter(
+            campaign=campaign,
+            moment=OuterRef("pk"),
+            kind=LedgerEntry.Kind.CHARGE,
+            created_at__gte=_since_rolled_until(campaign),
+        )
+        .order_by()
+        .values("moment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rolled), 0) + Coalesce(Subquery(live), 0)
+
+
+def campaign_spend_total(campaign: Campaign) -> Decimal:
+    """Everything the ledger holds for the campaign (charges and corrections), in one query
+    over the rollup and the charges since its watermark."""
+    from billing.models import LedgerEntry
+
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=4))
+    rolled = (
+        CampaignDay.objects.filter(campaign=campaign)
+        .order_by()
+        .values("campaign")
+        .annotate(s=Sum("spend"))
+        .values("s")
+    )
+    live = (
+        LedgerEntry.objects.filter(campaign=campaign, created_at__gte=_since_rolled_until(campaign))
+        .order_by()
+        .values("campaign")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    total = (
+        Campaign.objects.filter(pk=campaign.pk)
+        .annotate(
+            total=Coalesce(Subquery(rolled), zero) + Coalesce(Subquery(live), zero),
+        )
+        .values_list("total", flat=True)
+        .first()
+    )
+    return Decimal(total or 0).quantize(MONEY_PLACES)

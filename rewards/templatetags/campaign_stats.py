@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django import template
 from django.conf import settings
-from django.db.models import Count, Sum
 from django.utils import timezone
 
-from billing.models import CampaignMonthlySpend, LedgerEntry
+from billing.models import CampaignMonthlySpend
 from billing.money import month_start
 from campaigns.models import Campaign, Moment, RewardGroup
+from campaigns.selectors.results import campaign_spend_total, moment_actions_expression
 from rewards.selectors import redemption_counts, redemption_totals
 
 register = template.Library()
@@ -23,13 +23,15 @@ register = template.Library()
 
 def campaign_stats_data(campaign) -> dict:
     """What the fragment shows, as plain values (also handy to test)."""
+    # Actions and spend from the campaign's daily rollup plus the charges since its watermark
+    # (campaigns.selectors.results): the same cost at ten charges and at a million.
     moments = list(
-        Moment.objects.filter(campaign=campaign).annotate(actions=Count("grants")).order_by("pk")
+        Moment.objects.filter(campaign=campaign)
+        .annotate(actions=moment_actions_expression(campaign))
+        .order_by("pk")
     )
     groups = list(RewardGroup.objects.filter(campaign=campaign).select_related("marketplace"))
-    spent = LedgerEntry.objects.filter(campaign=campaign).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal(0)
+    spent = campaign_spend_total(campaign)
     month = month_start(timezone.localdate())
     month_spent = CampaignMonthlySpend.objects.filter(campaign=campaign, month=month).values_list(
         "spent", flat=True
