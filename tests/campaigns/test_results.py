@@ -549,3 +549,20 @@ def test_the_campaign_list_shows_spend_and_budget(alice_client, quest):
     assert '<th scope="col" class="text-end">Spend</th>' in html
     assert '<td class="text-end campaign-spend">$15.00</td>' in html
     assert '<td class="text-end campaign-budget">$500.00</td>' in html
+
+
+def test_the_totals_card_counts_from_the_rollup_and_the_minutes_after_it(quest):
+    from rewards.templatetags.campaign_stats import campaign_stats_data
+
+    campaign, moments = quest
+    campaign_days_roll_up(campaign=campaign)
+    charge(campaign, campaign.reward_groups.get(), moments[0], NOW - timedelta(minutes=1))
+    stats = campaign_stats_data(campaign)
+    charges = LedgerEntry.objects.filter(campaign=campaign, kind=LedgerEntry.Kind.CHARGE)
+    assert (
+        [m.actions for m in stats["moments"]]
+        == [charges.filter(moment=m).count() for m in moments]
+        == [4, 3]
+    )
+    assert stats["spent"] == sum(e.amount for e in LedgerEntry.objects.filter(campaign=campaign))
+    assert stats["spent"] == Decimal("15.0000")  # seven charges less the goodwill correction
