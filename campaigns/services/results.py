@@ -155,21 +155,25 @@ def campaign_days_roll_up(*, campaign: Campaign, now: datetime | None = None) ->
     values read, before anything is written, so a second runner waits on that row and then
     matches nothing (its transaction ends without writing). Returns whether it rolled."""
     now = now or timezone.now()
-    CampaignRollup.objects.bulk_create(
-        [
-            CampaignRollup(
-                campaign=campaign,
-                rolled_until=day_start(_first_day(campaign.pk, campaign.start_date, now)),
-                sealed_through=_first_day(campaign.pk, campaign.start_date, now)
-                - timedelta(days=1),
-                updated_at=now,
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    old_until, old_sealed = CampaignRollup.objects.values_list(
+    state = CampaignRollup.objects.filter(pk=campaign.pk).values_list(
         "rolled_until", "sealed_through"
-    ).get(pk=campaign.pk)
+    )
+    if not state.exists():
+        # The first run: from the campaign's first day (ON CONFLICT DO NOTHING, so a
+        # concurrent first run creates nothing twice).
+        first = _first_day(campaign.pk, campaign.start_date, now)
+        CampaignRollup.objects.bulk_create(
+            [
+                CampaignRollup(
+                    campaign=campaign,
+                    rolled_until=day_start(first),
+                    sealed_through=first - timedelta(days=1),
+                    updated_at=now,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    old_until, old_sealed = state.get()
     until = now - ROLLUP_LAG
     sealed = max(old_sealed, last_closed_day(now))
     if until <= old_until and sealed == old_sealed:
