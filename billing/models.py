@@ -76,7 +76,7 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["account", "month"]),
-            # A campaign's results read its charges since its last rolled-up day.
+            # A campaign's results read its ledger since its rollup's watermark.
             models.Index(fields=["campaign", "created_at"], name="ledger_campaign_created"),
         ]
 

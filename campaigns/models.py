@@ -228,13 +228,14 @@ class CampaignReview(Campaign):
 
 
 class CampaignDay(models.Model):
-    """One closed day of a campaign's results for one moment: the daily rollup the results
+    """A day of a campaign's results for one moment and reward group: the daily rollup the results
     page and CSV read instead of the raw rows, so a campaign with a million charges answers as
     fast as one with ten (SPEC §11).
 
-    `actions` counts CPA charges and `spend` sums every ledger entry (corrections included,
-    whose moment may be empty); `claimed` counts grants redeemed that day and `expired` the
-    grants left unclaimed whose expiry fell that day. Rows are written only by
+    Per day, moment and reward group: `actions` counts the rewards handed out (one per CPA
+    charge), `spend` sums every ledger entry (corrections included, usually without moment or
+    group), `claimed` counts grants redeemed that day, `expired` the grants left unclaimed
+    whose expiry fell that day, `returned` the claims returned that day. Rows are written only by
     `campaign_days_roll_up`, up to its CampaignRollup's watermark; what came after it is read
     live from the indexed raw rows."""
 
@@ -243,24 +244,29 @@ class CampaignDay(models.Model):
     moment = models.ForeignKey(
         Moment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    reward_group = models.ForeignKey(
+        RewardGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     actions = models.PositiveIntegerField(default=0)
     spend = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     claimed = models.PositiveIntegerField(default=0)
     expired = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["campaign", "day", "moment"]
+        ordering = ["campaign", "day", "moment", "reward_group"]
         constraints = [
-            # NULL moments are distinct in a plain unique index, hence two partial ones.
+            # NULLs are distinct in a plain unique index, hence partial ones: a grant's numbers
+            # have both a moment and a reward group, a correction usually neither.
             models.UniqueConstraint(
-                fields=["campaign", "day", "moment"],
-                condition=Q(moment__isnull=False),
-                name="campaign_day_one_per_moment",
+                fields=["campaign", "day", "moment", "reward_group"],
+                condition=Q(moment__isnull=False, reward_group__isnull=False),
+                name="campaign_day_one_per_key",
             ),
             models.UniqueConstraint(
                 fields=["campaign", "day"],
-                condition=Q(moment__isnull=True),
-                name="campaign_day_one_without_moment",
+                condition=Q(moment__isnull=True, reward_group__isnull=True),
+                name="campaign_day_one_without_key",
             ),
         ]
 

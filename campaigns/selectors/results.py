@@ -1,7 +1,7 @@
 """A campaign's results over time (SPEC §12 "Results"): actions per day per moment, spend per
 day and cumulative against the budget, claimed and expired rewards, for a date range.
 
-Read in a fixed number of queries (seven) whatever the number of charges: the CampaignDay
+Read in a fixed number of queries (nine) whatever the number of charges: the CampaignDay
 rollup up to its watermark (a few minutes ago), the rest from the raw rows through their
 (campaign, timestamp) indexes, both aggregated by `day_aggregates`."""
 
@@ -9,20 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import (
-    Count,
-    DateTimeField,
-    DecimalField,
-    OuterRef,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -141,7 +132,7 @@ def campaign_results(
 ) -> CampaignResults:
     """The campaign's results per day over `period`, every day present (zeros included), the
     cumulative spend counted from the campaign's first charge (not from the range's start).
-    Seven queries, whatever the number of charges, grants or days rolled up."""
+    Nine queries, whatever the number of charges, grants or days rolled up."""
     now = now or timezone.now()
     moments = list(Moment.objects.filter(campaign=campaign).order_by("pk"))
     # Rows timestamped before `rolled_until` are in CampaignDay; the rest is read live. Without
@@ -151,20 +142,13 @@ def campaign_results(
         CampaignRollup.objects.filter(pk=campaign.pk).values_list("rolled_until", flat=True).first()
     )
     numbers: dict[tuple[date, int | None], DayNumbers] = defaultdict(DayNumbers)
-
-    def add(key: tuple[date, int | None], n: DayNumbers) -> None:
-        total = numbers[key]
-        total.actions += n.actions
-        total.spend += n.spend
-        total.claimed += n.claimed
-        total.expired += n.expired
-
     for row in CampaignDay.objects.filter(
         campaign=campaign, day__gte=period.start, day__lte=period.end
-    ).values("day", "moment_id", "actions", "spend", "claimed", "expired"):
-        add(
-            (row["day"], row["moment_id"]),
-            DayNumbers(row["actions"], row["spend"], row["claimed"], row["expired"]),
+    ).values("day", "moment_id", "actions", "spend", "claimed", "expired", "returned"):
+        numbers[(row["day"], row["moment_id"])].add(
+            DayNumbers(
+                row["actions"], row["spend"], row["claimed"], row["expired"], row["returned"]
+            )
         )
     prior = CampaignDay.objects.filter(campaign=campaign, day__lt=period.start).aggregate(
         total=Sum("spend")
@@ -175,11 +159,11 @@ def campaign_results(
         until=day_start(period.end + timedelta(days=1)),
         now=now,
     )
-    for (day, moment_pk), n in live.items():
+    for (day, moment_pk, _group), n in live.items():
         if day < period.start:
             prior += n.spend
         else:
-            add((day, moment_pk), n)
+            numbers[(day, moment_pk)].add(n)
 
     index = {m.pk: i for i, m in enumerate(moments)}
     per_day: dict[date, ResultsDay] = {
@@ -306,68 +290,28 @@ def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
     )
 
 
-def _since_rolled_until(campaign: Campaign):
-    """The campaign's rollup watermark as a SQL expression (the beginning of time without
-    one), for the live part of a one-query total."""
-    rolled = CampaignRollup.objects.filter(pk=campaign.pk).values("rolled_until")[:1]
-    return Coalesce(
-        Subquery(rolled), Value(datetime(1, 1, 2, tzinfo=UTC)), output_field=DateTimeField()
+def campaign_totals(
+    campaign: Campaign, *, now: datetime | None = None
+) -> dict[tuple[int | None, int | None], DayNumbers]:
+    """The campaign's numbers since it began per (moment pk, reward group pk): the rollup's
+    sums plus what came after its watermark. Seven queries, whatever the number of charges."""
+    now = now or timezone.now()
+    rolled_until = (
+        CampaignRollup.objects.filter(pk=campaign.pk).values_list("rolled_until", flat=True).first()
     )
-
-
-def moment_actions_expression(campaign: Campaign):
-    """Actions per moment as an annotation of the campaign's Moment rows: the rollup's sum
-    plus the charges since its watermark, by index, whatever the number of charges."""
-    from billing.models import LedgerEntry
-
-    rolled = (
-        CampaignDay.objects.filter(campaign=campaign, moment=OuterRef("pk"))
-        .order_by()
-        .values("moment")
-        .annotate(n=Sum("actions"))
-        .values("n")
-    )
-    live = (
-        LedgerEntry.objects.filter(
-            campaign=campaign,
-            moment=OuterRef("pk"),
-            kind=LedgerEntry.Kind.CHARGE,
-            created_at__gte=_since_rolled_until(campaign),
-        )
-        .order_by()
-        .values("moment")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rolled), 0) + Coalesce(Subquery(live), 0)
-
-
-def campaign_spend_total(campaign: Campaign) -> Decimal:
-    """Everything the ledger holds for the campaign (charges and corrections), in one query
-    over the rollup and the charges since its watermark."""
-    from billing.models import LedgerEntry
-
-    zero = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=4))
-    rolled = (
+    totals: dict[tuple[int | None, int | None], DayNumbers] = defaultdict(DayNumbers)
+    for row in (
         CampaignDay.objects.filter(campaign=campaign)
-        .order_by()
-        .values("campaign")
-        .annotate(s=Sum("spend"))
-        .values("s")
-    )
-    live = (
-        LedgerEntry.objects.filter(campaign=campaign, created_at__gte=_since_rolled_until(campaign))
-        .order_by()
-        .values("campaign")
-        .annotate(s=Sum("amount"))
-        .values("s")
-    )
-    total = (
-        Campaign.objects.filter(pk=campaign.pk)
+        .values("moment_id", "reward_group_id")
         .annotate(
-            total=Coalesce(Subquery(rolled), zero) + Coalesce(Subquery(live), zero),
+            a=Sum("actions"), s=Sum("spend"), c=Sum("claimed"), e=Sum("expired"), r=Sum("returned")
         )
-        .values_list("total", flat=True)
-        .first()
-    )
-    return Decimal(total or 0).quantize(MONEY_PLACES)
+        .order_by()
+    ):
+        totals[(row["moment_id"], row["reward_group_id"])].add(
+            DayNumbers(row["a"], row["s"] or Decimal(0), row["c"], row["e"], row["r"])
+        )
+    live = day_aggregates(campaign_id=campaign.pk, since=rolled_until, until=None, now=now)
+    for (_day, moment_pk, group_pk), n in live.items():
+        totals[(moment_pk, group_pk)].add(n)
+    return dict(totals)

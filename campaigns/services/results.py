@@ -1,15 +1,16 @@
 """The daily results rollup (SPEC §12 "Results", §11 "reports over a million charges").
 
-A campaign's results per day and moment (actions, spend, claimed, expired) are aggregated in
-SQL from the raw rows by a beat sweep every five minutes and stored as CampaignDay rows;
-readers combine those with the live part (the few minutes after the watermark) read from the
-indexed raw rows. `day_aggregates` is the one definition of what a day's numbers are: the
-roll-up and the live reads both call it, so the two cannot drift.
+A campaign's results per day, moment and reward group (actions, spend, claimed, expired,
+returned) are aggregated in SQL from the raw rows by a beat sweep every five minutes and
+stored as CampaignDay rows; readers combine those with the live part (the few minutes after
+the watermark) read from the indexed raw rows. `day_aggregates` is the one definition of what
+a day's numbers are: the roll-up and the live reads both call it, so the two cannot drift.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -20,7 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import LedgerEntry
-from rewards.models import RewardGrant
+from rewards.models import Claim, RewardGrant
 
 from ..models import Campaign, CampaignDay, CampaignRollup
 from .lifecycle import rewards_expire_at
@@ -37,12 +38,24 @@ ROLLUP_LAG = timedelta(minutes=2)
 
 @dataclass
 class DayNumbers:
-    """One day's numbers of one moment (moment_pk None: ledger corrections without one)."""
+    """One day's numbers of one moment and reward group (None, None: ledger corrections)."""
 
     actions: int = 0
     spend: Decimal = Decimal(0)
     claimed: int = 0
     expired: int = 0
+    returned: int = 0
+
+    def add(self, other: DayNumbers) -> None:
+        self.actions += other.actions
+        self.spend += other.spend
+        self.claimed += other.claimed
+        self.expired += other.expired
+        self.returned += other.returned
+
+
+# (day, moment pk, reward group pk)
+Key = tuple[date, int | None, int | None]
 
 
 def day_start(day: date) -> datetime:
@@ -51,57 +64,62 @@ def day_start(day: date) -> datetime:
 
 
 def day_aggregates(
-    *, campaign_id: int, since: datetime | None, until: datetime, now: datetime
-) -> dict[tuple[date, int | None], DayNumbers]:
-    """A campaign's numbers per (day, moment pk) for the rows timestamped in [since, until),
-    in three grouped queries on the indexed raw rows (since None: from the beginning).
+    *, campaign_id: int, since: datetime | None, until: datetime | None, now: datetime
+) -> dict[Key, DayNumbers]:
+    """A campaign's numbers per (day, moment pk, reward group pk) for the rows timestamped in
+    [since, until), in five grouped queries on the indexed raw rows (None: unbounded).
 
-    Actions are CPA charges, spend every ledger entry (corrections too), claimed the grants
-    redeemed then, expired the unclaimed grants whose expiry passed then (decided by
-    `expires_at`, so it is right before the expiry sweep stamps them)."""
-    out: dict[tuple[date, int | None], DayNumbers] = {}
+    Actions are the rewards handed out (GetReward writes one grant and one CPA charge in one
+    transaction, so they are the charges), spend every ledger entry (corrections too),
+    claimed the grants redeemed then, expired the unclaimed grants whose expiry passed then
+    (decided by `expires_at`, so it is right before the expiry sweep stamps them), returned
+    the claims returned then."""
+    out: dict[Key, DayNumbers] = defaultdict(DayNumbers)
 
     def window(field: str) -> Q:
-        q = Q(**{f"{field}__lt": until})
-        return q & Q(**{f"{field}__gte": since}) if since is not None else q
+        q = Q()
+        if since is not None:
+            q &= Q(**{f"{field}__gte": since})
+        if until is not None:
+            q &= Q(**{f"{field}__lt": until})
+        return q
 
-    charges = (
+    def grouped(queryset, field: str, moment: str, group: str):
+        return (
+            queryset.annotate(day=TruncDate(field), m=F(moment), g=F(group))
+            .values("day", "m", "g")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+
+    grants = RewardGrant.objects.filter(window("created_at"), campaign_id=campaign_id)
+    for row in grouped(grants, "created_at", "moment_id", "reward_group_id"):
+        out[(row["day"], row["m"], row["g"])].actions = row["n"]
+    spend = (
         LedgerEntry.objects.filter(window("created_at"), campaign_id=campaign_id)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "moment_id")
-        .annotate(actions=Count("pk", filter=Q(kind=LedgerEntry.Kind.CHARGE)), spend=Sum("amount"))
+        .annotate(day=TruncDate("created_at"), m=F("moment_id"), g=F("grant__reward_group_id"))
+        .values("day", "m", "g")
+        .annotate(s=Sum("amount"))
         .order_by()
     )
-    for row in charges:
-        numbers = out.setdefault((row["day"], row["moment_id"]), DayNumbers())
-        numbers.actions = row["actions"]
-        numbers.spend = row["spend"] or Decimal(0)
-    claims = (
-        RewardGrant.objects.filter(
-            window("redeemed_at"), campaign_id=campaign_id, redeemed_at__isnull=False
-        )
-        .annotate(day=TruncDate("redeemed_at"))
-        .values("day", "moment_id")
-        .annotate(n=Count("pk"))
-        .order_by()
+    for row in spend:
+        out[(row["day"], row["m"], row["g"])].spend = row["s"] or Decimal(0)
+    claims = RewardGrant.objects.filter(
+        window("redeemed_at"), campaign_id=campaign_id, redeemed_at__isnull=False
     )
-    for row in claims:
-        out.setdefault((row["day"], row["moment_id"]), DayNumbers()).claimed = row["n"]
-    expiries = (
-        RewardGrant.objects.filter(
-            window("expires_at"),
-            campaign_id=campaign_id,
-            redeemed_at__isnull=True,
-            expires_at__lte=now,
-        )
-        .annotate(day=TruncDate("expires_at"))
-        .values("day", "moment_id")
-        .annotate(n=Count("pk"))
-        .order_by()
+    for row in grouped(claims, "redeemed_at", "moment_id", "reward_group_id"):
+        out[(row["day"], row["m"], row["g"])].claimed = row["n"]
+    expiries = RewardGrant.objects.filter(
+        window("expires_at"), campaign_id=campaign_id, redeemed_at__isnull=True, expires_at__lte=now
     )
-    for row in expiries:
-        out.setdefault((row["day"], row["moment_id"]), DayNumbers()).expired = row["n"]
-    return out
+    for row in grouped(expiries, "expires_at", "moment_id", "reward_group_id"):
+        out[(row["day"], row["m"], row["g"])].expired = row["n"]
+    returns = Claim.objects.filter(
+        window("returned_at"), grant__campaign_id=campaign_id, status=Claim.Status.RETURNED
+    )
+    for row in grouped(returns, "returned_at", "grant__moment_id", "grant__reward_group_id"):
+        out[(row["day"], row["m"], row["g"])].returned = row["n"]
+    return dict(out)
 
 
 def last_closed_day(now: datetime) -> date:
@@ -121,26 +139,37 @@ def _first_day(campaign_id: int, start_date: date | None, now: datetime) -> date
     return min(days) if days else timezone.localdate(now)
 
 
-def _add(*, campaign: Campaign, numbers: dict[tuple[date, int | None], DayNumbers]) -> None:
+def _day_row(campaign: Campaign, key: Key, n: DayNumbers) -> CampaignDay:
+    day, moment_pk, group_pk = key
+    return CampaignDay(
+        campaign=campaign,
+        day=day,
+        moment_id=moment_pk,
+        reward_group_id=group_pk,
+        actions=n.actions,
+        spend=n.spend,
+        claimed=n.claimed,
+        expired=n.expired,
+        returned=n.returned,
+    )
+
+
+def _add(*, campaign: Campaign, numbers: dict[Key, DayNumbers]) -> None:
     """Add a window's numbers to the day rows (created when missing). Only the roll-up that
     holds the campaign's CampaignRollup row (its claim) writes here, so nothing races it."""
-    for (day, moment_pk), n in numbers.items():
-        added = CampaignDay.objects.filter(campaign=campaign, day=day, moment_id=moment_pk).update(
+    for key, n in numbers.items():
+        day, moment_pk, group_pk = key
+        added = CampaignDay.objects.filter(
+            campaign=campaign, day=day, moment_id=moment_pk, reward_group_id=group_pk
+        ).update(
             actions=F("actions") + n.actions,
             spend=F("spend") + n.spend,
             claimed=F("claimed") + n.claimed,
             expired=F("expired") + n.expired,
+            returned=F("returned") + n.returned,
         )
         if not added:
-            CampaignDay.objects.create(
-                campaign=campaign,
-                day=day,
-                moment_id=moment_pk,
-                actions=n.actions,
-                spend=n.spend,
-                claimed=n.claimed,
-                expired=n.expired,
-            )
+            _day_row(campaign, key, n).save()
 
 
 def campaign_days_roll_up(*, campaign: Campaign, now: datetime | None = None) -> bool:
@@ -196,18 +225,7 @@ def campaign_days_roll_up(*, campaign: Campaign, now: datetime | None = None) ->
             )
             CampaignDay.objects.filter(campaign=campaign, day__gte=first, day__lte=sealed).delete()
             CampaignDay.objects.bulk_create(
-                [
-                    CampaignDay(
-                        campaign=campaign,
-                        day=day,
-                        moment_id=moment_pk,
-                        actions=n.actions,
-                        spend=n.spend,
-                        claimed=n.claimed,
-                        expired=n.expired,
-                    )
-                    for (day, moment_pk), n in whole.items()
-                ],
+                [_day_row(campaign, key, n) for key, n in whole.items()],
                 batch_size=1000,
             )
         # The open days: what was timestamped since the last run (days just sealed above are
