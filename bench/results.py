@@ -301,8 +301,9 @@ def main() -> None:
             f"\nSelector million/ten: {million / ten:.2f}x; page million/ten: "
             f"{rows[1][5][0] / rows[0][5][0]:.2f}x. Raw GROUP BY (no rollup) over the million "
             f"campaign: {rows[1][7][0]:.0f} ms.\n"
-            "* stats card: the page's pre-existing 'Results' totals card "
-            "(rewards/templatetags/campaign_stats.py), included in 'page'.\n"
+            "* stats card: the page's 'Results' totals card and redemption table "
+            "(rewards/templatetags/campaign_stats.py, now read from the rollup), included in "
+            "'page'.\n"
             "The machine is shared: run it alone for figures to compare; they vary with load.",
             flush=True,
         )
