@@ -76,7 +76,11 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["account", "month"])]
+        indexes = [
+            models.Index(fields=["account", "month"]),
+            # A campaign's results read its ledger since its rollup's watermark.
+            models.Index(fields=["campaign", "created_at"], name="ledger_campaign_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {cpa_display(self.amount)} ({self.campaign_id})"

@@ -54,3 +54,13 @@ def sweep_budget_alerts() -> int:
     if budget_stale or cap_stale:
         email_alerts.delay(budget_stale, cap_stale)
     return len(claimed.budget) + len(claimed.cap)
+
+
+@shared_task
+def roll_up_campaign_days() -> int:
+    """Every 5 minutes (CELERY_BEAT_SCHEDULE): add each campaign's new charges, claims and
+    expiries to its CampaignDay rows, and seal the days that closed. Safe to run twice or
+    concurrently (the watermark's conditional UPDATE decides)."""
+    from .services.results import campaigns_days_roll_up
+
+    return campaigns_days_roll_up()

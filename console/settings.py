@@ -215,6 +215,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaigns.tasks.sweep_budget_alerts",
         "schedule": crontab(),  # every minute
     },
+    # Campaign results (SPEC §12): charges, claims and expiries added up per day and moment in
+    # CampaignDay, so the results page reads a few rows per day, not every charge; each day is
+    # recomputed whole (sealed) 15 minutes after it ends.
+    "campaigns-roll-up-days": {
+        "task": "campaigns.tasks.roll_up_campaign_days",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------

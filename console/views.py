@@ -89,6 +89,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 @account_required
 def dashboard(request):
     from campaigns.selectors import campaign_status_counts
+    from campaigns.selectors.results import dashboard_spend
 
     apps = selectors.app_list(request)
     return render(
@@ -98,6 +99,7 @@ def dashboard(request):
             "apps": apps[:5],
             "app_count": apps.count(),
             "campaign_counts": campaign_status_counts(request.account),
+            "spend": dashboard_spend(request.account),
         },
     )
 

@@ -139,6 +139,19 @@ class RewardGrant(models.Model):
                 condition=Q(redeemed_at__isnull=True, expired_at__isnull=True),
                 name="grant_expiry_due",
             ),
+            # A campaign's results count grants, claims and expiries since its rollup's
+            # watermark (a few minutes ago).
+            models.Index(fields=["campaign", "created_at"], name="grant_campaign_created"),
+            models.Index(
+                fields=["campaign", "redeemed_at"],
+                condition=Q(redeemed_at__isnull=False),
+                name="grant_campaign_redeemed",
+            ),
+            models.Index(
+                fields=["campaign", "expires_at"],
+                condition=Q(redeemed_at__isnull=True),
+                name="grant_campaign_unclaimed_exp",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

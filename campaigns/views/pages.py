@@ -1,10 +1,14 @@
-"""Campaign pages: the list, a campaign's page with its Rewards API parameters, deleting a draft."""
+"""Campaign pages: the list, a campaign's page with its Rewards API parameters and results over
+time (and their CSV), deleting a draft."""
 
 from __future__ import annotations
+
+import csv
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -18,6 +22,12 @@ from ..selectors import (
     campaign_list_page,
     campaign_status_counts,
     campaign_summary,
+)
+from ..selectors.results import (
+    campaign_results,
+    results_csv_rows,
+    results_default_range,
+    results_range,
 )
 from ..services.lifecycle import EDITABLE_STATUSES, effective_status
 from ..services.wizard import campaign_draft_delete, campaign_problems
@@ -58,6 +68,15 @@ def campaign_detail(request, campaign_id):
     )
     summary = campaign_summary(campaign)
     editable = campaign.status in EDITABLE_STATUSES
+    date_from, date_to = request.GET.get("from"), request.GET.get("to")
+    range_error = None
+    try:
+        period = results_range(campaign, date_from=date_from, date_to=date_to)
+    except ValidationError as exc:
+        # The page still opens, on the default range, with the reason next to the inputs.
+        range_error = " ".join(exc.messages)
+        period = results_default_range(campaign)
+    results = campaign_results(campaign, period=period) if campaign.live_at else None
     return render(
         request,
         "campaigns/detail.html",
@@ -69,8 +88,44 @@ def campaign_detail(request, campaign_id):
             "display_status": effective_status(campaign),
             "problems": campaign_problems(campaign) if campaign.status == "draft" else [],
             "SITE_URL": settings.SITE_URL,
+            "results": results,
+            "range_error": range_error,
+            # What the inputs show: what was typed when it was wrong, else the range drawn.
+            "range_from": date_from if range_error else period.start.isoformat(),
+            "range_to": date_to if range_error else period.end.isoformat(),
         },
     )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer feeds a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@account_required
+def campaign_results_csv(request, campaign_id):
+    """The results over the `from` / `to` range as CSV, one row per day (streamed)."""
+    campaign = get_for_account(Campaign.objects.all(), request, campaign_id=campaign_id)
+    try:
+        period = results_range(
+            campaign, date_from=request.GET.get("from"), date_to=request.GET.get("to")
+        )
+    except ValidationError as exc:
+        return HttpResponse(
+            " ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8"
+        )
+    results = campaign_results(campaign, period=period)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in results_csv_rows(results)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="results-{campaign.campaign_id}-{period.start}-{period.end}.csv"'
+    )
+    return response
 
 
 @account_required

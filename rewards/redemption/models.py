@@ -93,6 +93,14 @@ class Claim(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            # A campaign's results count the returns since its rollup's watermark.
+            models.Index(
+                fields=["returned_at"],
+                condition=Q(returned_at__isnull=False),
+                name="claim_returned_at",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["grant"],

@@ -202,6 +202,7 @@ MEMBER_PAGES = {
     "campaigns:wizard",
     "campaigns:wizard_step",
     "campaigns:duplicate",
+    "campaigns:results_csv",
     "campaigns:delete",
     "campaigns:take_down",
     "billing:overview",

@@ -13,8 +13,8 @@ from console.models import ApiKey, App
 from rewards.selectors import PricedItem, priced_picks
 from rewards.services.pricing import suggested_cpa, usd_rates
 
-from .models import Campaign, Moment, RewardGroup
-from .services.lifecycle import effective_status_expression
+from ..models import Campaign, Moment, RewardGroup
+from ..services.lifecycle import effective_status_expression
 
 
 def campaign_status_counts(account, *, now=None) -> dict[str, int]:

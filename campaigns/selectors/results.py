@@ -1,0 +1,317 @@
+"""A campaign's results over time (SPEC §12 "Results"): actions per day per moment, spend per
+day and cumulative against the budget, claimed and expired rewards, for a date range.
+
+Read in a fixed number of queries (nine) whatever the number of charges: the CampaignDay
+rollup up to its watermark (a few minutes ago), the rest from the raw rows through their
+(campaign, timestamp) indexes, both aggregated by `day_aggregates`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from ..models import Campaign, CampaignDay, CampaignRollup, Moment
+from ..services.results import DayNumbers, day_aggregates, day_start
+
+# Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
+# rows.
+MAX_RANGE_DAYS = 1096
+# Ledger amounts have four places (STYLE: 4 for CPA and spend).
+MONEY_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class ResultsRange:
+    """The days shown, both included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
+def results_default_range(campaign: Campaign, *, today: date | None = None) -> ResultsRange:
+    """From the campaign's start to today, or to its end date once it has ended (a campaign
+    that has not started yet shows its first day)."""
+    today = today or timezone.localdate()
+    start = campaign.start_date or today
+    end = min(today, campaign.end_date) if campaign.end_date else today
+    return ResultsRange(start, max(start, end))
+
+
+def _parse_day(value: str, label: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(
+            f"The {label} date “{value}” is not a date: use YYYY-MM-DD, like 2026-03-01.",
+            code="invalid_date",
+        ) from None
+
+
+def results_range(
+    campaign: Campaign,
+    *,
+    date_from: str | None,
+    date_to: str | None,
+    today: date | None = None,
+) -> ResultsRange:
+    """The range asked for in the `from` / `to` parameters (either may be empty: the default
+    range's bound is used), or ValidationError saying what is wrong with it."""
+    default = results_default_range(campaign, today=today)
+    start = _parse_day(date_from, "from") if date_from and date_from.strip() else default.start
+    end = _parse_day(date_to, "to") if date_to and date_to.strip() else default.end
+    if start > end:
+        raise ValidationError(
+            f"The range starts after it ends: “from” ({date_format(start)}) must be on or "
+            f"before “to” ({date_format(end)}).",
+            code="reversed_range",
+        )
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise ValidationError(
+            f"Choose a range of at most {MAX_RANGE_DAYS} days (three years); this one has "
+            f"{(end - start).days + 1}.",
+            code="range_too_long",
+        )
+    return ResultsRange(start, end)
+
+
+@dataclass
+class ResultsDay:
+    """One row of the results: a day's numbers, actions per moment in the campaign's order."""
+
+    day: date
+    moment_actions: list[int]
+    actions: int
+    spend: Decimal
+    cumulative_spend: Decimal
+    claimed: int
+    expired: int
+
+
+@dataclass
+class CampaignResults:
+    """What the results panel draws and the CSV lists."""
+
+    campaign: Campaign
+    period: ResultsRange
+    moments: list[Moment]
+    days: list[ResultsDay]
+    budget: Decimal | None
+    totals: dict = field(default_factory=dict)
+
+    def chart_data(self) -> dict:
+        """The charts' data for `json_script`: money as strings (exact decimals; the browser
+        only draws them)."""
+        return {
+            "labels": [d.day.isoformat() for d in self.days],
+            "moments": [
+                {"id": m.moment_id, "actions": [d.moment_actions[i] for d in self.days]}
+                for i, m in enumerate(self.moments)
+            ],
+            "actions": [d.actions for d in self.days],
+            "spend": [str(d.spend) for d in self.days],
+            "cumulative": [str(d.cumulative_spend) for d in self.days],
+            "budget": None if self.budget is None else str(self.budget),
+            "claimed": [d.claimed for d in self.days],
+            "expired": [d.expired for d in self.days],
+        }
+
+
+def campaign_results(
+    campaign: Campaign, *, period: ResultsRange, now: datetime | None = None
+) -> CampaignResults:
+    """The campaign's results per day over `period`, every day present (zeros included), the
+    cumulative spend counted from the campaign's first charge (not from the range's start).
+    Nine queries, whatever the number of charges, grants or days rolled up."""
+    now = now or timezone.now()
+    moments = list(Moment.objects.filter(campaign=campaign).order_by("pk"))
+    # Rows timestamped before `rolled_until` are in CampaignDay; the rest is read live. Without
+    # a rollup yet everything is live, and the two rollup reads find nothing (they still run,
+    # so the page's query count does not depend on the sweep).
+    rolled_until = (
+        CampaignRollup.objects.filter(pk=campaign.pk).values_list("rolled_until", flat=True).first()
+    )
+    numbers: dict[tuple[date, int | None], DayNumbers] = defaultdict(DayNumbers)
+    for row in CampaignDay.objects.filter(
+        campaign=campaign, day__gte=period.start, day__lte=period.end
+    ).values("day", "moment_id", "actions", "spend", "claimed", "expired", "returned"):
+        numbers[(row["day"], row["moment_id"])].add(
+            DayNumbers(
+                row["actions"], row["spend"], row["claimed"], row["expired"], row["returned"]
+            )
+        )
+    prior = CampaignDay.objects.filter(campaign=campaign, day__lt=period.start).aggregate(
+        total=Sum("spend")
+    )["total"] or Decimal(0)
+    live = day_aggregates(
+        campaign_id=campaign.pk,
+        since=rolled_until,
+        until=day_start(period.end + timedelta(days=1)),
+        now=now,
+    )
+    for (day, moment_pk, _group), n in live.items():
+        if day < period.start:
+            prior += n.spend
+        else:
+            numbers[(day, moment_pk)].add(n)
+
+    index = {m.pk: i for i, m in enumerate(moments)}
+    per_day: dict[date, ResultsDay] = {
+        day: ResultsDay(day, [0] * len(moments), 0, Decimal(0), Decimal(0), 0, 0)
+        for day in period.days
+    }
+    for (day, moment_pk), n in numbers.items():
+        row = per_day[day]
+        if moment_pk in index:
+            row.moment_actions[index[moment_pk]] += n.actions
+        row.actions += n.actions
+        row.spend += n.spend
+        row.claimed += n.claimed
+        row.expired += n.expired
+    # Exact sums of 4-place amounts; quantized so every database shows them alike (SQLite's
+    # SUM drops trailing zeros).
+    cumulative = prior
+    days = list(per_day.values())
+    for row in days:
+        row.spend = row.spend.quantize(MONEY_PLACES)
+        cumulative += row.spend
+        row.cumulative_spend = cumulative.quantize(MONEY_PLACES)
+    return CampaignResults(
+        campaign=campaign,
+        period=period,
+        moments=moments,
+        days=days,
+        budget=campaign.total_budget,
+        totals={
+            "moment_actions": [sum(d.moment_actions[i] for d in days) for i in index.values()],
+            "actions": sum(d.actions for d in days),
+            "spend": sum((d.spend for d in days), Decimal(0)).quantize(MONEY_PLACES),
+            "claimed": sum(d.claimed for d in days),
+            "expired": sum(d.expired for d in days),
+            "cumulative_spend": cumulative.quantize(MONEY_PLACES),
+        },
+    )
+
+
+def results_csv_rows(results: CampaignResults):
+    """The CSV's header then one row per day (what the charts draw, as exact numbers)."""
+    yield [
+        "date",
+        *[f"actions {m.moment_id}" for m in results.moments],
+        "actions total",
+        "spend",
+        "cumulative spend",
+        "budget",
+        "claimed",
+        "expired",
+    ]
+    budget = "" if results.budget is None else str(results.budget.quantize(MONEY_PLACES))
+    for d in results.days:
+        yield [
+            d.day.isoformat(),
+            *d.moment_actions,
+            d.actions,
+            str(d.spend.quantize(MONEY_PLACES)),
+            str(d.cumulative_spend.quantize(MONEY_PLACES)),
+            budget,
+            d.claimed,
+            d.expired,
+        ]
+
+
+@dataclass
+class BudgetBar:
+    """A progress bar: what was spent of a limit (None: no limit set)."""
+
+    label: str
+    spent: Decimal
+    limit: Decimal | None
+    campaign: Campaign | None = None
+
+    @property
+    def percent(self) -> int:
+        """Whole percent for the bar's width, 0..100 (over the limit shows full)."""
+        if not self.limit:
+            return 0
+        return min(100, int(self.spent * 100 / self.limit))
+
+    @property
+    def level(self) -> str:
+        """The bar's Bootstrap colour: warn from 80 %, danger once the limit is reached."""
+        if self.percent >= 100:
+            return "danger"
+        return "warning" if self.percent >= 80 else "primary"
+
+
+@dataclass
+class DashboardSpend:
+    """The dashboard's bars: this month's account spend against its cap, each live campaign's
+    spend against its total budget."""
+
+    month: date
+    account: BudgetBar
+    campaigns: list[BudgetBar]
+
+
+def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
+    """Two queries whatever the number of campaigns: the month's spend counter (the one the
+    cap is checked on) and the live campaigns with their lifetime spend counters."""
+    from billing.models import AccountMonthlySpend
+    from billing.money import month_start
+
+    from ..services.lifecycle import effective_status_expression
+
+    now = now or timezone.now()
+    month = month_start(timezone.localdate(now))
+    spent = AccountMonthlySpend.objects.filter(account=account, month=month).values_list(
+        "spent", flat=True
+    ).first() or Decimal(0)
+    live = (
+        Campaign.objects.filter(account=account)
+        .alias(shown=effective_status_expression(now))
+        .filter(shown=Campaign.Status.LIVE)
+        .only("campaign_id", "name", "spent", "total_budget")
+        .order_by("name", "pk")
+    )
+    return DashboardSpend(
+        month=month,
+        account=BudgetBar("This month's spend", spent, account.monthly_spend_limit),
+        campaigns=[BudgetBar(c.name, c.spent, c.total_budget, campaign=c) for c in live],
+    )
+
+
+def campaign_totals(
+    campaign: Campaign, *, now: datetime | None = None
+) -> dict[tuple[int | None, int | None], DayNumbers]:
+    """The campaign's numbers since it began per (moment pk, reward group pk): the rollup's
+    sums plus what came after its watermark. Seven queries, whatever the number of charges."""
+    now = now or timezone.now()
+    rolled_until = (
+        CampaignRollup.objects.filter(pk=campaign.pk).values_list("rolled_until", flat=True).first()
+    )
+    totals: dict[tuple[int | None, int | None], DayNumbers] = defaultdict(DayNumbers)
+    for row in (
+        CampaignDay.objects.filter(campaign=campaign)
+        .values("moment_id", "reward_group_id")
+        .annotate(
+            a=Sum("actions"), s=Sum("spend"), c=Sum("claimed"), e=Sum("expired"), r=Sum("returned")
+        )
+        .order_by()
+    ):
+        totals[(row["moment_id"], row["reward_group_id"])].add(
+            DayNumbers(row["a"], row["s"] or Decimal(0), row["c"], row["e"], row["r"])
+        )
+    live = day_aggregates(campaign_id=campaign.pk, since=rolled_until, until=None, now=now)
+    for (_day, moment_pk, group_pk), n in live.items():
+        totals[(moment_pk, group_pk)].add(n)
+    return dict(totals)
