@@ -202,6 +202,10 @@ NOT_STATE_CHANGES: dict[str, str] = {
     ),
     "console.webhooks.tasks.sweep_webhook_deliveries": "the beat task of the sweep above",
     "campaigns.services.alerts.alerts_email": "emails of recorded alerts (stamps emailed_at)",
+    "campaigns.services.results.campaign_days_roll_up": (
+        "keeps the results rollup (derived totals of the ledger and grants), no one's change"
+    ),
+    "campaigns.services.results.campaigns_days_roll_up": "the beat sweep of the rollup above",
 }
 
 
