@@ -155,38 +155,38 @@ def _claim_budget_alerts(now: datetime) -> tuple[list[int], list[int]]:
         )
         if not rows:
             continue
-        for row in rows:
-            activity_record(
-                actor=None,
-                account=campaign.account_id,
-                action="campaign.budget_threshold_reached",
-                target=campaign,
-                data={
-                    "threshold": row.threshold,
-                    "spent": _amount(row.spent),
-                    "total_budget": _amount(row.total_budget),
-                },
-            )
-        webhook_events_publish(
-            events=[
-                (
-                    campaign.account_id,
-                    "campaign.budget_threshold",
-                    {
-                        "campaign_id": campaign.pk,
-                        "threshold": row.threshold,
-                        "spent": _amount(row.spent),
-                        "total_budget": _amount(row.total_budget),
-                    },
-                )
-                for row in rows
-            ]
+        _record_and_publish(
+            rows,
+            account_id=campaign.account_id,
+            target=campaign,
+            action="campaign.budget_threshold_reached",
+            event_type="campaign.budget_threshold",
+            data=lambda row: {
+                "threshold": row.threshold,
+                "spent": _amount(row.spent),
+                "total_budget": _amount(row.total_budget),
+            },
+            event_ids={"campaign_id": campaign.pk},
         )
         claimed += [row.pk for row in rows]
         # Of the rows this run inserted, the highest is emailed. If another sweep claimed the
         # highest meanwhile, it emails that one, and this run's lower rows stay quiet.
         emailed += [row.pk for row in rows if row.email_due]
     return claimed, emailed
+
+
+def _record_and_publish(
+    rows, *, account_id: int, target, action: str, event_type: str, data, event_ids=None
+) -> None:
+    """For each alert row this run claimed: its activity row (about `target`, or the row itself)
+    and its webhook event, with the same figures, in the claim's transaction."""
+    for row in rows:
+        activity_record(
+            actor=None, account=account_id, action=action, target=target or row, data=data(row)
+        )
+    webhook_events_publish(
+        events=[(account_id, event_type, {**(event_ids or {}), **data(row)}) for row in rows]
+    )
 
 
 def _months_swept(now: datetime) -> set[date]:
@@ -229,33 +229,18 @@ def _claim_cap_alerts(now: datetime) -> tuple[list[int], list[int]]:
         )
         if not rows:
             continue
-        for row in rows:
-            activity_record(
-                actor=None,
-                account=row.account_id,
-                action="account.cap_threshold_reached",
-                target=row,
-                data={
-                    "month": f"{row.month:%Y-%m}",
-                    "threshold": row.threshold,
-                    "spent": _amount(row.spent),
-                    "limit": _amount(row.limit),
-                },
-            )
-        webhook_events_publish(
-            events=[
-                (
-                    row.account_id,
-                    "account.cap_threshold",
-                    {
-                        "month": f"{row.month:%Y-%m}",
-                        "threshold": row.threshold,
-                        "spent": _amount(row.spent),
-                        "limit": _amount(row.limit),
-                    },
-                )
-                for row in rows
-            ]
+        _record_and_publish(
+            rows,
+            account_id=spend["account_id"],
+            target=None,
+            action="account.cap_threshold_reached",
+            event_type="account.cap_threshold",
+            data=lambda row: {
+                "month": f"{row.month:%Y-%m}",
+                "threshold": row.threshold,
+                "spent": _amount(row.spent),
+                "limit": _amount(row.limit),
+            },
         )
         claimed += [row.pk for row in rows]
         emailed += [row.pk for row in rows if row.email_due]
