@@ -1,7 +1,7 @@
 """The Rewards API benchmark: `make bench` (or `.venv/bin/python bench/run.py`).
 
-Starts gunicorn on PostgreSQL and Redis with a database of its own, seeds a live campaign with
-a large budget, and measures with wrk, at 32 concurrent connections, in one run:
+Starts the server (gunicorn by default) on PostgreSQL and Redis with a database of its own,
+seeds a live campaign with a large budget, and measures with wrk, at 32 concurrent connections, in one run:
 
   (a) a Django view returning a small JSON, no middleware (the floor for GetRewardInfo)
   (r) the same view plus one Redis round trip (PING)       (the floor for any throttled call)
@@ -11,13 +11,15 @@ a large budget, and measures with wrk, at 32 concurrent connections, in one run:
   (d) POST /prod/GetReward                                  (the full charging transaction)
 
 The floors are served by a Django handler with no middleware at all (bench/wsgi.py), in the
-same gunicorn workers as the product: the true floors. It prints throughput and p50/p99
+same server workers as the product: the true floors. It prints throughput and p50/p99
 latency with the ratios c/a, d/b and c/r (aim: c/a and d/b ≥ 0.8).
 Loopback only, every scenario bounded in time, and the server is stopped at the end.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mc_bench, created
 if missing), BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_SECONDS (4 per round),
-BENCH_ROUNDS (3, interleaved), BENCH_CONNECTIONS (32), BENCH_WORKERS (gunicorn workers, default 2 × cores).
+BENCH_ROUNDS (3, interleaved), BENCH_CONNECTIONS (32), BENCH_WORKERS (server processes, default
+2 × cores), BENCH_THREADS (gunicorn: > 1 means gthread workers; granian: blocking threads),
+BENCH_SERVER (gunicorn or granian; granian is not in requirements.txt: pip install granian).
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WARMUP = 2
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
-THREADS = int(os.environ.get("BENCH_THREADS", "1"))  # > 1: gthread workers
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))  # > 1: gthread workers (granian: threads)
+# gunicorn (sync workers, or gthread with BENCH_THREADS > 1) or granian (a Rust HTTP server
+# running the same WSGI application; pip install granian, not in requirements.txt).
+SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mc_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -68,7 +73,7 @@ def server_env() -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": "mcbench",
@@ -194,22 +199,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
-    gunicorn = str(Path(PYTHON).with_name("gunicorn"))
-    proc = subprocess.Popen(
-        [
-            gunicorn,
-            "bench.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
+def server_command(port: int) -> list[str]:
+    if SERVER == "granian":
+        return [
+            PYTHON,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
             "--workers",
             str(WORKERS),
-            *(["--worker-class", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
+            "--blocking-threads",
+            str(THREADS),
+            "--runtime-threads",
+            "1",
+            "--no-ws",
             "--backlog",
             "2048",
             "--log-level",
             "warning",
-        ],
+            "bench.wsgi:application",
+        ]
+    if SERVER != "gunicorn":
+        sys.exit(f"BENCH_SERVER must be gunicorn or granian, not {SERVER!r}.")
+    return [
+        str(Path(PYTHON).with_name("gunicorn")),
+        "bench.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        *(["--worker-class", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ]
+
+
+def server_label() -> str:
+    if SERVER == "granian":
+        return f"granian: {WORKERS} workers x {THREADS} blocking thread(s)"
+    kind = f"gthread workers x {THREADS} threads" if THREADS > 1 else "sync workers"
+    return f"gunicorn: {WORKERS} {kind}"
+
+
+def start_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        server_command(port),
         cwd=ROOT,
         env=server_env(),
         start_new_session=True,
@@ -221,10 +262,10 @@ def start_gunicorn(port: int) -> subprocess.Popen:
             return proc
         except OSError:
             if proc.poll() is not None:
-                sys.exit("gunicorn exited during start-up.")
+                sys.exit(f"{SERVER} exited during start-up.")
             time.sleep(0.3)
     stop(proc)
-    sys.exit("gunicorn did not answer within 30 s.")
+    sys.exit(f"{SERVER} did not answer within 30 s.")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -303,12 +344,13 @@ def main() -> None:
         ("d", "GetReward", "/prod/GetReward", "POST", body, api_headers),
     ]
     print(
-        f"gunicorn: {WORKERS} {'gthread' if THREADS > 1 else 'sync'} workers on {base}; wrk: {CONNECTIONS} connections, "
-        f"{WARMUP} s warm-up, then {ROUNDS} interleaved rounds of {SECONDS} s per scenario.",
+        f"{server_label()} on {base}; wrk: {CONNECTIONS} connections, {WARMUP} s warm-up, "
+        f"then {ROUNDS} interleaved rounds of {SECONDS} s per scenario; load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores.",
         flush=True,
     )
     rounds: dict[str, list[dict]] = {tag: [] for tag, *_ in scenarios}
-    proc = start_gunicorn(port)
+    proc = start_server(port)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             scripts = {
