@@ -18,7 +18,8 @@ Loopback only, every scenario bounded in time, and the server is stopped at the 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mc_bench, created
 if missing), BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_SECONDS (4 per round),
 BENCH_ROUNDS (3, interleaved), BENCH_CONNECTIONS (32), BENCH_WORKERS (server processes, default
-2 × cores), BENCH_THREADS (gunicorn: > 1 means gthread workers; granian: blocking threads),
+2 × cores), BENCH_THREADS (default 4; gunicorn: > 1 means gthread workers, 1 sync workers;
+granian: blocking threads per worker),
 BENCH_SERVER (gunicorn or granian; granian is not in requirements.txt: pip install granian).
 """
 
@@ -45,7 +46,9 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WARMUP = 2
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
-THREADS = int(os.environ.get("BENCH_THREADS", "1"))  # > 1: gthread workers (granian: threads)
+# gunicorn: > 1 runs gthread workers (README's production setting: 2 x cores workers x 4 threads);
+# 1 runs sync workers. granian: its blocking threads per worker.
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 # gunicorn (sync workers, or gthread with BENCH_THREADS > 1) or granian (a Rust HTTP server
 # running the same WSGI application; pip install granian, not in requirements.txt).
 SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
