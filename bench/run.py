@@ -1,7 +1,8 @@
 """The Rewards API benchmark: `make bench` (or `.venv/bin/python bench/run.py`).
 
-Starts the server (gunicorn by default) on PostgreSQL and Redis with a database of its own,
-seeds a live campaign with a large budget, and measures with wrk, at 32 concurrent connections, in one run:
+Starts the server (granian by default, gunicorn to compare) on PostgreSQL and Redis with a
+database of its own, seeds a live campaign with a large budget, and measures with wrk, at 32
+concurrent connections, in one run:
 
   (a) a Django view returning a small JSON, no middleware (the floor for GetRewardInfo)
   (r) the same view plus one Redis round trip (PING)       (the floor for any throttled call)
@@ -17,10 +18,10 @@ Loopback only, every scenario bounded in time, and the server is stopped at the 
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mc_bench, created
 if missing), BENCH_REDIS_URL (default redis://127.0.0.1:6379/15), BENCH_SECONDS (4 per round),
-BENCH_ROUNDS (3, interleaved), BENCH_CONNECTIONS (32), BENCH_WORKERS (server processes, default
-2 × cores), BENCH_THREADS (default 4; gunicorn: > 1 means gthread workers, 1 sync workers;
-granian: blocking threads per worker),
-BENCH_SERVER (gunicorn or granian; granian is not in requirements.txt: pip install granian).
+BENCH_ROUNDS (3, interleaved), BENCH_CONNECTIONS (32), BENCH_SERVER (granian, the default, or
+gunicorn), BENCH_WORKERS (server processes: granian one per core, gunicorn 2 × cores),
+BENCH_THREADS (granian: blocking threads per worker, 8; gunicorn: 4 gthread threads, 1 for sync
+workers).
 """
 
 from __future__ import annotations
@@ -45,13 +46,14 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WARMUP = 2
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
-# gunicorn: > 1 runs gthread workers (README's production setting: 2 x cores workers x 4 threads);
-# 1 runs sync workers. granian: its blocking threads per worker.
-THREADS = int(os.environ.get("BENCH_THREADS", "4"))
-# gunicorn (sync workers, or gthread with BENCH_THREADS > 1) or granian (a Rust HTTP server
-# running the same WSGI application; pip install granian, not in requirements.txt).
-SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
+# granian (README's production server: a Rust HTTP server running the same WSGI application,
+# one worker per core x 8 blocking threads) or gunicorn, to compare (2 x cores workers x 4
+# threads by default; BENCH_THREADS=1 runs sync workers).
+SERVER = os.environ.get("BENCH_SERVER", "granian")
+_CORES = os.cpu_count() or 1
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(_CORES if SERVER == "granian" else 2 * _CORES)))
+# granian: blocking threads per worker; gunicorn: > 1 runs gthread workers, 1 sync workers.
+THREADS = int(os.environ.get("BENCH_THREADS", "8" if SERVER == "granian" else "4"))
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mc_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
