@@ -9,7 +9,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 
 def hello(request):
-    """(a) The floor for GetRewardInfo: a bare view returning a small JSON."""
+    """(a) The floor for GetRewardInfo: a view returning a small JSON (served with no
+    middleware, see bench/wsgi.py)."""
     return JsonResponse({"ok": True})
 
 

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything: the Rewards API (/prod/) takes a short chain of its own, with the proxy
+    # rewrite, security headers, JSON errors and the Host check (rewards/api/lean.py).
+    "rewards.api.lean.ApiPathMiddleware",
     # First: everything after it reads the client's address and scheme, not the proxy's.
     "console.proxies.TrustedProxyMiddleware",
     # Before the Host check: balancers probe each instance by its own address.

@@ -3,7 +3,8 @@ invalidating a campaign is one counter bump, whatever the number of reward group
 cached under it.
 
 With Redis (REDIS_URL) the entries live there, through the process's one long-lived client
-(console.redis) and JSON values: Django's cache API builds a new Redis client on every call,
+(console.redis) and JSON values (orjson: one is decoded on every cached GetRewardInfo, ten times
+faster than json.loads): Django's cache API builds a new Redis client on every call,
 which costs more than the round trip itself on the API's hot path. Without Redis, Django's
 cache (a file cache) is used.
 
@@ -16,12 +17,12 @@ lost meanwhile are bounded by the entries' short TTL (rewards.services.reward_in
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 
@@ -65,8 +66,8 @@ _key = full_key
 def decode_entries(names: list[str], values: list) -> dict[str, Any]:
     """Values read from Redis for `names` (missing ones left out)."""
     try:
-        return {k: json.loads(v) for k, v in zip(names, values, strict=True) if v is not None}
-    except (TypeError, ValueError):
+        return {k: orjson.loads(v) for k, v in zip(names, values, strict=True) if v is not None}
+    except (TypeError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return {}
 
 
@@ -142,4 +143,4 @@ def set_entry(key: str, value: Any, timeout: int) -> None:
         _local(lambda: cache.set(key, value, timeout))
         return
     with suppress(RedisUnavailable):
-        redis_call(lambda client: client.set(_key(key), json.dumps(value), ex=timeout))
+        redis_call(lambda client: client.set(_key(key), orjson.dumps(value), ex=timeout))

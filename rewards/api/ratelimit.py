@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
+from redis.exceptions import NoScriptError
 
 from console.redis import RedisUnavailable, redis_call
 from console.services import KEYRING_TTL
@@ -95,6 +96,28 @@ def _script(client):
     return _scripts[0]
 
 
+def _evalsha(client, keys: list, args: list):
+    """The script on one of the client's pooled connections, directly: redis-py's command path
+    (its retry wrapper, hooks and observability) costs more Python than the call itself, on
+    every API call (issue 13: 28 -> 21 us of CPU). A Redis that lacks the script (restarted,
+    flushed) answers NOSCRIPT, and the Script object then loads it and runs it."""
+    script = _script(client)
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return connection.read_response()
+    except NoScriptError:
+        pass  # a whole reply was read: the connection goes back to the pool as it is
+    except BaseException:
+        # A timeout or a broken connection may leave half a reply unread: never reuse it.
+        connection.disconnect()
+        raise
+    finally:
+        pool.release(connection)
+    return script(keys=keys, args=args, client=client)
+
+
 def unthrottled(limit: int) -> Decision:
     """The answer when Redis cannot count (unset or down): the call proceeds."""
     return Decision(allowed=True, limit=limit, remaining=limit)
@@ -130,7 +153,7 @@ def throttle(
     ]
     try:
         allowed, remaining, retry_us, generation, *values = redis_call(
-            lambda client: _script(client)(keys=keys, args=args, client=client)
+            lambda client: _evalsha(client, keys, args)
         )
     except RedisUnavailable:  # down, hanging (the circuit is open) or unset: logged once
         return unthrottled(limit)
