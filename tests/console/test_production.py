@@ -1,6 +1,7 @@
 """README's production steps, run as written: `collectstatic` under `DEBUG=0`, then the pages
-through gunicorn and WhiteNoise with the manifest storage (the one production uses; the test
-run itself uses the plain storage, so only a separate process sees what an operator sees)."""
+through granian (and gunicorn) and WhiteNoise with the manifest storage (the one production
+uses; the test run itself uses the plain storage, so only a separate process sees what an
+operator sees)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,7 @@ def _production_env(tmp: Path) -> dict[str, str]:
         VAR_DIR=str(tmp / "var"),
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         STATIC_ROOT=str(tmp / "static"),
-        # TLS ends at the load balancer in README's set-up; here plain HTTP talks to gunicorn.
+        # TLS ends at the load balancer in README's set-up; here plain HTTP talks to the server.
         SECURE_SSL_REDIRECT="0",
     )
     return env
@@ -61,30 +63,45 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str) -> tuple[int, Message, bytes]:
+    # The headers as received (case-insensitive: granian sends lower-case names).
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (our server)
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, exc.headers, exc.read()
 
 
-@pytest.fixture(scope="module")
-def production(tmp_path_factory):
-    """A migrated SQLite database, `collectstatic` output and gunicorn serving console.wsgi,
-    all with README's production settings. Yields (base URL, STATIC_ROOT)."""
+# README's production server (granian) and the alternative it names (gunicorn), each serving
+# console.wsgi the way README starts it (one worker here).
+SERVERS = {
+    "granian": lambda port: [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", "1", "--blocking-threads", "8", "--no-ws",
+        "console.wsgi:application",
+    ],
+    "gunicorn": lambda port: [
+        sys.executable, "-m", "gunicorn", "console.wsgi", "--worker-class", "gthread",
+        "--threads", "4", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket",
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def production(request, tmp_path_factory):
+    """A migrated SQLite database, `collectstatic` output and the server (granian, then
+    gunicorn) serving console.wsgi, all with README's production settings. Yields (base URL,
+    STATIC_ROOT)."""
+    name = request.param
     tmp = tmp_path_factory.mktemp("production")
     env = _production_env(tmp)
     for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
         result = _manage(env, *step)
         assert result.returncode == 0, f"{' '.join(step)} failed:\n{result.stdout}{result.stderr}"
     port = _free_port()
-    log = open(tmp / "gunicorn.log", "w+b")  # noqa: SIM115 (closed below, after the server)
+    log = open(tmp / f"{name}.log", "w+b")  # noqa: SIM115 (closed below, after the server)
     server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "console.wsgi",
-            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket",
-        ],
+        SERVERS[name](port),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -96,13 +113,13 @@ def production(tmp_path_factory):
         while True:
             if server.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"gunicorn exited:\n{log.read().decode(errors='replace')}")
+                pytest.fail(f"{name} exited:\n{log.read().decode(errors='replace')}")
             try:
                 _get(f"{base}/login/")
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail("gunicorn did not answer within 60 s")
+                    pytest.fail(f"{name} did not answer within 60 s")
                 time.sleep(0.2)
         yield base, tmp / "static"
     finally:
