@@ -12,9 +12,11 @@ by, and the sentence each row reads as.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -254,18 +256,34 @@ class _Blank(dict):
         return "?"
 
 
-def activity_sentence(entry: ActivityEntry) -> str:
-    """What happened, as a sentence: "alice@acme.test rotated the key of Space Miner"."""
+def activity_what(entry: ActivityEntry) -> str:
+    """What happened, said after the actor (the Activity page shows who in a column of its own):
+    "rotated the key of Space Miner"."""
     template = SENTENCES.get(entry.action)
     if template is None:
         what = f"{entry.action} {entry.object_repr}".strip()
     else:
         values = _Blank({k: _text(v) for k, v in (entry.data or {}).items()})
+        # Amounts read as money: "$15,000.00", not "$15000.00".
+        for name in _AMOUNTS.findall(template):
+            values[name] = _grouped(values.get(name, ""))
         values["object"] = entry.object_repr or "?"
         if entry.action == "account.tax_id_set" and not entry.data.get("new"):
             template = "removed the tax / VAT id"
         what = template.format_map(values)
-    return f"{entry.actor_label} {what}"
+    return what
+
+
+# The fields a sentence shows after "$".
+_AMOUNTS = re.compile(r"\$\{(\w+)\}")
+
+
+def _grouped(amount: str) -> str:
+    """Thousands separators for an amount written as digits (left as it is otherwise)."""
+    try:
+        return f"{Decimal(amount):,}"
+    except (InvalidOperation, ValueError):
+        return amount
 
 
 def _text(value) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
+
+from .logs import OncePerInterval
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ NOT_CONFIGURED = "not configured"
 
 # check name -> when its last failure was logged: a balancer probes every few seconds, and the
 # log must stay readable in an outage (one line per problem per interval).
-_last_logged: dict[str, float] = {}
+_failure_log = OncePerInterval(LOG_EVERY)
 
 
 def _check_database() -> str:
@@ -97,9 +98,7 @@ def _short(exc: Exception) -> str:
 
 
 def _log_failure(name: str, error: str) -> None:
-    now = time.monotonic()
-    if now - _last_logged.get(name, -LOG_EVERY) >= LOG_EVERY:
-        _last_logged[name] = now
+    if _failure_log.take(name) is not None:
         log.warning("healthz: %s failed: %s (logged once per %d s)", name, error, LOG_EVERY)
 
 

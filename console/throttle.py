@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from .logs import OncePerInterval
 from .redis import redis_call
 
 log = logging.getLogger(__name__)
 
 LOG_INTERVAL_SECONDS = 60
-_last_logged = 0.0
+_failure_log = OncePerInterval(LOG_INTERVAL_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,7 @@ def _redis_key(name: str) -> str:
 
 
 def _failed(exc: Exception) -> Usage:
-    global _last_logged
-    now = time.monotonic()
-    if now - _last_logged >= LOG_INTERVAL_SECONDS:
-        _last_logged = now
+    if _failure_log.take() is not None:
         log.error("Abuse limits are not counted (fail open) while Redis fails: %s", exc)
     return NOTHING
 

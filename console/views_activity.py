@@ -16,7 +16,7 @@ from .activity import (
     ACTION_GROUPS,
     account_activity,
     account_activity_actors,
-    activity_sentence,
+    activity_what,
 )
 from .decorators import admin_required
 from .models import ActivityEntry, App
@@ -126,7 +126,7 @@ def activity(request):
             "form": form,
             "page": page,
             "rows": [
-                Row(e, activity_sentence(e), links.get((e.object_type, e.object_id)))
+                Row(e, activity_what(e), links.get((e.object_type, e.object_id)))
                 for e in entries
             ],
             "query": query.urlencode(),

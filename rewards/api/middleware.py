@@ -10,11 +10,11 @@ failed), which marketing tools would otherwise template into a message.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from console.logs import OncePerInterval
 
 from .errors import ApiError, api_error
 
@@ -46,27 +46,7 @@ def error_response(error: ApiError) -> JsonResponse:
     return response
 
 
-class _OncePerInterval:
-    """Lets one log line through per interval; counts the ones it held back."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._lock = threading.Lock()
-        self._last: float | None = None
-        self._held = 0
-
-    def take(self) -> int | None:
-        """None to stay quiet; else how many lines were held back since the last one."""
-        now = time.monotonic()
-        with self._lock:
-            if self._last is not None and now - self._last < self.seconds:
-                self._held += 1
-                return None
-            held, self._last, self._held = self._held, now, 0
-            return held
-
-
-_unavailable_log = _OncePerInterval(UNAVAILABLE_LOG_INTERVAL)
+_unavailable_log = OncePerInterval(UNAVAILABLE_LOG_INTERVAL)
 
 
 class ApiErrorMiddleware:

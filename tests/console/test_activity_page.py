@@ -45,8 +45,10 @@ def test_an_admin_reads_who_changed_what_from_where_newest_first(alice_client, a
     assert response.status_code == 200
     rows = rows_of(response.content.decode())
     assert len(rows) == 2
-    assert "alice@acme.test changed name of the app Space Miner II" in rows[0]
-    assert "alice@acme.test rotated the key of Space Miner" in rows[1]
+    # Who in its own column, then what they did.
+    assert "<td>alice@acme.test</td>" in rows[0]
+    assert "<td>changed name of the app Space Miner II</td>" in rows[0]
+    assert "<td>rotated the key of Space Miner</td>" in rows[1]
     assert "198.51.100.7" in rows[1]
     app_page = reverse("console:app_detail", args=[acme_app.app_id])
     assert f'href="{app_page}"' in rows[1]
@@ -173,7 +175,7 @@ def test_a_deleted_campaign_still_reads_by_its_name_without_a_link(alice_client,
     campaign_draft_delete(campaign=campaign, actor=alice)
 
     row = rows_of(alice_client.get(URL).content.decode())[0]
-    assert "alice@acme.test deleted the draft campaign Short-lived Draft" in row
+    assert "<td>deleted the draft campaign Short-lived Draft</td>" in row
     assert "/campaigns/" not in row
 
 
@@ -209,3 +211,17 @@ def test_staff_read_every_accounts_rows_in_admin_and_cannot_add_change_or_delete
     )
     entry.refresh_from_db()
     assert entry.action == "api_key.rotated"
+
+
+def test_amounts_in_sentences_read_as_money():
+    from console.activity import activity_what
+    from console.models import ActivityEntry
+
+    entry = ActivityEntry(
+        action="account.spend_limit_set",
+        actor_label="finance@moments.test (staff)",
+        data={"old": "15000.00", "new": "25000.00", "reason": "Holiday season"},
+    )
+    assert activity_what(entry) == (
+        "changed the monthly spend limit from $15,000.00 to $25,000.00: Holiday season"
+    )

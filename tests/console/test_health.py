@@ -14,9 +14,9 @@ from console import health
 
 @pytest.fixture(autouse=True)
 def _forget_logged_failures():
-    health._last_logged.clear()
+    health._failure_log.reset()
     yield
-    health._last_logged.clear()
+    health._failure_log.reset()
 
 
 def _closed_port() -> int:

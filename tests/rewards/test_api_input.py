@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from billing.models import LedgerEntry
+from console.logs import OncePerInterval
 from rewards.api import middleware
 from rewards.api import views as api_views
 from rewards.api.validation import MAX_BODY_BYTES
@@ -242,7 +243,7 @@ def test_a_request_refused_by_django_before_the_view_is_json_too(api, live):
 def test_with_the_database_down_calls_get_a_json_503_with_retry_after_and_one_log_line(
     postgres, api, live, monkeypatch, caplog
 ):
-    monkeypatch.setattr(middleware, "_unavailable_log", middleware._OncePerInterval(60))
+    monkeypatch.setattr(middleware, "_unavailable_log", OncePerInterval(60))
     settings_dict = connection.settings_dict
     saved = {key: settings_dict[key] for key in ("HOST", "PORT")}
     connection.close()
