@@ -251,6 +251,17 @@ class StaffRequestForm(forms.Form):
         return cleaned
 
 
+def _details_field(label: str, *, rows: int, help_text: str = "") -> forms.CharField:
+    """The optional free-text field every kind of request to staff ends with."""
+    return forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=4000,
+        required=False,
+        help_text=help_text,
+    )
+
+
 class SpendLimitRequestForm(StaffRequestForm):
     kind = StaffRequest.Kind.SPEND_LIMIT
     intro = (
@@ -264,11 +275,9 @@ class SpendLimitRequestForm(StaffRequestForm):
         decimal_places=2,
         error_messages={"required": "Enter the monthly limit you need in USD, e.g. 25000."},
     )
-    details = forms.CharField(
-        label="Why do you need it?",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
-        required=False,
+    details = _details_field(
+        "Why do you need it?",
+        rows=4,
         help_text="Planned campaigns, expected volume, a launch date.",
     )
 
@@ -286,11 +295,9 @@ class InvoiceTermsRequestForm(StaffRequestForm):
         decimal_places=2,
         error_messages={"required": "Enter your expected monthly spend in USD, e.g. 20000."},
     )
-    details = forms.CharField(
-        label="Why invoice terms?",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
-        required=False,
+    details = _details_field(
+        "Why invoice terms?",
+        rows=4,
         help_text="Your purchasing process, the accounts-payable contact, a PO number.",
     )
 
@@ -312,12 +319,7 @@ class OwnRewardRequestForm(StaffRequestForm):
         label="Marketplace",
         error_messages={"required": "Choose the marketplace the product is sold in."},
     )
-    details = forms.CharField(
-        label="Anything the Moments team should know",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=4000,
-        required=False,
-    )
+    details = _details_field("Anything the Moments team should know", rows=3)
     confirm = forms.BooleanField(
         label="The product is sold and fulfilled by Amazon, and I understand that own rewards "
         "get no CPA discount.",
@@ -344,12 +346,8 @@ class MerchRequestForm(StaffRequestForm):
         "marketplace only. Tell us what you have in mind and the team will get in touch."
     )
 
-    details = forms.CharField(
-        label="Your t-shirts",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
-        required=False,
-        help_text="Designs, quantities, the campaign they are for.",
+    details = _details_field(
+        "Your t-shirts", rows=4, help_text="Designs, quantities, the campaign they are for."
     )
 
 
@@ -362,12 +360,7 @@ class FireTvRequestForm(StaffRequestForm):
 
     app_name = forms.CharField(label="App name", max_length=120)
     store_url = forms.URLField(label="Store URL", max_length=500, assume_scheme="https")
-    details = forms.CharField(
-        label="Anything the Moments team should know",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=4000,
-        required=False,
-    )
+    details = _details_field("Anything the Moments team should know", rows=3)
 
 
 class OtherRequestForm(StaffRequestForm):
@@ -375,12 +368,7 @@ class OtherRequestForm(StaffRequestForm):
     intro = "A question or a request that fits none of the others."
 
     subject = forms.CharField(label="Subject", max_length=200)
-    details = forms.CharField(
-        label="Your message",
-        widget=forms.Textarea(attrs={"rows": 5}),
-        max_length=4000,
-        required=False,
-    )
+    details = _details_field("Your message", rows=5)
 
 
 STAFF_REQUEST_FORMS: dict[str, type[StaffRequestForm]] = {
