@@ -88,8 +88,8 @@ class EmailAuthenticationForm(AuthenticationForm):
         if email is None or not self.cleaned_data.get("password"):
             return super().clean()  # a field error already; no password was tried
         ip = throttle.client_ip(self.request)
-        # Before the password is checked: a locked account refuses the right one too.
-        refusal = throttle.login_refusal(email=email, ip=ip)
+        # Counted before the password is checked: a locked account refuses the right one too.
+        refusal = throttle.login_attempt(email=email, ip=ip)
         if refusal:
             raise ValidationError(refusal, code="throttled")
         try:
@@ -100,7 +100,7 @@ class EmailAuthenticationForm(AuthenticationForm):
                 if refusal:
                     raise ValidationError(refusal, code="throttled") from exc
             raise
-        throttle.login_succeeded(email=email)
+        throttle.login_succeeded(email=email, ip=ip)
         return cleaned
 
 

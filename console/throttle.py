@@ -3,7 +3,13 @@ counted per IP and per account in fixed windows.
 
 A window starts at its first counted event and lasts `window` seconds; when it ends the count
 starts again from zero. The counters live in Redis (one round trip per check, shared by every
-web process); without Redis (the embedded mode) in Django's cache.
+web process); without Redis (the embedded mode) in Django's cache, under a file lock.
+
+Every limit counts an attempt *before* it decides (`take`): one atomic increment-and-compare,
+so twenty requests arriving at once cannot all read "4 of 5" and all go through. An attempt
+over the limit is refused and not counted (the counter holds the attempts let through); an
+attempt that turns out not to be what the limit counts (a right password) is given back
+(`give_back`). Console and shopper forms both go through `take`, and only through it.
 
 The limits protect accounts, they are not a source of truth: a Redis error never blocks a
 sign-in. It is logged (once a minute per process, so an outage does not flood the log) and the
@@ -12,11 +18,15 @@ request goes through uncounted (fail open).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -54,6 +64,8 @@ class Usage:
 
 
 NOTHING = Usage(count=0, seconds_left=0)
+# A limit no window reaches (`record` counts without deciding); an integer, as Lua reads it.
+UNLIMITED = 1 << 50
 
 
 # --- The rules, from settings (read on each call so tests and operators can change them) -------
@@ -143,41 +155,127 @@ def usage(rule: Rule, ident: str) -> Usage:
         return _failed(exc)
 
 
-def record(rule: Rule, ident: str) -> Usage:
-    """Count one event for `ident`; the usage including it."""
+# INCR and the window's expiry in one script, so the count and the decision are one atomic
+# step: the first event of a window sets its expiry; an event over the limit is taken back
+# before anyone can see it. Returns {admitted (1/0), count, seconds left}.
+_TAKE = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    ttl = tonumber(ARGV[2])
+end
+if n > tonumber(ARGV[1]) then
+    redis.call('DECR', KEYS[1])
+    return {0, n - 1, ttl}
+end
+return {1, n, ttl}
+"""
+# Never below zero, and never re-creating a window that has ended.
+_GIVE_BACK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+"""
+_scripts: dict[str, object] = {}
+
+
+def _script(client, source: str):
+    # register_script runs EVALSHA and loads the script again after a Redis restart (NOSCRIPT).
+    script = _scripts.get(source)
+    if script is None or script.registered_client is not client:
+        script = _scripts[source] = client.register_script(source)
+    return script
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The outcome of one `take`: whether the attempt may go on, and the window's usage (the
+    attempts let through, this one included when it was)."""
+
+    admitted: bool
+    usage: Usage
+
+
+def take(rule: Rule, ident: str) -> Taken:
+    """Count one attempt for `ident` and decide, atomically: admitted while the window holds
+    at most `rule.limit` attempts with this one; otherwise refused, and not counted."""
     if not ident:
-        return NOTHING
+        return Taken(True, NOTHING)
     name = _name(rule, ident)
     try:
         if not settings.REDIS_URL:
-            return _record_in_cache(rule, name)
+            return _take_in_cache(rule, name)
         key = _redis_key(name)
-        # One round trip, atomic: the window starts with the first event (NX keeps a running
-        # window's expiry), and INCR keeps the key's expiry.
-        _, count, ttl = redis_call(
-            lambda client: (
-                client.pipeline(transaction=True)
-                .set(key, 0, ex=rule.window, nx=True)
-                .incr(key)
-                .ttl(key)
-                .execute()
+        admitted, count, ttl = redis_call(
+            lambda client: _script(client, _TAKE)(
+                keys=[key], args=[rule.limit, rule.window], client=client
             )
         )
-        return Usage(int(count), max(int(ttl), 1))
+        return Taken(bool(admitted), Usage(int(count), max(int(ttl), 1)))
+    except Exception as exc:  # noqa: BLE001 - any cache or Redis error: fail open
+        return Taken(True, _failed(exc))
+
+
+def give_back(rule: Rule, ident: str) -> None:
+    """Un-count one attempt that `take` let through and that turned out not to be what the
+    limit counts (a right password does not count as a failed sign-in)."""
+    if not ident:
+        return
+    name = _name(rule, ident)
+    try:
+        if not settings.REDIS_URL:
+            with _cache_lock():
+                current = _usage_from_cache(cache.get(name))
+                if current.count > 0:
+                    _cache_set(name, current.count - 1, time.time() + current.seconds_left)
+            return
+        key = _redis_key(name)
+        redis_call(lambda client: _script(client, _GIVE_BACK)(keys=[key], client=client))
     except Exception as exc:  # noqa: BLE001
-        return _failed(exc)
+        _failed(exc)
 
 
-def _record_in_cache(rule: Rule, name: str) -> Usage:
+def record(rule: Rule, ident: str) -> Usage:
+    """Count one event for `ident`, whatever the limit; the usage including it."""
+    if not ident:
+        return NOTHING
+    return take(Rule(rule.scope, UNLIMITED, rule.window), ident).usage
+
+
+@contextlib.contextmanager
+def _cache_lock() -> Iterator[None]:
+    # The embedded mode's file cache reads and writes a counter in two steps: an exclusive
+    # lock on one file makes them one step for every thread and process on this machine (web,
+    # worker), which is all the embedded mode runs on.
+    location = Path(settings.CACHES["default"].get("LOCATION") or settings.VAR_DIR)
+    if not location.is_dir() or not location.is_absolute():
+        location = Path(settings.VAR_DIR)
+    location.mkdir(parents=True, exist_ok=True)
+    with open(location / "throttle.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _cache_set(name: str, count: int, until: float) -> None:
     # The count and the window's end in one value: the file cache's incr() re-sets a key with
-    # the default timeout, which would stretch or cut the window. Read-then-write is good
-    # enough for the embedded mode's one machine; exactness here is not money.
-    now = time.time()
-    current = _usage_from_cache(cache.get(name))
-    until = now + (current.seconds_left if current.count else rule.window)
-    count = current.count + 1
-    cache.set(name, (count, until), timeout=math.ceil(until - now))
-    return Usage(count, math.ceil(until - now))
+    # the default timeout, which would stretch or cut the window.
+    cache.set(name, (count, until), timeout=max(1, math.ceil(until - time.time())))
+
+
+def _take_in_cache(rule: Rule, name: str) -> Taken:
+    with _cache_lock():
+        now = time.time()
+        current = _usage_from_cache(cache.get(name))
+        until = now + (current.seconds_left if current.count else rule.window)
+        left = max(1, math.ceil(until - now))
+        if current.count + 1 > rule.limit:
+            return Taken(False, Usage(current.count, left))
+        _cache_set(name, current.count + 1, until)
+        return Taken(True, Usage(current.count + 1, left))
 
 
 def reset(rule: Rule, ident: str) -> None:
@@ -217,12 +315,28 @@ def minutes(seconds: int) -> str:
     return f"{n} minute" if n == 1 else f"{n} minutes"
 
 
-def login_refusal(*, email: str, ip: str) -> str | None:
-    """Why a sign-in for `email` from `ip` is refused before its password is checked, or None.
+def login_attempt(*, email: str, ip: str) -> str | None:
+    """Count a sign-in attempt for `email` from `ip` before its password is checked; the
+    refusal message when either limit is full (the password is then not checked), else None.
 
-    Checked first, so a locked account's right password is refused too: otherwise guessing
-    could go on, only slower to confirm.
-    """
+    Counted first, so concurrent guesses cannot all pass a check that none has counted yet,
+    and a locked account's right password is refused too: otherwise guessing could go on,
+    only slower to confirm. The caller reports the outcome: `login_failed` or
+    `login_succeeded`. `email` is whatever names the account (shoppers' are prefixed)."""
+    account = take(login_account_rule(), email)
+    if not account.admitted:
+        return _login_account_message(account.usage)
+    from_ip = take(login_ip_rule(), ip)
+    if not from_ip.admitted:
+        # Not checked after all: the account's slot goes back.
+        give_back(login_account_rule(), email)
+        return _login_ip_message(from_ip.usage)
+    return None
+
+
+def login_failed(*, email: str, ip: str) -> str | None:
+    """The password was wrong: the attempt stays counted. The refusal message when this
+    failure filled a limit (the page says so at once), else None."""
     account = usage(login_account_rule(), email)
     if account.reached(login_account_rule()):
         return _login_account_message(account)
@@ -232,21 +346,11 @@ def login_refusal(*, email: str, ip: str) -> str | None:
     return None
 
 
-def login_failed(*, email: str, ip: str) -> str | None:
-    """Count a failed sign-in; the refusal message when this failure reached a limit."""
-    account = record(login_account_rule(), email)
-    from_ip = record(login_ip_rule(), ip)
-    if account.reached(login_account_rule()):
-        return _login_account_message(account)
-    if from_ip.reached(login_ip_rule()):
-        return _login_ip_message(from_ip)
-    return None
-
-
-def login_succeeded(*, email: str) -> None:
-    """A right password clears the account's failures; the IP's stay (one IP trying many
-    accounts is what the IP limit is for)."""
+def login_succeeded(*, email: str, ip: str) -> None:
+    """A right password clears the account's failures. The IP's failures stay (one IP trying
+    many accounts is what the IP limit is for): only this attempt is given back."""
     reset(login_account_rule(), email)
+    give_back(login_ip_rule(), ip)
 
 
 def _login_account_message(u: Usage) -> str:
@@ -263,28 +367,29 @@ def password_reset_refusal(*, email: str, ip: str) -> str | None:
     Counted for every address, known or not, so the answer reveals nothing about which
     addresses have an account.
     """
-    from_ip = record(password_reset_ip_rule(), ip)
-    if from_ip.exceeded(password_reset_ip_rule()):
+    from_ip = take(password_reset_ip_rule(), ip)
+    if not from_ip.admitted:
         return (
             "Too many password reset requests from your network. "
-            f"Try again in {minutes(from_ip.seconds_left)}."
+            f"Try again in {minutes(from_ip.usage.seconds_left)}."
         )
-    address = record(password_reset_address_rule(), email)
-    if address.exceeded(password_reset_address_rule()):
+    address = take(password_reset_address_rule(), email)
+    if not address.admitted:
         return (
             "Too many password reset requests for this address: check your inbox (and spam "
             f"folder) for the links already sent, or try again in "
-            f"{minutes(address.seconds_left)}."
+            f"{minutes(address.usage.seconds_left)}."
         )
     return None
 
 
 def signup_refusal(*, ip: str) -> str | None:
-    """Count a sign-up; why it is refused (nothing created), or None."""
-    from_ip = record(signup_ip_rule(), ip)
-    if from_ip.exceeded(signup_ip_rule()):
+    """Count a sign-up before anything is created; why it is refused (nothing created), or
+    None."""
+    from_ip = take(signup_ip_rule(), ip)
+    if not from_ip.admitted:
         return (
             "Too many new accounts from your network. "
-            f"Try again in {minutes(from_ip.seconds_left)}."
+            f"Try again in {minutes(from_ip.usage.seconds_left)}."
         )
     return None

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+
+from console import throttle
 
 from .campaigns.lifecycle_helpers import finance_in_group, reviewer_in_group  # noqa: F401
 from .factories import AppFactory, MembershipFactory, UserFactory
@@ -180,3 +185,33 @@ def alice_client(client, alice):
 def charlie_client(client, charlie):
     client.force_login(charlie)
     return client
+
+
+@pytest.fixture(params=["redis", "embedded"])
+def counters(request, settings, tmp_path):
+    """The abuse limits' counters (console.throttle), on real Redis and then on the embedded
+    mode's file cache. Returns how to end every running window (Redis's expiry runs on its own
+    clock, so there the keys are dropped; the cache's windows are travelled past)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_client")
+        throttle.clear_all()
+        yield throttle.clear_all
+        throttle.clear_all()
+        return
+    settings.REDIS_URL = ""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    travellers = []
+
+    def end_windows():
+        traveller = time_machine.travel(timezone.now() + timedelta(hours=2), tick=True)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield end_windows
+    for traveller in reversed(travellers):
+        traveller.stop()

@@ -4,7 +4,12 @@ attempts they refused.
 Each claim records the device id (the signed `mc_device` cookie, rewards/redemption/device.py),
 the IP and the normalised shipping address. A shopper linked through the same device or the same
 address to more than `FRAUD_MAX_LINKED_ACCOUNTS` shopper accounts (themselves included) is
-refused, and the attempt is kept as a `flagged` Claim that does not hold the grant. Staff work
+refused, and the attempt is kept as a `flagged` Claim that does not hold the grant.
+
+The count is of claims, and a claim being made is not a row yet: `fraud_check` first takes a
+transaction-scoped lock on the device and on the address (console.locks), so claims that share
+either are decided one after the other, each counting the ones committed before it; the claim
+(or its flag) is written in that same transaction. Staff work
 flagged claims in Django admin (rewards/redemption/admin.py): *release* (the shopper may then
 claim that grant) or *block* (the grant can never be claimed), each through a service here that
 records who decided.
@@ -22,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from console.activity import activity_record
+from console.locks import advisory_xact_lock
 from rewards.models import Claim, RewardGrant
 
 from .reviews import ClaimReview
@@ -85,15 +91,27 @@ def address_normalise(
     country: str = "",
 ) -> str:
     """One comparable string for a shipping address: lowercase, punctuation stripped, spaces
-    collapsed, common abbreviations folded (street → st, avenue → ave...), the postcode without
-    spaces. The recipient's name is left out: one address under many names is the pattern this
-    catches. Empty when there is no street line (a catalog credit ships nothing)."""
-    street = " ".join(_words(line1) + _words(line2))
+    collapsed, common abbreviations folded (street → st, avenue → ave...), "No. 12" as 12, the
+    postcode without spaces (a US ZIP+4 as its ZIP). The recipient's name is left out: one
+    address under many names is the pattern this catches. Empty when there is no street line
+    (a catalog credit ships nothing)."""
+    words = _words(line1) + _words(line2)
+    # "No. 12" and "#12" are the street number 12 ("#" is punctuation, already gone).
+    words = [
+        w
+        for i, w in enumerate(words)
+        if not (w == "no" and i + 1 < len(words) and words[i + 1][0].isdigit())
+    ]
+    street = " ".join(words)
     if not street:
         return ""
+    country = (country or "").strip().lower()
+    postcode = "".join(_words(postcode))
+    if country == "us" and postcode[:5].isdigit():
+        postcode = postcode[:5]  # ZIP+4 is the same delivery area as its ZIP
     parts = [
-        (country or "").strip().lower(),
-        "".join(_words(postcode)),
+        country,
+        postcode,
         " ".join(_words(city)),
         street,
     ]
@@ -118,7 +136,9 @@ def fraud_check(
 ) -> str:
     """ "ok" to go on with the claim; "flagged" to refuse it (services.REFUSALS["flagged"]
     tells the shopper why) and keep the attempt as a flagged claim. Runs inside reward_claim's
-    transaction, before the grant's conditional UPDATE. The IP is recorded on the claim but
+    transaction, before the grant's conditional UPDATE, and holds the device's and the
+    address's locks until that transaction ends: the claim it lets through (or the flag) is
+    counted by the next claim linked to either. The IP is recorded on the claim but
     links nobody: a household, an office or a mobile carrier share one.
 
     A release by staff of an earlier flagged attempt of this shopper on this grant lets the
@@ -127,6 +147,14 @@ def fraud_check(
         claim__grant=grant, claim__shopper=shopper, decision=ClaimReview.Decision.RELEASE
     ).exists():
         return OK
+    # Two claims linked by one device or address must not both count the links before
+    # either is written (issue 17: six at once let four to six through).
+    advisory_xact_lock(
+        [
+            f"fraud:device:{device_id}" if device_id else "",
+            f"fraud:address:{address_normalised}" if address_normalised else "",
+        ]
+    )
     linked = linked_shoppers(
         shopper_id=shopper.pk, device_id=device_id, address_normalised=address_normalised
     )

@@ -222,10 +222,11 @@ def shopper_signup(request):
     form = SignUpForm(request.POST or None)
     next_url = _next_url(request, reverse("rewards:my_rewards"))
     context = {"form": form, "next": next_url}
-    ip = throttle.client_ip(request)
     if request.method == "POST" and form.is_valid():
-        rule = throttle.signup_ip_rule()
-        if throttle.usage(rule, ip).reached(rule):
+        # Counted before the account is created: concurrent sign-ups cannot all pass a check
+        # that none has counted yet (console.throttle.take).
+        refusal = throttle.signup_refusal(ip=throttle.client_ip(request))
+        if refusal:
             return _too_many(request, "rewards/redemption/signup.html", context)
         try:
             shopper = services.shopper_sign_up(
@@ -234,7 +235,6 @@ def shopper_signup(request):
         except services.ShopperError as exc:
             context["error"] = str(exc)
         else:
-            throttle.record(rule, ip)
             _sign_in(request, shopper)
             return HttpResponseRedirect(next_url)
     return render(request, "rewards/redemption/signup.html", context)
@@ -247,19 +247,19 @@ def shopper_signin(request):
     context = {"form": form, "next": next_url}
     if request.method == "POST" and form.is_valid():
         email = services.normalise_email(form.cleaned_data["email"])
-        ip = throttle.client_ip(request)
-        account_rule, ip_rule = throttle.login_account_rule(), throttle.login_ip_rule()
-        if throttle.usage(account_rule, f"shopper:{email}").reached(account_rule) or throttle.usage(
-            ip_rule, ip
-        ).reached(ip_rule):
+        # Shoppers' failures are counted apart from developers' of the same address.
+        who, ip = f"shopper:{email}", throttle.client_ip(request)
+        refusal = throttle.login_attempt(email=who, ip=ip)
+        if refusal:
             return _too_many(request, "rewards/redemption/signin.html", context)
         shopper = services.shopper_sign_in(email=email, password=form.cleaned_data["password"])
         if shopper is None:
-            throttle.record(account_rule, f"shopper:{email}")
-            throttle.record(ip_rule, ip)
+            refusal = throttle.login_failed(email=who, ip=ip)
+            if refusal:
+                return _too_many(request, "rewards/redemption/signin.html", context)
             context["error"] = "That email and password do not match an account."
         else:
-            throttle.reset(account_rule, f"shopper:{email}")
+            throttle.login_succeeded(email=who, ip=ip)
             _sign_in(request, shopper)
             return HttpResponseRedirect(next_url)
     return render(request, "rewards/redemption/signin.html", context)
@@ -279,12 +279,10 @@ def shopper_password_reset(request):
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         email = services.normalise_email(form.cleaned_data["email"])
-        ip = throttle.client_ip(request)
-        address_rule = throttle.password_reset_address_rule()
-        ip_rule = throttle.password_reset_ip_rule()
-        if throttle.record(address_rule, f"shopper:{email}").exceeded(
-            address_rule
-        ) or throttle.record(ip_rule, ip).exceeded(ip_rule):
+        refusal = throttle.password_reset_refusal(
+            email=f"shopper:{email}", ip=throttle.client_ip(request)
+        )
+        if refusal:
             return _too_many(request, "rewards/redemption/password_reset.html", context)
         services.shopper_password_reset_send(
             email=email,

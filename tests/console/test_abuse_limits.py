@@ -7,14 +7,11 @@ Django cache (no REDIS_URL)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 
 from console import throttle
 from console.models import Account
@@ -34,35 +31,6 @@ SIGNUP = {
     "billing_address": "1 Initech Way\nAustin, TX",
     "password": PASSWORD,
 }
-
-
-@pytest.fixture(params=["redis", "embedded"])
-def counters(request, settings, tmp_path):
-    """Where the counters live; returns how to end every running window (Redis's expiry runs
-    on its own clock, so there the keys are dropped; the cache's windows are travelled past)."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_client")
-        throttle.clear_all()
-        yield throttle.clear_all
-        throttle.clear_all()
-        return
-    settings.REDIS_URL = ""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "cache"),
-        }
-    }
-    travellers = []
-
-    def end_windows():
-        traveller = time_machine.travel(timezone.now() + timedelta(hours=2), tick=True)
-        traveller.start()
-        travellers.append(traveller)
-
-    yield end_windows
-    for traveller in reversed(travellers):
-        traveller.stop()
 
 
 def _login(client, email, password, ip=ATTACKER):

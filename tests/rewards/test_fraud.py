@@ -249,3 +249,28 @@ def test_the_fourth_account_on_one_phone_is_refused_flagged_then_released_by_sta
 
     assert 'id="claim-confirmed"' in claimed
     assert Claim.objects.get(shopper=fourth, status="claimed").grant == grant
+
+
+def test_a_zip_plus_4_and_a_number_written_no_12_are_the_same_address():
+    plain = address_normalise(
+        line1="12 Elm Street", city="Springfield", postcode="12345", country="US"
+    )
+
+    assert (
+        address_normalise(
+            line1="No. 12 Elm St", city="Springfield", postcode="12345-6789", country="us"
+        )
+        == plain
+    )
+    assert (
+        address_normalise(line1="#12 elm st", city="springfield", postcode="12345", country="US")
+        == plain
+    )
+    # A different house on the street, or a non-US postcode's tail, is not folded away.
+    assert (
+        address_normalise(line1="13 Elm Street", city="Springfield", postcode="12345", country="US")
+        != plain
+    )
+    assert address_normalise(line1="Hauptstr. 5", postcode="10115", country="DE") != (
+        address_normalise(line1="Hauptstr. 5", postcode="10116", country="DE")
+    )
