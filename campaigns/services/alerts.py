@@ -43,11 +43,14 @@ from console.models import Membership
 from console.webhooks.events import webhook_events_publish
 
 from ..models import AlertThreshold, BudgetAlert, Campaign, CapAlert
+from .events import campaign_event_refs
 from .notifications import campaign_page_url
 
 logger = logging.getLogger(__name__)
 
 S = Campaign.Status
+# Budgets, caps and charges are in US dollars (SPEC §9); webhook amounts name their currency.
+BILLING_CURRENCY = "USD"
 THRESHOLDS: tuple[int, ...] = tuple(sorted(AlertThreshold.values))
 
 # How long a claimed email may stay unsent before another worker may send it.
@@ -165,8 +168,9 @@ def _claim_budget_alerts(now: datetime) -> tuple[list[int], list[int]]:
                 "threshold": row.threshold,
                 "spent": _amount(row.spent),
                 "total_budget": _amount(row.total_budget),
+                "currency": BILLING_CURRENCY,
             },
-            event_ids={"campaign_id": campaign.pk},
+            event_ids=campaign_event_refs([campaign.pk])[campaign.pk],
         )
         claimed += [row.pk for row in rows]
         # Of the rows this run inserted, the highest is emailed. If another sweep claimed the
@@ -199,7 +203,7 @@ def _months_swept(now: datetime) -> set[date]:
 def _claim_cap_alerts(now: datetime) -> tuple[list[int], list[int]]:
     candidates = (
         AccountMonthlySpend.objects.filter(month__in=_months_swept(now), spent__gt=0)
-        .annotate(limit=F("account__monthly_spend_limit"))
+        .annotate(limit=F("account__monthly_spend_limit"), account_name=F("account__name"))
         .annotate(
             reached=_reached("spent", "limit"),
             claimed=_highest_claimed(
@@ -207,7 +211,7 @@ def _claim_cap_alerts(now: datetime) -> tuple[list[int], list[int]]:
             ),
         )
         .filter(reached__gt=F("claimed"))
-        .values("account_id", "month", "spent", "limit", "reached", "claimed")
+        .values("account_id", "account_name", "month", "spent", "limit", "reached", "claimed")
         .order_by("account_id", "month")
     )
     claimed, emailed = [], []
@@ -240,7 +244,9 @@ def _claim_cap_alerts(now: datetime) -> tuple[list[int], list[int]]:
                 "threshold": row.threshold,
                 "spent": _amount(row.spent),
                 "limit": _amount(row.limit),
+                "currency": BILLING_CURRENCY,
             },
+            event_ids={"account_name": spend["account_name"]},
         )
         claimed += [row.pk for row in rows]
         emailed += [row.pk for row in rows if row.email_due]

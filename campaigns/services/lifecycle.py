@@ -20,6 +20,7 @@ from console.activity import activity_entry, activity_record_many
 from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
+from .events import status_changed_events
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ def campaign_transition(
             reason=reason,
             created_at=now,
         )
-        webhook_events_publish(events=[_status_event(campaign.account_id, campaign.pk, row)])
+        webhook_events_publish(
+            events=status_changed_events([row], accounts={campaign.pk: campaign.account_id})
+        )
         # Dated like the transition row (the demo account's history starts in the past).
         activity_record_many(
             entries=[
@@ -136,21 +139,6 @@ def campaign_transition(
     for field, value in values.items():
         setattr(campaign, field, value)
     return campaign
-
-
-def _status_event(account_id: int, campaign_pk: int, row: CampaignTransition):
-    """The `campaign.status_changed` webhook event of one recorded move."""
-    return (
-        account_id,
-        "campaign.status_changed",
-        {
-            "campaign_id": campaign_pk,
-            "from_status": row.from_status,
-            "to_status": row.to_status,
-            "reason": row.reason,
-            "changed_at": row.created_at.isoformat(),
-        },
-    )
 
 
 def after_moves(moves: list[Move]) -> None:
@@ -381,9 +369,7 @@ def _sweep_batch(
                 for pk in pks
             ]
         )
-        webhook_events_publish(
-            events=[_status_event(accounts[row.campaign_id], row.campaign_id, row) for row in rows]
-        )
+        webhook_events_publish(events=status_changed_events(rows, accounts=accounts))
         # The audit rows of the batch in one INSERT, actor the system (no request, no IP).
         data = {"from_status": from_status, "to_status": to_status, "reason": reason}
         activity_record_many(

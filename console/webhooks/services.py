@@ -32,6 +32,7 @@ from ..models import Account, Membership, WebhookEvent
 from . import transport
 from .events import EVENT_TYPES
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .schemas import event_body
 from .secrets import secret_decrypt, secret_encrypt, secret_generate
 from .ssrf import webhook_url_check
 
@@ -234,7 +235,7 @@ def webhook_endpoint_send_test(*, endpoint: WebhookEndpoint, actor) -> WebhookDe
         event = WebhookEvent.objects.create(
             account_id=endpoint.account_id,
             type=TEST_EVENT_TYPE,
-            data={"endpoint_id": endpoint.pk, "message": "A test event from Moments Console."},
+            data={"endpoint_url": endpoint.url, "message": "A test event from Moments Console."},
             created_at=now,
         )
         delivery = _claimed_delivery(endpoint_id=endpoint.pk, event_id=event.pk, now=now)
@@ -387,7 +388,9 @@ def webhook_request(
     event's (the same on every retry, so receivers can drop duplicates), `webhook-signature`
     one `v1,…` per valid secret."""
     body = json.dumps(
-        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
+        event_body(
+            event_type=event.type, timestamp=event.created_at.isoformat(), data=event.data
+        ),
         separators=(",", ":"),
         sort_keys=True,
     )

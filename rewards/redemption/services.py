@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign
+from campaigns.services.events import campaign_event_refs
 from console.webhooks.events import webhook_event_publish
 from rewards.models import DiscountCategory, Product, RewardGrant
 
@@ -316,18 +316,23 @@ def reward_claim(
 
 
 def _grant_claimed_event(*, grant: RewardGrant, claim: Claim) -> None:
-    """The `grant.claimed` webhook event, in the claim's transaction: ids and the campaign's
-    claimed count only, never the shopper's name, email or address (SPEC §12)."""
-    campaign = Campaign.objects.only("account_id").get(pk=grant.campaign_id)
+    """The `grant.claimed` webhook event, in the claim's transaction: the campaign, moment and
+    reward group by their public ids, and the campaign's claimed count; never the shopper's
+    name, email or address, nor the grant's token (it is the reward's link) (SPEC §12)."""
+    account_id, reward_group_id, moment_id = (
+        RewardGrant.objects.filter(pk=grant.pk)
+        .values_list("campaign__account_id", "reward_group__marketplace_id", "moment__moment_id")
+        .get()
+    )
     webhook_event_publish(
-        account_id=campaign.account_id,
+        account_id=account_id,
         event_type="grant.claimed",
         data={
-            "campaign_id": grant.campaign_id,
-            "grant_id": grant.pk,
-            "claim_id": claim.pk,
-            "moment_id": grant.moment_id,
+            **campaign_event_refs([grant.campaign_id])[grant.campaign_id],
+            "moment_id": moment_id,
+            "reward_group_id": reward_group_id,
             "reward_kind": claim.kind,
+            "claimed_at": claim.created_at.isoformat(),
             "claimed_count": RewardGrant.objects.filter(
                 campaign_id=grant.campaign_id, redeemed_at__isnull=False
             ).count(),

@@ -21,6 +21,7 @@ from campaigns.services.lifecycle import campaigns_sweep
 from campaigns.services.notifications import campaign_page_url
 from campaigns.tasks import sweep_budget_alerts
 from console.models import ActivityEntry, WebhookEvent
+from console.webhooks.schemas import SCHEMAS
 from rewards.services.grants import reward_grant
 from tests.factories import (
     AppFactory,
@@ -136,7 +137,16 @@ def test_crossing_half_the_budget_emails_each_admin_once_and_publishes_one_event
         assert campaign_page_url(campaign) in body
         assert campaign_page_url(campaign).startswith("https://console.example.test/")
     assert events("campaign.budget_threshold") == [
-        {"campaign_id": campaign.pk, "threshold": 50, "spent": "500.00", "total_budget": "1000.00"}
+        {
+            "campaign_id": str(campaign.campaign_id),
+            "campaign_name": "Summer Quest",
+            "app_id": str(campaign.app.app_id),
+            "app_name": campaign.app.name,
+            "threshold": 50,
+            "spent": "500.00",
+            "total_budget": "1000.00",
+            "currency": "USD",
+        }
     ]
     alert = BudgetAlert.objects.get(campaign=campaign)
     assert (alert.threshold, alert.emailed_at) == (50, NOW)
@@ -330,9 +340,10 @@ def test_the_monthly_limit_alerts_per_month_and_a_new_month_alerts_again(
         assert "May 2030" in body and "$800.00" in body and "$1,000.00" in body
         assert "Raise the spend limit" in body
         assert "/requests/new/spend_limit/" in body  # the request form, one click away
+    cap = {"account_name": "Acme Games", "month": "2030-05", "currency": "USD"}
     assert events("account.cap_threshold") == [
-        {"month": "2030-05", "threshold": 50, "spent": "800.00", "limit": "1000.00"},
-        {"month": "2030-05", "threshold": 80, "spent": "800.00", "limit": "1000.00"},
+        {**cap, "threshold": 50, "spent": "800.00", "limit": "1000.00"},
+        {**cap, "threshold": 80, "spent": "800.00", "limit": "1000.00"},
     ]
     assert events("campaign.budget_threshold") == []
 
@@ -371,16 +382,10 @@ def test_event_data_has_ids_and_amounts_only(
     charge(live(acme_app, total_budget="200", cpa="10"), 20)
     sweep(django_capture_on_commit_callbacks)
     for event in WebhookEvent.objects.all():
-        assert set(event.data) <= {
-            "campaign_id",
-            "threshold",
-            "spent",
-            "total_budget",
-            "month",
-            "limit",
-        }
+        # What the published schema names, and nothing more (SPEC §12: public ids and names).
+        assert set(event.data) <= set(SCHEMAS[event.type]["properties"])
         assert all(isinstance(v, int | str) for v in event.data.values())
-        assert "@" not in str(event.data)  # no emails, no names
+        assert "@" not in str(event.data)  # no emails
 
 
 # --- concurrency -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_an_approval_and_the_sweeps_go_live_each_store_a_status_changed_event(
         ("campaign.status_changed", "pending_approval", "approved"),
         ("campaign.status_changed", "approved", "live"),
     ]
-    assert {e.data["campaign_id"] for e in events} == {campaign.pk}
+    assert {e.data["campaign_id"] for e in events} == {str(campaign.campaign_id)}
 
 
 def test_an_unknown_event_type_is_refused(acme):

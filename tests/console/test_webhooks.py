@@ -28,6 +28,7 @@ from console.models import (
 )
 from console.webhooks import services, transport
 from console.webhooks.events import webhook_event_publish
+from console.webhooks.schemas import SCHEMA_VERSION
 from console.webhooks.services import (
     RETRY_SCHEDULE,
     webhook_deliveries_create,
@@ -84,10 +85,11 @@ def test_an_approved_campaign_reaches_the_endpoint_signed_per_standard_webhooks(
     event = WebhookEvent.objects.get(type="campaign.status_changed")
     assert payload == {
         "type": "campaign.status_changed",
+        "version": SCHEMA_VERSION,
         "timestamp": event.created_at.isoformat(),
         "data": event.data,
     }
-    assert payload["data"]["campaign_id"] == campaign.pk
+    assert payload["data"]["campaign_id"] == str(campaign.campaign_id)
     assert payload["data"]["to_status"] == "approved"
     assert request.headers["webhook-id"] == f"msg_{event.pk}"
     assert request.headers["webhook-signature"].startswith("v1,")
@@ -124,7 +126,7 @@ def test_a_claim_reaches_only_subscribed_endpoints_of_its_account_without_shoppe
     assert request.path == "/hooks/moments"
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload["type"] == "grant.claimed"
-    assert payload["data"]["campaign_id"] == campaign.pk
+    assert payload["data"]["campaign_id"] == str(campaign.campaign_id)
     assert payload["data"]["claimed_count"] == 1
     for private in (
         b"secret.shopper",
