@@ -142,10 +142,19 @@ class Invoice(models.Model):
     """An issued invoice or credit note: a month's charges of one account, with a snapshot of
     the buyer as it was on the day of issue.
 
-    Never edited or deleted once issued (a PostgreSQL trigger refuses it): only the payment
-    fields (status, paid_on, paid_reference, paid_by) move, through `invoice_mark_paid`. A
-    mistake is corrected by a credit note, a row of kind `credit_note` that `corrects` the
-    invoice, with its own number in the same series and negative lines."""
+    Sealed once issued, by PostgreSQL triggers (billing/0003, 0004, 0007): never edited or
+    deleted, and its lines are written only by the transaction that inserts it. What may move:
+    - status, forward only: open → paid (`invoice_mark_paid`), open → void (`credit_note_issue`
+      crediting an open invoice in full); card-paid invoices and credit notes are inserted
+      paid. Paid and void never change;
+    - each payment field (paid_on, paid_reference, paid_by) once, from empty to a value;
+    - the email lease and stamp (email_claimed_at, emailed_at), freely.
+    A mistake is corrected by a credit note, a row of kind `credit_note` that `corrects` the
+    invoice, with its own number in the same series and negative lines.
+
+    On PostgreSQL the table also has a column the model does not declare, `issuing_txid`: the
+    id of the transaction that inserted the row, set by a trigger, which the line trigger
+    compares with `txid_current()`."""
 
     class Kind(models.TextChoices):
         INVOICE = "invoice", "Invoice"
@@ -190,7 +199,8 @@ class Invoice(models.Model):
     # The email of the PDF to the billing owner (billing.services.invoice_email): claimed
     # with a lease by a conditional UPDATE, stamped once sent, so a task run twice mails once
     # and a sweep sends what a dead worker claimed. Not part of what was issued: the
-    # immutability trigger lets these two move (billing/0004).
+    # immutability trigger lets these two move freely (billing/0004, kept by 0007): the claim
+    # is given back (NULL) after a failed send and re-claimed by the sweep after the lease.
     email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -252,7 +262,12 @@ class Invoice(models.Model):
 
 class InvoiceLine(models.Model):
     """One line of an invoice: a campaign's actions at one CPA in one month, or a credit note's
-    negative line. `amount` is rounded once to cents (`billing.money.money`)."""
+    negative line. `amount` is rounded once to cents (`billing.money.money`).
+
+    Written with its invoice and never after: on PostgreSQL a trigger refuses an INSERT unless
+    the invoice was inserted by the same transaction (savepoints included), and another refuses
+    every UPDATE and DELETE (billing/0007), so an issued invoice's lines keep adding up to its
+    total."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     campaign = models.ForeignKey(
