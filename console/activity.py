@@ -219,6 +219,7 @@ SENTENCES: dict[str, str] = {
     "webhook_endpoint.deleted": "deleted the webhook endpoint {object}",
     "webhook_endpoint.test_sent": "sent a test event to {object}",
     "webhook_delivery.retried": "retried a webhook delivery",
+    "webhook_delivery.resent": "resent a webhook delivery",
     "campaign.budget_threshold_reached": (
         "noted {object} reached {threshold} % of its budget (${spent} of ${total_budget})"
     ),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 
 from ..selectors import get_for_account
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .schemas import event_body
 
 LOG_PAGE_SIZE = 25
 
@@ -40,4 +43,19 @@ def delivery_log(endpoint: WebhookEndpoint, *, page: str | int | None) -> Page:
         )
         .order_by("-created_at", "-pk")
     )
-    return Paginator(deliveries, LOG_PAGE_SIZE).get_page(page)
+    log = Paginator(deliveries, LOG_PAGE_SIZE).get_page(page)
+    log.object_list = list(log.object_list)
+    for delivery in log.object_list:
+        delivery.request_body = delivery_request_body(delivery)
+    return log
+
+
+def delivery_request_body(delivery: WebhookDelivery) -> str:
+    """The JSON body every attempt of this delivery sends (the same bytes, signed, as
+    services.webhook_request builds), indented for people to read."""
+    event = delivery.event
+    return json.dumps(
+        event_body(event_type=event.type, timestamp=event.created_at.isoformat(), data=event.data),
+        indent=2,
+        sort_keys=True,
+    )

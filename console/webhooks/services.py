@@ -255,15 +255,40 @@ def webhook_endpoint_send_test(*, endpoint: WebhookEndpoint, actor) -> WebhookDe
 def webhook_delivery_retry(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
     """ "Retry now": one more attempt of a failed delivery, at once (the schedule then goes
     on from this attempt's result)."""
+    return _send_again(
+        delivery=delivery,
+        actor=actor,
+        allowed=Q(status__in=[S.FAILED, S.ABANDONED]) | Q(status=S.PENDING, attempts__gt=0),
+        action="webhook_delivery.retried",
+        refusal="This delivery is being sent right now, or has succeeded.",
+    )
+
+
+def webhook_delivery_resend(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
+    """ "Resend": deliver a delivered event once more (a receiver lost it, or is being set up).
+    The same event, body and `webhook-id`, so a receiver that keeps ids drops a duplicate."""
+    return _send_again(
+        delivery=delivery,
+        actor=actor,
+        allowed=Q(status=S.SUCCEEDED),
+        action="webhook_delivery.resent",
+        refusal="This delivery is being sent right now: wait for its attempt.",
+    )
+
+
+def _send_again(
+    *, delivery: WebhookDelivery, actor, allowed: Q, action: str, refusal: str
+) -> WebhookDelivery:
+    # Claimed by one conditional UPDATE: two clicks (or a click and the sweep) send once.
     endpoint = delivery.endpoint
     if not endpoint.enabled:
-        raise ValidationError("Enable the endpoint before retrying its deliveries.")
+        raise ValidationError("Enable the endpoint before sending its deliveries again.")
     now = timezone.now()
     token = uuid.uuid4()
     with transaction.atomic():
         claimed = (
             WebhookDelivery.objects.filter(pk=delivery.pk)
-            .filter(Q(status__in=[S.FAILED, S.ABANDONED]) | Q(status=S.PENDING, attempts__gt=0))
+            .filter(allowed)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .update(
                 status=S.PENDING,
@@ -274,11 +299,11 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, actor) -> WebhookDelive
             )
         )
         if not claimed:
-            raise ValidationError("This delivery is being sent right now, or has succeeded.")
+            raise ValidationError(refusal)
         activity_record(
             actor=actor,
             account=endpoint.account_id,
-            action="webhook_delivery.retried",
+            action=action,
             target=endpoint,
             data={"delivery_id": delivery.pk, "event_id": delivery.event_id},
         )

@@ -23,4 +23,9 @@ urlpatterns = [
         views.delivery_retry,
         name="delivery_retry",
     ),
+    path(
+        "<int:pk>/deliveries/<int:delivery_pk>/resend/",
+        views.delivery_resend,
+        name="delivery_resend",
+    ),
 ]

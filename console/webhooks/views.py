@@ -62,15 +62,15 @@ def endpoint_create(request):
 @admin_required
 def endpoint_detail(request, pk: int):
     endpoint = selectors.endpoint_for_request(request, pk)
-    return render(
-        request,
-        "console/webhooks/detail.html",
-        {
-            "endpoint": endpoint,
-            "log": selectors.delivery_log(endpoint, page=request.GET.get("page")),
-            "event_types": EVENT_TYPES,
-        },
-    )
+    context = {
+        "endpoint": endpoint,
+        "log": selectors.delivery_log(endpoint, page=request.GET.get("page")),
+        "event_types": EVENT_TYPES,
+    }
+    if request.GET.get("fragment") == "log":
+        # The page polls this while it is open, so new attempts show without a reload.
+        return render(request, "console/webhooks/_delivery_log.html", context)
+    return render(request, "console/webhooks/detail.html", context)
 
 
 @admin_required
@@ -155,4 +155,18 @@ def delivery_retry(request, pk: int, delivery_pk: int):
         _flash(request, exc)
     else:
         messages.success(request, "Retrying now: the new attempt is in the delivery log.")
+    return redirect("webhooks:detail", pk=endpoint.pk)
+
+
+@admin_required
+@require_POST
+def delivery_resend(request, pk: int, delivery_pk: int):
+    endpoint = selectors.endpoint_for_request(request, pk)
+    delivery = selectors.delivery_for_request(request, endpoint, delivery_pk)
+    try:
+        services.webhook_delivery_resend(delivery=delivery, actor=request.user)
+    except ValidationError as exc:
+        _flash(request, exc)
+    else:
+        messages.success(request, "Resending: the new attempt is in the delivery log.")
     return redirect("webhooks:detail", pk=endpoint.pk)

@@ -269,6 +269,10 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         WEBHOOKS + "test_retry_now_sends_a_failed_delivery_again_at_once",
         "webhook_delivery.retried",
     ),
+    "console.webhooks.services.webhook_delivery_resend": (
+        WEBHOOKS + "test_resend_delivers_a_delivered_event_again_with_the_same_webhook_id",
+        "webhook_delivery.resent",
+    ),
     "campaigns.services.alerts.alerts_sweep": (
         "tests/campaigns/test_alerts.py::"
         "test_crossing_half_the_budget_emails_each_admin_once_and_publishes_one_event",

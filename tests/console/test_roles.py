@@ -250,6 +250,7 @@ class World:
     endpoint: WebhookEndpoint
     delivery: WebhookDelivery  # a failed delivery to `endpoint`
     paused: WebhookEndpoint  # a disabled endpoint
+    delivered: WebhookDelivery  # a succeeded delivery to `endpoint`
 
 
 # A closed port on this machine: nothing is ever delivered there (tests allow private URLs).
@@ -273,8 +274,24 @@ def world(alice, bob, acme, acme_app, live_key):
         account=acme, actor=alice, url=HOOK_URL + "/paused", events=["invoice.issued"]
     )
     webhook_endpoint_disable(endpoint=paused, actor=alice)
+    delivered = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=WebhookEvent.objects.create(account=acme, type="invoice.issued", data={}),
+        status=WebhookDelivery.Status.SUCCEEDED,
+        attempts=1,
+    )
     return World(
-        alice, bob, dave, acme, acme_app, live_key, invitation, endpoint, delivery, paused
+        alice,
+        bob,
+        dave,
+        acme,
+        acme_app,
+        live_key,
+        invitation,
+        endpoint,
+        delivery,
+        paused,
+        delivered,
     )
 
 
@@ -404,6 +421,11 @@ ADMIN_ACTIONS = [
         args=lambda w: [w.endpoint.pk, w.delivery.pk],
         # Claimed for one more attempt (sent after commit, by the worker).
         done=lambda w: WebhookDelivery.objects.get(pk=w.delivery.pk).status == "pending",
+    ),
+    AdminAction(
+        "webhooks:delivery_resend",
+        args=lambda w: [w.endpoint.pk, w.delivered.pk],
+        done=lambda w: WebhookDelivery.objects.get(pk=w.delivered.pk).status == "pending",
     ),
 ]
 

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -245,6 +246,51 @@ def test_retry_now_sends_a_failed_delivery_again_at_once(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("succeeded", 2)
     assert ActivityEntry.objects.filter(action="webhook_delivery.retried").count() == 1
+
+
+def test_resend_delivers_a_delivered_event_again_with_the_same_webhook_id(
+    alice, acme, alice_client, charlie, receiver, django_capture_on_commit_callbacks
+):
+    endpoint, _ = _endpoint(acme, alice, receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish(acme)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "succeeded"
+    charlie_client = Client()
+    charlie_client.force_login(charlie)
+
+    outsider = charlie_client.post(f"/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/resend/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(f"/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/resend/")
+
+    assert outsider.status_code == 404
+    assert response.status_code == 302
+    first, again = receiver.requests
+    assert again.headers["webhook-id"] == first.headers["webhook-id"]
+    assert again.body == first.body
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+    assert ActivityEntry.objects.filter(action="webhook_delivery.resent").count() == 1
+
+
+def test_the_delivery_log_shows_each_request_body_and_response_and_refreshes_itself(
+    alice, acme, alice_client, receiver, django_capture_on_commit_callbacks
+):
+    endpoint, _ = _endpoint(acme, alice, receiver.url)
+    receiver.answer(200, "thanks, got it")
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish(acme, data={"campaign_id": "3f6f1c52-8d1e-4f7a-9a43-5d0c1b2a7e90"})
+
+    page = alice_client.get(f"/webhooks/{endpoint.pk}/").content.decode()
+    fragment = alice_client.get(f"/webhooks/{endpoint.pk}/?fragment=log").content.decode()
+
+    assert f'data-refresh-url="/webhooks/{endpoint.pk}/?fragment=log"' in page
+    for html in (page, fragment):
+        assert "Request body" in html
+        assert "&quot;campaign_id&quot;: &quot;3f6f1c52-8d1e-4f7a-9a43-5d0c1b2a7e90&quot;" in html
+        assert "thanks, got it" in html
+        assert "Resend" in html
+    assert "<html" not in fragment and "<nav" not in fragment
 
 
 # --- Disabling a failing endpoint ------------------------------------------------------------
