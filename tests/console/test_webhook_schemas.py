@@ -172,3 +172,14 @@ def test_the_test_event_names_the_endpoint_by_its_url(acme, alice):
         "endpoint_url": "https://hooks.example.test/moments",
         "message": "A test event from Moments Console.",
     }
+
+
+def test_the_docs_page_publishes_every_event_types_schema_and_example(client):
+    html = client.get("/api/docs/").content.decode()
+
+    assert f'id="webhook-version">{SCHEMA_VERSION}<' in html
+    for event_type in SCHEMAS:
+        assert f"<code class=\"me-3\">{event_type}</code>" in html
+    # The example body as a receiver gets it, quoted in the page.
+    assert "&quot;moment_id&quot;: &quot;LEVEL_10_COMPLETE&quot;" in html
+    assert "&quot;additionalProperties&quot;: false" in html
