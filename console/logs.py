@@ -1,6 +1,6 @@
 """Logs that stay readable in an outage (SPEC §10): one line per problem per interval, not one
 per request. The one implementation of "log once per interval" for the health check, the abuse
-limits and the Rewards API's database errors."""
+limits, database outages (console/outage.py) and the Rewards API's refusals."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ class OncePerInterval:
 
     One instance per kind of problem, shared by the threads of a process (a lock guards it).
     """
+
+    # Keys may come from callers (an API key, an IP): past this many, the ones whose interval
+    # is over are forgotten, so memory follows the callers of one interval, not of all time.
+    PRUNE_ABOVE = 4096
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -28,8 +32,15 @@ class OncePerInterval:
             if last is not None and now - last < self.seconds:
                 self._held[key] = self._held.get(key, 0) + 1
                 return None
+            if last is None and len(self._last) >= self.PRUNE_ABOVE:
+                self._prune(now)
             self._last[key] = now
             return self._held.pop(key, 0)
+
+    def _prune(self, now: float) -> None:
+        for stale in [k for k, at in self._last.items() if now - at >= self.seconds]:
+            del self._last[stale]
+            self._held.pop(stale, None)
 
     def reset(self) -> None:
         """Forget what was logged (tests: each starts with a quiet log)."""

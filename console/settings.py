@@ -73,6 +73,9 @@ MIDDLEWARE = [
     "console.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "rewards.api.middleware.ApiErrorMiddleware",
+    # A page whose view failed because the database is unreachable answers a styled 503 with
+    # Retry-After (handler500 does the same for an outage met in a middleware below).
+    "console.outage.DatabaseOutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +112,14 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# Seconds a PostgreSQL connection attempt may take (libpq's connect_timeout; 2 at least).
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+# Milliseconds any one SQL statement of a web request may run on PostgreSQL (0: no limit).
+# Web processes only: console/wsgi.py sets CONSOLE_WEB_PROCESS=1 before these settings load,
+# so granian and gunicorn get it while Celery workers, beat and manage.py (migrations, the
+# invoice run) do not. `manage.py runserver` can opt in with CONSOLE_WEB_PROCESS=1.
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=30_000)
+WEB_PROCESS = env.bool("CONSOLE_WEB_PROCESS", default=False)
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
@@ -123,6 +134,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A PostgreSQL that does not answer costs a connection attempt this many seconds (libpq's
+    # connect_timeout covers the whole startup: TCP, TLS, authentication), not libpq's minutes.
+    # A `?connect_timeout=` in DATABASE_URL keeps its own value.
+    _db_options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    if WEB_PROCESS and DATABASE_STATEMENT_TIMEOUT:
+        # Web requests only: the invoice run, sweeps, tasks and migrations may take longer.
+        # Sent in the connection's startup packet, so it costs no round trip (behind PgBouncer,
+        # see README).
+        _timeout_option = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}"
+        _db_options["options"] = f"{_db_options.get('options', '')} {_timeout_option}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, broker, rate limits --------------------------------------------------------

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import logging
 
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from console.logs import OncePerInterval
+from console.outage import (
+    LOG_INTERVAL_SECONDS,
+    RETRY_AFTER_SECONDS,
+    is_database_outage,
+    log_outage,
+)
 
 from .errors import ApiError, api_error
 
 logger = logging.getLogger("rewards.api")
 
-# Seconds a caller is asked to wait when the database is unreachable.
-UNAVAILABLE_RETRY_AFTER = 5
-# In an outage every call fails the same way: one log line per interval, not one per call.
-UNAVAILABLE_LOG_INTERVAL = 10.0
+# Seconds a caller is asked to wait when the database is unreachable (the console's pages ask
+# the same: console/outage.py).
+UNAVAILABLE_RETRY_AFTER = RETRY_AFTER_SECONDS
 
 _BY_STATUS = {
     400: ("malformed_request", "The request was refused before it reached the API."),
@@ -46,7 +50,32 @@ def error_response(error: ApiError) -> JsonResponse:
     return response
 
 
-_unavailable_log = OncePerInterval(UNAVAILABLE_LOG_INTERVAL)
+# In an outage every call fails the same way: one log line per interval, not one per call.
+_unavailable_log = OncePerInterval(LOG_INTERVAL_SECONDS)
+
+# Refusals (4xx) are the API working as documented, not problems: a throttled integration makes
+# thousands a minute. Django's one WARNING per 4xx is replaced by one INFO line per caller (API
+# key, or IP without a valid key) and status per interval, with how many it stands for.
+REFUSAL_LOG_INTERVAL = 60.0
+_refusal_log = OncePerInterval(REFUSAL_LOG_INTERVAL)
+
+
+def _log_refusal(request: HttpRequest, status: int) -> None:
+    key_id = getattr(request, "api_key_id", None)
+    caller = f"key {key_id}" if key_id is not None else request.META.get("REMOTE_ADDR", "")
+    held = _refusal_log.take(f"{caller}:{status}")
+    if held is not None:
+        logger.info(
+            "Rewards API: refused %s %s with %d (%s); %d more refusals of it with %d since the "
+            "last line (one line per caller and status per %d s)",
+            request.method,
+            request.path,
+            status,
+            caller,
+            held,
+            status,
+            REFUSAL_LOG_INTERVAL,
+        )
 
 
 class ApiErrorMiddleware:
@@ -58,33 +87,25 @@ class ApiErrorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         status = response.status_code
-        if (
-            status >= 400
-            and is_api_path(request.path_info)
-            and not response.get("Content-Type", "").startswith("application/json")
-        ):
+        if status < 400 or not is_api_path(request.path_info):
+            return response
+        if not response.get("Content-Type", "").startswith("application/json"):
             replacement = _BY_STATUS.get(status)
             if replacement is None and status >= 500:
                 replacement = ("server_error", _SERVER_ERROR_TEXT)
             if replacement is not None:
-                return error_response(api_error(*replacement))
+                response = error_response(api_error(*replacement))
+        if status < 500 and not getattr(response, "_has_been_logged", False):
+            _log_refusal(request, status)
+            response._has_been_logged = True  # django.request: 5xx only
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not is_api_path(request.path_info):
             return None  # the console's own error pages
-        if isinstance(exception, (OperationalError, InterfaceError)):
-            held = _unavailable_log.take()
-            if held is not None:
-                first_line = (str(exception).strip().splitlines() or [""])[0]
-                logger.error(
-                    "Rewards API: the database is unreachable (%s: %s); %d more calls failed "
-                    "the same way since the last line",
-                    type(exception).__name__,
-                    first_line,
-                    held,
-                )
-            return error_response(
+        if is_database_outage(exception):
+            log_outage(_unavailable_log, logger, "Rewards API", exception)
+            response = error_response(
                 api_error(
                     "service_unavailable",
                     "The Rewards API cannot reach its database for a moment: "
@@ -92,6 +113,9 @@ class ApiErrorMiddleware:
                     **{"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
                 )
             )
+            # Logged once per interval just above, not once per call by django.request.
+            response._has_been_logged = True
+            return response
         logger.error(
             "Rewards API: unexpected error on %s %s",
             request.method,

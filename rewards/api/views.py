@@ -90,6 +90,8 @@ class _Call:
         self.caller = caller
         self.body = body
         self.headers: dict[str, str] = {}
+        # Who a refusal is logged under (rewards.api.middleware: one line per key, not per call).
+        request.api_key_id = caller.app.authenticated_key.pk
 
     @property
     def app(self) -> App:

@@ -16,6 +16,7 @@ from console import health
 def _forget_logged_failures():
     health._failure_log.reset()
     yield
+    health.wait_for_probes(timeout=5)  # none left running into the next test
     health._failure_log.reset()
 
 
