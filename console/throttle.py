@@ -247,12 +247,11 @@ def record(rule: Rule, ident: str) -> Usage:
 def _cache_lock() -> Iterator[None]:
     # The embedded mode's file cache reads and writes a counter in two steps: an exclusive
     # lock on one file makes them one step for every thread and process on this machine (web,
-    # worker), which is all the embedded mode runs on.
-    location = Path(settings.CACHES["default"].get("LOCATION") or settings.VAR_DIR)
-    if not location.is_dir() or not location.is_absolute():
-        location = Path(settings.VAR_DIR)
-    location.mkdir(parents=True, exist_ok=True)
-    with open(location / "throttle.lock", "a") as handle:
+    # worker), which is all the embedded mode runs on. One fixed path: a lock file chosen by
+    # whether a folder exists yet would give two threads two different locks.
+    var_dir = Path(settings.VAR_DIR)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    with open(var_dir / "throttle.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
