@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .clock import day_end, day_start
 from .models import ActivityEntry
 
 _client_ip: ContextVar[str | None] = ContextVar("activity_client_ip", default=None)
@@ -175,12 +176,10 @@ def account_activity(
         rows = rows.filter(action_group_q(group))
     if actor:
         rows = rows.filter(actor_label=actor)
-    zone = timezone.get_current_timezone()
     if since:
-        rows = rows.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=zone))
+        rows = rows.filter(created_at__gte=day_start(since))
     if until:
-        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone)
-        rows = rows.filter(created_at__lt=end)
+        rows = rows.filter(created_at__lt=day_end(until))
     return rows.order_by("-created_at", "-pk")
 
 

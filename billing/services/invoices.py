@@ -28,9 +28,10 @@ from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
-from billing.money import money, month_start
+from billing.money import money
 from billing.selectors import uninvoiced_entries
 from console.activity import activity_record
+from console.clock import month_after, month_before, month_start
 from console.models import Account
 from console.webhooks.events import webhook_event_publish
 
@@ -277,14 +278,6 @@ def invoice_issue_for_account(*, account_id: int, period: date, now: datetime) -
                 return None
             raise
     raise RuntimeError(f"charges kept committing while invoicing account {account_id}")
-
-
-def month_after(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def month_before(day: date) -> date:
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def invoices_issue_month(*, month: date, now: datetime | None = None) -> list[Invoice]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from console.activity import activity_record
 from console.models import Account, Membership
 
-from ..models import PaymentMethod
+from ..models import PaymentMethod, card_expired
 
 # (brand, number prefixes as ranges of their leading digits, allowed lengths, CVC length)
 CARD_BRANDS: list[tuple[str, list[tuple[int, int]], tuple[int, ...], int]] = [
@@ -88,7 +88,7 @@ def card_expiry_error(exp_month: int, exp_year: int, today: date | None = None) 
     today = today or timezone.localdate()
     if not 1 <= exp_month <= 12:
         return "Choose a month from 1 to 12."
-    if (exp_year, exp_month) < (today.year, today.month):
+    if card_expired(exp_month, exp_year, today):
         return (
             f"This card expired at the end of {exp_month:02d}/{exp_year}. "
             "Use a card that has not expired."
