@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.models import ADDITION
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
@@ -30,7 +30,7 @@ from django.utils import timezone
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
 from billing.money import money
 from billing.selectors import uninvoiced_entries
-from console.activity import activity_record
+from console.activity import HistoryLine, activity_record
 from console.clock import month_after, month_before, month_start
 from console.models import Account
 from console.webhooks.events import webhook_event_publish
@@ -336,16 +336,6 @@ def invoices_issue_previous_month(*, now: datetime | None = None) -> list[Invoic
     return invoices_issue_month(month=month_before(timezone.localdate(now)), now=now)
 
 
-def _audit(*, actor, invoice: Invoice, message: str, flag: int = CHANGE) -> None:
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[invoice],
-        action_flag=flag,
-        change_message=message,
-        single_object=True,
-    )
-
-
 def invoice_creditable(*, invoice: Invoice) -> Decimal:
     """What is left to credit on an invoice: its total less its credit notes."""
     credited = Invoice.objects.filter(corrects=invoice).aggregate(s=Sum("total"))["s"]
@@ -441,12 +431,6 @@ def credit_note_issue(
             Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
                 status=Invoice.Status.VOID
             )
-        _audit(
-            actor=actor,
-            invoice=invoice,
-            message=f"Credit note {note.number} of ${-total} issued: {reason}",
-        )
-        _audit(actor=actor, invoice=note, message=f"Issued: {reason}", flag=ADDITION)
         activity_record(
             actor=actor,
             account=invoice.account_id,
@@ -458,6 +442,10 @@ def credit_note_issue(
                 "reason": reason,
                 "voided": full and invoice.status == Invoice.Status.OPEN,
             },
+            history=[
+                HistoryLine(invoice, f"Credit note {note.number} of ${-total} issued: {reason}"),
+                HistoryLine(note, f"Issued: {reason}", ADDITION),
+            ],
         )
         _email_after_commit(note.pk)
     return note
@@ -482,17 +470,13 @@ def invoice_mark_paid(*, actor, invoice: Invoice, paid_on: date, reference: str)
             raise InvoiceRefused(
                 f"{current.number} is {current.get_status_display().lower()}, not open."
             )
-        _audit(
-            actor=actor,
-            invoice=invoice,
-            message=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
-        )
         activity_record(
             actor=actor,
             account=invoice.account_id,
             action="invoice.paid",
             target=invoice,
             data={"paid_on": paid_on, "reference": reference},
+            history=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
         )
     invoice.refresh_from_db()
     return invoice

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from console.activity import activity_record
+from console.activity import HistoryLine, activity_record
 from console.models import Account, Membership
 
 from ..models import PaymentMethod, card_expired
@@ -118,17 +117,6 @@ def billing_change_refusal(*, account: Account, actor) -> str | None:
     return None
 
 
-def _audit(*, actor, account: Account, message: str) -> None:
-    # The account's admin history is the audit trail of billing changes: who, when, what.
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[account],
-        action_flag=CHANGE,
-        change_message=message,
-        single_object=True,
-    )
-
-
 def payment_method_add(
     *,
     account: Account,
@@ -184,13 +172,14 @@ def payment_method_add(
             billing_address=billing_address.strip(),
             created_by=actor,
         )
-        _audit(actor=actor, account=account, message=f"Card on file set to {method}.")
         activity_record(
             actor=actor,
             account=account,
             action="payment_method.added",
             target=method,
             data={"brand": brand, "last4": last4, "expires": f"{exp_month:02d}/{exp_year}"},
+            # The account's admin history is where finance reads billing changes.
+            history=[HistoryLine(account, f"Card on file set to {method}.")],
         )
     return method
 
@@ -218,6 +207,6 @@ def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
                 action="account.payment_terms_set",
                 target=account,
                 data={"old": Account.PaymentTerms(old).label, "new": label},
+                history=f"Payment terms set to {label}.",
             )
-            _audit(actor=actor, account=account, message=f"Payment terms set to {label}.")
     return account

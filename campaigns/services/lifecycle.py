@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from console.activity import activity_entry, activity_record_many
+from console.activity import activity_entry, activity_record, activity_record_many
 from console.clock import day_end, day_start
 from console.rules import case_value, q_matches
 from console.webhooks.events import webhook_events_publish
@@ -120,24 +120,28 @@ def campaign_transition(
             created_at=now,
         )
         webhook_events_publish(events=[_status_event(campaign.account_id, campaign.pk, row)])
-        # Dated like the transition row (the demo account's history starts in the past).
-        activity_record_many(
-            entries=[
-                activity_entry(
-                    actor=actor,
-                    account=campaign.account_id,
-                    action=action or ACTIVITY_ACTIONS[to_status],
-                    target=campaign,
-                    data={"from_status": from_status, "to_status": to_status, "reason": reason},
-                    created_at=now,
-                )
-            ]
+        # Dated like the transition row (the demo account's history starts in the past). A
+        # reviewer's move also shows on the campaign's admin "History" page.
+        activity_record(
+            actor=actor,
+            account=campaign.account_id,
+            action=action or ACTIVITY_ACTIONS[to_status],
+            target=campaign,
+            data={"from_status": from_status, "to_status": to_status, "reason": reason},
+            history=_history_message(from_status, to_status, reason),
+            created_at=now,
         )
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():
         setattr(campaign, field, value)
     return campaign
+
+
+def _history_message(from_status: str, to_status: str, reason: str) -> str:
+    """A move as the admin's History page reads it: "Pending approval → Approved: why"."""
+    move = f"{S(from_status).label} → {S(to_status).label}"
+    return f"{move}: {reason}" if reason else f"{move}."
 
 
 def _status_event(account_id: int, campaign_pk: int, row: CampaignTransition):
