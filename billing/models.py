@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from console.rules import q_matches
+
 from .money import cpa_display
+
+
+def card_expired(exp_month: int, exp_year: int, today: date) -> bool:
+    """The one rule of card expiry: a card is good until the end of its expiry month, so it has
+    expired once `today` is in a later month. The card form refuses such a card and the billing
+    page warns about the one on file."""
+    return (exp_year, exp_month) < (today.year, today.month)
 
 
 class PaymentMethod(models.Model):
@@ -42,6 +53,11 @@ class PaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4} ({self.exp_month:02d}/{self.exp_year})"
+
+    @property
+    def is_expired(self) -> bool:
+        """card_expired as of the business date."""
+        return card_expired(self.exp_month, self.exp_year, timezone.localdate())
 
 
 class LedgerEntry(models.Model):
@@ -138,6 +154,20 @@ class InvoiceCounter(models.Model):
         return f"{self.year}: {self.last}"
 
 
+def invoice_overdue_q(today: date) -> Q:
+    """The one rule of "overdue": open, and its due date is before `today` (an invoice due
+    today is not overdue yet). The finance filter, the console's badge and the PDF's payment
+    line all read it: in a query through InvoiceQuerySet.overdue, on one invoice through
+    Invoice.overdue_on (console.rules evaluates the same Q without a query)."""
+    return Q(status="open", due_date__lt=today)
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def overdue(self, today: date | None = None) -> InvoiceQuerySet:
+        """The invoices overdue on `today` (the business date by default)."""
+        return self.filter(invoice_overdue_q(today or timezone.localdate()))
+
+
 class Invoice(models.Model):
     """An issued invoice or credit note: a month's charges of one account, with a snapshot of
     the buyer as it was on the day of issue.
@@ -204,6 +234,8 @@ class Invoice(models.Model):
     email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = InvoiceQuerySet.as_manager()
+
     class Meta:
         ordering = ["-issue_date", "-number"]
         indexes = [
@@ -236,13 +268,14 @@ class Invoice(models.Model):
     def is_credit_note(self) -> bool:
         return self.kind == self.Kind.CREDIT_NOTE
 
+    def overdue_on(self, today: date) -> bool:
+        """invoice_overdue_q on this invoice, as of `today`."""
+        return q_matches(invoice_overdue_q(today), self)
+
     @property
     def is_overdue(self) -> bool:
-        return (
-            self.status == self.Status.OPEN
-            and self.due_date is not None
-            and self.due_date < timezone.localdate()
-        )
+        """Overdue as of the business date (the badge the console and the admin show)."""
+        return self.overdue_on(timezone.localdate())
 
     @property
     def is_corrected(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -16,11 +15,6 @@ def money(value, places: Decimal = CENT, *, rounding: str = ROUND_HALF_UP) -> De
     if isinstance(value, float):
         raise TypeError("money() refuses floats; pass a Decimal or a string")
     return Decimal(value).quantize(places, rounding=rounding)
-
-
-def month_start(day: date) -> date:
-    """The first day of the month `day` falls in: the key of monthly caps and invoices."""
-    return day.replace(day=1)
 
 
 def _symbol(currency: str) -> str:

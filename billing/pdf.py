@@ -17,6 +17,7 @@ from datetime import date
 from xml.sax.saxutils import escape
 
 from django.conf import settings
+from django.utils import timezone
 from django_countries import countries
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -106,8 +107,7 @@ def payment_status(invoice, today: date | None = None) -> str:
         return f"Paid{on}{reference}. Nothing is due."
     if invoice.due_date is None:
         return "Payment is due on receipt."
-    today = today or date.today()
-    if invoice.due_date < today:
+    if invoice.overdue_on(today or timezone.localdate()):
         return f"Overdue since {date_display(invoice.due_date)}: please pay now."
     return f"Due by {date_display(invoice.due_date)}."
 
@@ -402,8 +402,6 @@ def invoice_pdf(invoice, *, lines: Iterable | None = None, today: date | None = 
         lines = invoice.lines.all()
     lines = list(lines)
     if today is None:
-        from django.utils import timezone
-
         today = timezone.localdate()
     s = _styles()
     buffer = io.BytesIO()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -12,11 +10,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
+from console.clock import month_before, month_start
 from console.decorators import account_required, admin_required, is_admin
 
 from .forms import CardForm, TaxIdForm
 from .models import AccountMonthlySpend
-from .money import month_start
 from .selectors import account_invoices, active_payment_method, unbilled_spend_by_campaign
 from .services.details import account_tax_id_set
 from .services.payments import billing_change_refusal, payment_method_add
@@ -50,7 +48,7 @@ def overview(request):
     )
     # Since last month: a charge of last month that committed after its invoice is unbilled
     # until next month's; older months are invoiced.
-    last_month = month_start(this_month.replace(day=1) - timedelta(days=1))
+    last_month = month_before(this_month)
     unbilled = unbilled_spend_by_campaign(account, since=last_month)
     return render(
         request,
@@ -59,8 +57,7 @@ def overview(request):
             "nav_section": "billing",
             "account": account,
             "method": method,
-            "method_expired": method is not None
-            and (method.exp_year, method.exp_month) < (today.year, today.month),
+            "method_expired": method is not None and method.is_expired,
             "invoiced": account.payment_terms == account.PaymentTerms.INVOICE,
             "billing_owner": account.billing_owner,
             "change_refusal": billing_change_refusal(account=account, actor=request.user),

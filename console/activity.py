@@ -15,15 +15,19 @@ import json
 import re
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .clock import day_end, day_start
 from .models import ActivityEntry
 
 _client_ip: ContextVar[str | None] = ContextVar("activity_client_ip", default=None)
@@ -73,13 +77,23 @@ def activity_entry(
         actor=actor if _is_user(actor) else None,
         actor_label=actor_label(actor)[:254],
         action=action,
-        object_type=target._meta.label_lower if target is not None else "",
+        # The row's own model, not the proxy an admin page showed it through (a campaign
+        # approved from the review queue is a campaign: its link and history are the same).
+        object_type=target._meta.concrete_model._meta.label_lower if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         object_repr=str(target)[:200] if target is not None else "",
         ip=_client_ip.get(),
         data=_plain(data),
         created_at=created_at or timezone.now(),
     )
+
+
+class HistoryLine(NamedTuple):
+    """One line of a Django admin object's "History" page, as activity_record writes it."""
+
+    obj: models.Model
+    message: str
+    flag: int = CHANGE
 
 
 def activity_record(
@@ -89,16 +103,55 @@ def activity_record(
     action: str,
     target: models.Model | None = None,
     data: dict | None = None,
+    history: str | Iterable[HistoryLine] = (),
+    created_at: datetime | None = None,
 ) -> ActivityEntry:
     """Write one audit row for a state change. Call it inside the change's transaction.
 
     `account` is the account the change belongs to (an Account or its id; None for changes
     outside any account). `target` is the object changed; `data` holds what a reader needs
     to understand the change (old and new values, a reason), never secrets or shopper data.
+
+    `history` is what staff read on the admin's "History" page of the objects changed: a
+    sentence about `target`, or HistoryLine rows about other objects (a card change shows on
+    its account). This call writes them as the admin's LogEntry rows, beside the audit row:
+    the one call a service makes to record a change, so the two never disagree or go missing
+    one without the other.
     """
-    entry = activity_entry(actor=actor, account=account, action=action, target=target, data=data)
+    entry = activity_entry(
+        actor=actor,
+        account=account,
+        action=action,
+        target=target,
+        data=data,
+        created_at=created_at,
+    )
     entry.save(force_insert=True)
+    if isinstance(history, str):
+        history = [HistoryLine(target, history)] if history and target is not None else []
+    _admin_history_write(actor=actor, lines=history, when=entry.created_at)
     return entry
+
+
+def _admin_history_write(*, actor, lines: Iterable[HistoryLine], when: datetime) -> None:
+    # The admin's LogEntry needs a user: a change by the system (a sweep, a task) has no line
+    # there; it is in the activity log all the same.
+    if not _is_user(actor):
+        return
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                action_time=when,
+                user_id=actor.pk,
+                content_type=ContentType.objects.get_for_model(line.obj),
+                object_id=str(line.obj.pk),
+                object_repr=str(line.obj)[:200],
+                action_flag=line.flag,
+                change_message=line.message,
+            )
+            for line in lines
+        ]
+    )
 
 
 def activity_record_many(*, entries: Iterable[ActivityEntry]) -> list[ActivityEntry]:
@@ -175,12 +228,10 @@ def account_activity(
         rows = rows.filter(action_group_q(group))
     if actor:
         rows = rows.filter(actor_label=actor)
-    zone = timezone.get_current_timezone()
     if since:
-        rows = rows.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=zone))
+        rows = rows.filter(created_at__gte=day_start(since))
     if until:
-        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone)
-        rows = rows.filter(created_at__lt=end)
+        rows = rows.filter(created_at__lt=day_end(until))
     return rows.order_by("-created_at", "-pk")
 
 

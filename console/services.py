@@ -503,8 +503,6 @@ def account_spend_limit_set(
     Raises PermissionDenied for anyone but finance staff, ValidationError for a bad limit or
     a missing reason, or a limit equal to the current one.
     """
-    from django.contrib.admin.models import CHANGE, LogEntry
-
     if not (getattr(actor, "is_staff", False) and actor.has_perm("console.change_account")):
         raise PermissionDenied("Only Moments finance staff can change an account's spend limit.")
     errors = {}
@@ -529,20 +527,14 @@ def account_spend_limit_set(
         change = SpendLimitChange.objects.create(
             account=account, changed_by=actor, old_limit=old, new_limit=limit, reason=reason
         )
-        # The account's admin history is where staff look first: the change shows there too.
-        LogEntry.objects.log_actions(
-            user_id=actor.pk,
-            queryset=[account],
-            action_flag=CHANGE,
-            change_message=f"Monthly spend limit changed from {old:,} to {limit:,}: {reason}",
-            single_object=True,
-        )
         activity_record(
             actor=actor,
             account=account,
             action="account.spend_limit_set",
             target=account,
             data={"old": old, "new": limit, "reason": reason},
+            # The account's admin history is where staff look first: the change shows there.
+            history=f"Monthly spend limit changed from {old:,} to {limit:,}: {reason}",
         )
         account_limits_changed(account=account)
     account.monthly_spend_limit = limit

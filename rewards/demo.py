@@ -19,7 +19,7 @@ import io
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from django.contrib.auth import get_user_model
@@ -30,8 +30,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from billing.models import LedgerEntry
-from billing.money import month_start
-from billing.services.invoices import invoice_issue_for_account, month_after, month_before
+from billing.services.invoices import invoice_issue_for_account
 from billing.services.payments import payment_method_add
 from campaigns.models import Campaign, RewardGroup
 from campaigns.services.lifecycle import (
@@ -53,6 +52,7 @@ from campaigns.services.wizard import (
     campaign_rewards_set,
     campaign_submit,
 )
+from console.clock import day_start, month_after, month_before, month_start
 from console.models import Account, ApiKey, App, Membership
 from console.services import account_signup, api_key_revoke, app_register
 from rewards.models import Claim, DiscountCategory, Marketplace, Product, RewardGrant, Shopper
@@ -195,7 +195,7 @@ def _invoices(*, account: Account, now: datetime) -> tuple[str, ...]:
         return ()
     period, last = first, month_before(timezone.localdate(now))
     while period <= last:
-        issued_at = timezone.make_aware(datetime.combine(month_after(period), time(2, 0)))
+        issued_at = day_start(month_after(period)) + timedelta(hours=2)
         invoice = invoice_issue_for_account(
             account_id=account.pk, period=month_start(period), now=min(issued_at, now)
         )
@@ -352,7 +352,7 @@ def _live_campaign(*, app: App, user, reviewer, now: datetime) -> tuple[Campaign
     moments and both marketplaces. Returns it and the number of charges."""
     today = timezone.localdate(now)
     start = today - timedelta(days=LIVE_STARTED_DAYS_AGO)
-    start_at = timezone.make_aware(datetime.combine(start, time(0, 0)))
+    start_at = day_start(start)
     submitted_at = start_at - timedelta(days=10, hours=-9)  # 09:00, ten days before the start
     campaign = _campaign(
         app=app,
@@ -502,7 +502,7 @@ def _finished_campaign(*, app: App, user, reviewer, now: datetime) -> Campaign:
     days = 20
     start_in = -(FINISHED_ENDED_DAYS_AGO + days)
     start = timezone.localdate(now) + timedelta(days=start_in)
-    start_at = timezone.make_aware(datetime.combine(start, time(0, 0)))
+    start_at = day_start(start)
     submitted_at = start_at - timedelta(days=10, hours=-9)
     campaign = _campaign(
         app=app, user=user, name="Autumn sprint", start_in_days=start_in, now=now, days=days

@@ -12,7 +12,8 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from billing.models import Invoice
+from billing.models import Invoice, invoice_overdue_q
+from console import clock
 
 FILTERS = ("month", "status", "terms", "account", "kind", "q")
 STATUSES = (*Invoice.Status.values, "overdue")
@@ -23,11 +24,9 @@ class FilterError(ValueError):
 
 
 def parse_month(value: str) -> date:
+    """`YYYY-MM` → the first day of that month, or a FilterError that says what is expected."""
     try:
-        year, month = value.split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError
-        return date(int(year), int(month), 1)
+        return clock.parse_month(value)
     except ValueError:
         raise FilterError(
             f"month must be a month as YYYY-MM (e.g. 2026-10), not {value!r}."
@@ -45,9 +44,7 @@ def filter_invoices(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
         if value not in STATUSES:
             raise FilterError(f"status must be one of {', '.join(STATUSES)}, not {value!r}.")
         if value == "overdue":
-            queryset = queryset.filter(
-                status=Invoice.Status.OPEN, due_date__lt=timezone.localdate()
-            )
+            queryset = queryset.filter(invoice_overdue_q(timezone.localdate()))
         else:
             queryset = queryset.filter(status=value)
     value = (params.get("terms") or "").strip()

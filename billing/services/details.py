@@ -3,7 +3,6 @@ tax/VAT id printed on their invoices."""
 
 from __future__ import annotations
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -31,12 +30,6 @@ def account_tax_id_set(*, account: Account, actor, tax_id: str) -> Account:
                 action="account.tax_id_set",
                 target=account,
                 data={"old": old, "new": tax_id},
-            )
-            LogEntry.objects.log_actions(
-                user_id=actor.pk,
-                queryset=[account],
-                action_flag=CHANGE,
-                change_message=f"Tax / VAT id set to “{tax_id}”." if tax_id else "Tax id removed.",
-                single_object=True,
+                history=f"Tax / VAT id set to “{tax_id}”." if tax_id else "Tax id removed.",
             )
     return account

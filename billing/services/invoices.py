@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.models import ADDITION
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
-from billing.money import money, month_start
+from billing.money import money
 from billing.selectors import uninvoiced_entries
-from console.activity import activity_record
+from console.activity import HistoryLine, activity_record
+from console.clock import month_after, month_before, month_start
 from console.models import Account
 from console.webhooks.events import webhook_event_publish
 
@@ -279,14 +280,6 @@ def invoice_issue_for_account(*, account_id: int, period: date, now: datetime) -
     raise RuntimeError(f"charges kept committing while invoicing account {account_id}")
 
 
-def month_after(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def month_before(day: date) -> date:
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
 def invoices_issue_month(*, month: date, now: datetime | None = None) -> list[Invoice]:
     """Issue the invoices of `month` (any day in it) for every account with uninvoiced charges
     up to its end. Refuses a month that is not over yet. Returns the invoices made by this
@@ -341,16 +334,6 @@ def invoices_issue_previous_month(*, now: datetime | None = None) -> list[Invoic
     """The beat task's run: the month before today's (business time zone)."""
     now = now or timezone.now()
     return invoices_issue_month(month=month_before(timezone.localdate(now)), now=now)
-
-
-def _audit(*, actor, invoice: Invoice, message: str, flag: int = CHANGE) -> None:
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[invoice],
-        action_flag=flag,
-        change_message=message,
-        single_object=True,
-    )
 
 
 def invoice_creditable(*, invoice: Invoice) -> Decimal:
@@ -448,12 +431,6 @@ def credit_note_issue(
             Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
                 status=Invoice.Status.VOID
             )
-        _audit(
-            actor=actor,
-            invoice=invoice,
-            message=f"Credit note {note.number} of ${-total} issued: {reason}",
-        )
-        _audit(actor=actor, invoice=note, message=f"Issued: {reason}", flag=ADDITION)
         activity_record(
             actor=actor,
             account=invoice.account_id,
@@ -465,6 +442,10 @@ def credit_note_issue(
                 "reason": reason,
                 "voided": full and invoice.status == Invoice.Status.OPEN,
             },
+            history=[
+                HistoryLine(invoice, f"Credit note {note.number} of ${-total} issued: {reason}"),
+                HistoryLine(note, f"Issued: {reason}", ADDITION),
+            ],
         )
         _email_after_commit(note.pk)
     return note
@@ -489,17 +470,13 @@ def invoice_mark_paid(*, actor, invoice: Invoice, paid_on: date, reference: str)
             raise InvoiceRefused(
                 f"{current.number} is {current.get_status_display().lower()}, not open."
             )
-        _audit(
-            actor=actor,
-            invoice=invoice,
-            message=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
-        )
         activity_record(
             actor=actor,
             account=invoice.account_id,
             action="invoice.paid",
             target=invoice,
             data={"paid_on": paid_on, "reference": reference},
+            history=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
         )
     invoice.refresh_from_db()
     return invoice

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from console.activity import activity_record
+from console.activity import HistoryLine, activity_record
 from console.models import Account, Membership
 
-from ..models import PaymentMethod
+from ..models import PaymentMethod, card_expired
 
 # (brand, number prefixes as ranges of their leading digits, allowed lengths, CVC length)
 CARD_BRANDS: list[tuple[str, list[tuple[int, int]], tuple[int, ...], int]] = [
@@ -88,7 +87,7 @@ def card_expiry_error(exp_month: int, exp_year: int, today: date | None = None) 
     today = today or timezone.localdate()
     if not 1 <= exp_month <= 12:
         return "Choose a month from 1 to 12."
-    if (exp_year, exp_month) < (today.year, today.month):
+    if card_expired(exp_month, exp_year, today):
         return (
             f"This card expired at the end of {exp_month:02d}/{exp_year}. "
             "Use a card that has not expired."
@@ -116,17 +115,6 @@ def billing_change_refusal(*, account: Account, actor) -> str | None:
         who = owner.email if owner else "the billing owner"
         return f"Only the billing owner ({who}) can change the payment method."
     return None
-
-
-def _audit(*, actor, account: Account, message: str) -> None:
-    # The account's admin history is the audit trail of billing changes: who, when, what.
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[account],
-        action_flag=CHANGE,
-        change_message=message,
-        single_object=True,
-    )
 
 
 def payment_method_add(
@@ -184,13 +172,14 @@ def payment_method_add(
             billing_address=billing_address.strip(),
             created_by=actor,
         )
-        _audit(actor=actor, account=account, message=f"Card on file set to {method}.")
         activity_record(
             actor=actor,
             account=account,
             action="payment_method.added",
             target=method,
             data={"brand": brand, "last4": last4, "expires": f"{exp_month:02d}/{exp_year}"},
+            # The account's admin history is where finance reads billing changes.
+            history=[HistoryLine(account, f"Card on file set to {method}.")],
         )
     return method
 
@@ -218,6 +207,6 @@ def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
                 action="account.payment_terms_set",
                 target=account,
                 data={"old": Account.PaymentTerms(old).label, "new": label},
+                history=f"Payment terms set to {label}.",
             )
-            _audit(actor=actor, account=account, message=f"Payment terms set to {label}.")
     return account

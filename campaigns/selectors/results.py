@@ -17,8 +17,10 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from console.clock import day_start, month_start
+
 from ..models import Campaign, CampaignDay, CampaignRollup, Moment
-from ..services.results import DayNumbers, day_aggregates, day_start
+from ..services.results import DayNumbers, day_aggregates
 
 # Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
 # rows.
@@ -267,7 +269,6 @@ def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
     """Two queries whatever the number of campaigns: the month's spend counter (the one the
     cap is checked on) and the live campaigns with their lifetime spend counters."""
     from billing.models import AccountMonthlySpend
-    from billing.money import month_start
 
     from ..services.lifecycle import effective_status_expression
 

@@ -37,13 +37,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AccountMonthlySpend
-from billing.money import money, money_display, month_start
+from billing.money import money, money_display
 from console.activity import activity_record
+from console.clock import month_start
 from console.models import Membership
 from console.webhooks.events import webhook_events_publish
 
 from ..models import AlertThreshold, BudgetAlert, Campaign, CapAlert
 from .events import campaign_event_refs
+from .lifecycle import BUDGET_SPENT
 from .notifications import campaign_page_url
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ def _amount(value: Decimal) -> str:
 def _claim_budget_alerts(now: datetime) -> tuple[list[int], list[int]]:
     # The rule of "budget spent" is the lifecycle's (campaigns_sweep, effective_status): a
     # campaign with less than one CPA left is finished, so it has used 100 % of what it can.
-    one_cpa_short = Q(cpa__isnull=False, cpa__gt=F("total_budget") - F("spent"))
+    one_cpa_short = BUDGET_SPENT
     stopped_since = now - STOPPED_LOOKBACK
     candidates = (
         Campaign.objects.filter(total_budget__isnull=False, spent__gt=0)

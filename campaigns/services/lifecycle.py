@@ -16,7 +16,9 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from console.activity import activity_entry, activity_record_many
+from console.activity import activity_entry, activity_record, activity_record_many
+from console.clock import day_end, day_start
+from console.rules import case_value, q_matches
 from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
@@ -121,24 +123,28 @@ def campaign_transition(
         webhook_events_publish(
             events=status_changed_events([row], accounts={campaign.pk: campaign.account_id})
         )
-        # Dated like the transition row (the demo account's history starts in the past).
-        activity_record_many(
-            entries=[
-                activity_entry(
-                    actor=actor,
-                    account=campaign.account_id,
-                    action=action or ACTIVITY_ACTIONS[to_status],
-                    target=campaign,
-                    data={"from_status": from_status, "to_status": to_status, "reason": reason},
-                    created_at=now,
-                )
-            ]
+        # Dated like the transition row (the demo account's history starts in the past). A
+        # reviewer's move also shows on the campaign's admin "History" page.
+        activity_record(
+            actor=actor,
+            account=campaign.account_id,
+            action=action or ACTIVITY_ACTIONS[to_status],
+            target=campaign,
+            data={"from_status": from_status, "to_status": to_status, "reason": reason},
+            history=_history_message(from_status, to_status, reason),
+            created_at=now,
         )
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():
         setattr(campaign, field, value)
     return campaign
+
+
+def _history_message(from_status: str, to_status: str, reason: str) -> str:
+    """A move as the admin's History page reads it: "Pending approval → Approved: why"."""
+    move = f"{S(from_status).label} → {S(to_status).label}"
+    return f"{move}: {reason}" if reason else f"{move}."
 
 
 def after_moves(moves: list[Move]) -> None:
@@ -278,10 +284,12 @@ def campaign_check_editable(campaign: Campaign) -> None:
 
 
 def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
-    """Move every due campaign in a few bulk statements (SPEC §6), mirroring effective_status:
+    """Move every due campaign in a few bulk statements (SPEC §6), by the conditions of
+    effective_status_expression (goes_live_due, end_due, BUDGET_SPENT):
 
     approved → live once `goes_live_at` has come; live → finished once `ends_at` has come, or
-    with less than one CPA of budget left (the columns effective_status compares).
+    with less than one CPA of budget left. One step per condition, so that each move records
+    why it happened.
 
     Each step selects the due rows with FOR UPDATE SKIP LOCKED, moves them with one
     conditional UPDATE and bulk-inserts their transition rows in the same transaction. Two
@@ -291,21 +299,21 @@ def campaigns_sweep(*, now: datetime | None = None) -> list[Move]:
     """
     now = now or timezone.now()
     moves = _sweep_step(
-        Q(status=S.APPROVED, goes_live_at__lte=now),
+        goes_live_due(now),
         S.APPROVED,
         S.LIVE,
         now=now,
         reason="The review period is over and the start date has come.",
     )
     moves += _sweep_step(
-        Q(status=S.LIVE, ends_at__lte=now),
+        Q(status=S.LIVE) & end_due(now),
         S.LIVE,
         S.FINISHED,
         now=now,
         reason="The end date has passed.",
     )
     moves += _sweep_step(
-        Q(status=S.LIVE, cpa__gt=F("total_budget") - F("spent")),
+        Q(status=S.LIVE) & BUDGET_SPENT,
         S.LIVE,
         S.FINISHED,
         now=now,
@@ -396,11 +404,6 @@ def earliest_go_live(submitted_at: datetime) -> datetime:
     return submitted_at + timedelta(days=settings.REVIEW_PERIOD_DAYS)
 
 
-def _midnight(day: date) -> datetime:
-    """00:00 of `day` in the business time zone (settings.TIME_ZONE)."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.get_default_timezone())
-
-
 def campaign_schedule(
     *, submitted_at: datetime | None, start_date: date | None, end_date: date | None
 ) -> tuple[datetime | None, datetime | None]:
@@ -410,51 +413,57 @@ def campaign_schedule(
     (such a campaign never moves by the clock)."""
     goes_live_at = None
     if submitted_at is not None and start_date is not None:
-        goes_live_at = max(earliest_go_live(submitted_at), _midnight(start_date))
-    ends_at = _midnight(end_date + timedelta(days=1)) if end_date is not None else None
-    return goes_live_at, ends_at
+        goes_live_at = max(earliest_go_live(submitted_at), day_start(start_date))
+    return goes_live_at, campaign_end_moment(end_date)
 
 
-def _budget_spent(campaign: Campaign) -> bool:
-    return (
-        campaign.total_budget is not None
-        and campaign.cpa is not None
-        and campaign.total_budget - campaign.spent < campaign.cpa
+def campaign_end_moment(end_date: date | None) -> datetime | None:
+    """The moment a campaign with this end date is over: the end of that day, in the business
+    time zone (stored as `ends_at` at approval; returns close then too)."""
+    return day_end(end_date) if end_date is not None else None
+
+
+# The effective status, written once as a query expression over the columns stored at
+# approval. The database evaluates it (the campaign list's filter and counts, the results); the
+# sweep's due rows are its conditions; Python evaluates the same objects on a loaded row
+# (console.rules), so the API and the badges cannot drift from the sweep. The one other copy is
+# GetReward's SQL function (rewards/sql/, versioned), which tests/rewards/test_api.py runs at
+# every edge of the timeline against effective_status on both engines.
+
+
+def goes_live_due(now: datetime) -> Q:
+    """Approved, and its go-live moment (review over, start date come) has come."""
+    return Q(status=S.APPROVED, goes_live_at__lte=now)
+
+
+def end_due(now: datetime) -> Q:
+    """Its end moment (the day after its end date, at midnight) has come."""
+    return Q(ends_at__lte=now)
+
+
+# Less than one CPA of budget left: finished (campaigns.services.alerts counts it as 100 %).
+BUDGET_SPENT = Q(cpa__gt=F("total_budget") - F("spent"))
+
+
+def effective_status_expression(now: datetime | None = None) -> Case:
+    """The campaign's status as of `now`, from its stored status and the moments stored at
+    approval, so that readers (the Rewards API, the console) are right even when the beat sweep
+    runs late: approved and `goes_live_at` come → live; live (or due) once `ends_at` has come or
+    with less than one CPA of budget left → finished. Use it to filter and count campaigns by
+    the status their badge shows; effective_status reads it on one loaded campaign."""
+    now = now or timezone.now()
+    live = Q(status=S.LIVE) | goes_live_due(now)
+    return Case(
+        When(live & end_due(now), then=Value(S.FINISHED.value)),
+        When(live & BUDGET_SPENT, then=Value(S.FINISHED.value)),
+        When(live, then=Value(S.LIVE.value)),
+        default=F("status"),
     )
 
 
 def effective_status(campaign: Campaign, now: datetime | None = None) -> str:
-    """The campaign's status as of `now`, from its stored status and the moments stored at
-    approval, so that readers (the Rewards API, the console) are right even when the beat sweep
-    runs late: approved and `goes_live_at` come → live; live (or due) once `ends_at` has come or
-    with less than one CPA of budget left → finished.
-
-    effective_status_expression is the same rule as a query expression, and the
-    rewards_get_reward SQL function (rewards/sql/) the same rule in SQL; tests compare them.
-    """
-    now = now or timezone.now()
-    status = campaign.status
-    if status == S.APPROVED and campaign.goes_live_at is not None and campaign.goes_live_at <= now:
-        status = S.LIVE
-    if status == S.LIVE:
-        if campaign.ends_at is not None and campaign.ends_at <= now:
-            return S.FINISHED
-        if _budget_spent(campaign):
-            return S.FINISHED
-    return status
-
-
-def effective_status_expression(now: datetime | None = None) -> Case:
-    """effective_status as an expression over the same columns, to filter and count campaigns
-    in the database by the status their badge shows."""
-    now = now or timezone.now()
-    live = Q(status=S.LIVE) | Q(status=S.APPROVED, goes_live_at__lte=now)
-    return Case(
-        When(live & Q(ends_at__lte=now), then=Value(S.FINISHED.value)),
-        When(live & Q(cpa__gt=F("total_budget") - F("spent")), then=Value(S.FINISHED.value)),
-        When(live, then=Value(S.LIVE.value)),
-        default=F("status"),
-    )
+    """effective_status_expression evaluated on a loaded campaign, without a query."""
+    return case_value(effective_status_expression(now), campaign)
 
 
 def finished_by_budget_only(campaign: Campaign, now: datetime | None = None) -> bool:
@@ -463,14 +472,16 @@ def finished_by_budget_only(campaign: Campaign, now: datetime | None = None) -> 
     now = now or timezone.now()
     if effective_status(campaign, now) != S.FINISHED:
         return False
-    return campaign.ends_at is None or now < campaign.ends_at
+    return not q_matches(end_due(now), campaign)
+
+
+def reward_expiry_date(end_date: date) -> date:
+    """The last day a reward of a campaign ending on `end_date` can be claimed: 30 days
+    (settings.REWARD_EXPIRY_DAYS) after the end date. The terms say it; the grants store it."""
+    return end_date + timedelta(days=settings.REWARD_EXPIRY_DAYS)
 
 
 def rewards_expire_at(campaign: Campaign) -> datetime:
-    """Reward URLs expire 30 days after the campaign's end date (end of that day, UTC)."""
-    end = datetime.combine(
-        campaign.end_date + timedelta(days=settings.REWARD_EXPIRY_DAYS + 1),
-        datetime.min.time(),
-        tzinfo=timezone.get_current_timezone(),
-    )
-    return end
+    """Reward URLs expire at the end of reward_expiry_date, in the business time zone (the
+    SQL engine passes the same zone and number of days to rewards_get_reward)."""
+    return day_end(reward_expiry_date(campaign.end_date))

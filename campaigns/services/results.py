@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -21,6 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import LedgerEntry
+from console.clock import day_start
 from rewards.models import Claim, RewardGrant
 
 from ..models import Campaign, CampaignDay, CampaignRollup
@@ -56,11 +57,6 @@ class DayNumbers:
 
 # (day, moment pk, reward group pk)
 Key = tuple[date, int | None, int | None]
-
-
-def day_start(day: date) -> datetime:
-    """Midnight starting `day` in the business time zone (the days of the results)."""
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 def day_aggregates(

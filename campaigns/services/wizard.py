@@ -30,7 +30,7 @@ from rewards.services.pricing import usd_rates
 from ..banner import banner_validate
 from ..models import Campaign, Moment, RewardGroup
 from ..selectors import group_picks, reward_groups_with_picks
-from .lifecycle import campaign_check_editable, campaign_transition
+from .lifecycle import campaign_check_editable, campaign_transition, reward_expiry_date
 
 S = Campaign.Status
 LAST_STEP = 7
@@ -66,7 +66,7 @@ def default_terms(campaign: Campaign) -> str:
     if campaign.end_date is None:
         return ""
     end = campaign.end_date
-    expiry = end + timedelta(days=settings.REWARD_EXPIRY_DAYS)
+    expiry = reward_expiry_date(end)
     return (
         f"Offer ends {end:%B} {end.day}, {end.year}, or while supplies last. "
         f"Rewards must be claimed by {expiry:%B} {expiry.day}, {expiry.year}, when unclaimed "

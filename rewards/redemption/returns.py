@@ -6,13 +6,14 @@ A claim is returned once: a conditional UPDATE from `claimed` decides, and the l
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from campaigns.services.lifecycle import campaign_end_moment
 from rewards.models import Claim, CreditEntry
 
 from .fraud import claim_activity
@@ -27,11 +28,7 @@ def return_deadline(campaign) -> datetime | None:
     same moment the campaign finishes), None for a campaign without an end."""
     if campaign.ends_at is not None:
         return campaign.ends_at
-    if campaign.end_date is None:
-        return None
-    return datetime.combine(
-        campaign.end_date + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
-    )
+    return campaign_end_moment(campaign.end_date)
 
 
 @transaction.atomic

@@ -14,8 +14,8 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend
-from billing.money import month_start
 from campaigns.models import Campaign, Moment, RewardGroup
+from console.clock import month_start
 from console.models import Account
 
 

@@ -13,13 +13,13 @@ from django.core import mail
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from billing.money import month_start
 from billing.services.ledger import account_spend_reserve, campaign_spend_reserve, ledger_charge
 from campaigns.models import BudgetAlert, Campaign, CapAlert
 from campaigns.services.alerts import EMAIL_LEASE, alerts_pending_email, alerts_sweep
 from campaigns.services.lifecycle import campaigns_sweep
 from campaigns.services.notifications import campaign_page_url
 from campaigns.tasks import sweep_budget_alerts
+from console.clock import month_start
 from console.models import ActivityEntry, WebhookEvent
 from console.webhooks.schemas import SCHEMAS
 from rewards.services.grants import reward_grant

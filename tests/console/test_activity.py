@@ -25,8 +25,8 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
-from billing.services.invoices import month_before
 from console.activity import ActivityIPMiddleware
+from console.clock import month_before
 from console.models import ActivityEntry, App
 
 from ..factories import AppFactory, CampaignFactory, ProductFactory, UserFactory

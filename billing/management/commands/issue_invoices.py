@@ -9,16 +9,14 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.services.invoices import InvoiceRefused, invoices_issue_month, month_before
+from billing.services.invoices import InvoiceRefused, invoices_issue_month
+from console import clock
 
 
 def parse_month(value: str) -> date:
     """`YYYY-MM` → the first day of that month, or a CommandError that says what is expected."""
     try:
-        year, month = value.strip().split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError
-        return date(int(year), int(month), 1)
+        return clock.parse_month(value)
     except ValueError:
         raise CommandError(
             f"--month must be a month as YYYY-MM (e.g. 2026-10), not {value!r}."
@@ -32,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--month", help="The month to invoice, YYYY-MM (default: last month).")
 
     def handle(self, *args, month=None, **options):
-        period = parse_month(month) if month else month_before(timezone.localdate())
+        period = parse_month(month) if month else clock.month_before(timezone.localdate())
         try:
             issued = invoices_issue_month(month=period)
         except InvoiceRefused as exc:
