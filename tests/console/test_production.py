@@ -26,7 +26,7 @@ SOURCE_MAP = re.compile(r"sourceMappingURL=([^\s*'\"]+)")
 
 
 def _production_env(tmp: Path) -> dict[str, str]:
-    # Without PYTEST_VERSION the settings are production's (manifest storage, no finders);
+    # Without DJANGO_TESTING the settings are production's (manifest storage, no finders);
     # REDIS_URL is dropped so the embedded broker and file cache live in the temporary VAR_DIR.
     env = {
         k: v
