@@ -7,7 +7,12 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 # The console runs in DEBUG mode under `make run` unless told otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test test-embedded install chromium lint bench bench-invoices migrate clean
+# The suite runs on every core (pytest-xdist), at most four: each worker has its own test
+# database and Redis database (tests/conftest.py); whole modules go to one worker, so a module's
+# server or worker processes start once. `make test XDIST=` runs it in one process.
+XDIST ?= -n auto --maxprocesses=4 --dist loadscope
+
+.PHONY: run test test-embedded test-fast install chromium lint bench bench-invoices migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,15 +55,24 @@ lint: install
 	DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: install chromium lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The suite on the embedded default that `make run` uses with nothing set: SQLite in a fresh
 # VAR_DIR, no Redis (CI's second pass). CI_EMBEDDED makes tests/conftest.py check that this is
-# so, and lets only the tests that need PostgreSQL or Redis skip.
+# so, and lets only the tests that need PostgreSQL or Redis skip. The `slow` tests run once, in
+# `make test`: they start their own processes on their own SQLite files, so a second run on the
+# embedded default would prove nothing more (see pyproject.toml).
 test-embedded: install chromium
 	@var_dir=$$(mktemp -d) && trap 'rm -rf "$$var_dir"' EXIT && \
 	env -u DATABASE_URL -u REDIS_URL CI_EMBEDDED=1 VAR_DIR="$$var_dir" \
-	  $(BIN)/pytest $(PYTEST_ARGS)
+	  $(BIN)/pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
+
+# The everyday loop (a few minutes): the suite on SQLite in a fresh VAR_DIR without Redis,
+# less the slow end-to-end tests and the browser tests; tests that need PostgreSQL or Redis skip.
+test-fast: install
+	@var_dir=$$(mktemp -d) && trap 'rm -rf "$$var_dir"' EXIT && \
+	env -u DATABASE_URL -u REDIS_URL VAR_DIR="$$var_dir" \
+	  $(BIN)/pytest $(XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -25,6 +27,45 @@ CI_EMBEDDED = os.environ.get("CI_EMBEDDED", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct-horse-battery-staple-9"
 # The services the embedded default runs without: the only needs that may skip in that pass.
 EMBEDDED_ABSENT = frozenset({"postgres", "redis"})
+# Under pytest-xdist (`-n 2`) each worker is a process with its own test database (pytest-django
+# names it test_<name>_gw<N>) and, set up below, its own Redis database and cache folder. Without
+# xdist this is worker 0 of 1.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER.removeprefix("gw")) if WORKER else 0
+WORKER_COUNT = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def redis_url_for(slot: int) -> str:
+    """REDIS_URL as given, on database base + `slot`. The suite owns databases base to
+    base + 2 * workers - 1 (it empties them): worker N's tests use base + N and its real-worker
+    Celery test base + workers + N. CI's REDIS_URL (db 0) with two workers: 0, 1, then 2, 3."""
+    url = urlsplit(settings.REDIS_URL)
+    base = int(url.path.strip("/") or 0)
+    if base + 2 * WORKER_COUNT > REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"REDIS_URL={settings.REDIS_URL!r} with {WORKER_COUNT} workers needs Redis databases "
+            f"{base} to {base + 2 * WORKER_COUNT - 1}: use a lower database or fewer workers."
+        )
+    return url._replace(path=f"/{base + slot}").geturl()
+
+
+def pytest_configure(config):
+    """Give this xdist worker its own Redis database and file cache, before any test (or any
+    module a test imports) connects: throttle.clear_all(), cache.clear() (a FLUSHDB on Redis, a
+    folder wipe on the file cache) and the counters of one worker must not reach another's. The
+    test database needs nothing here: pytest-django suffixes its name per worker (PostgreSQL);
+    SQLite's test database is in memory, per process."""
+    if not WORKER:
+        return
+    if settings.REDIS_URL:
+        url = redis_url_for(WORKER_INDEX)
+        settings.REDIS_URL = settings.CACHES["default"]["LOCATION"] = url
+        settings.CELERY_BROKER_URL = url
+        os.environ["REDIS_URL"] = url  # processes a test starts (snippets, scripts) inherit it
+    else:
+        settings.VAR_DIR = Path(settings.VAR_DIR) / WORKER
+        settings.CACHES["default"]["LOCATION"] = str(settings.VAR_DIR / "cache")
 
 
 def _redis_ok() -> bool:
@@ -39,9 +80,13 @@ def _redis_ok() -> bool:
 
 
 def pytest_sessionstart(session):
-    # In CI the suite must run on the services the pass is for: a wrong or missing one fails
-    # the run, loudly, so neither pass can go green by skipping what it exists to test.
-    engine = settings.DATABASES["default"]["ENGINE"]
+    check_ci_services(settings.DATABASES["default"]["ENGINE"])
+
+
+def check_ci_services(engine: str) -> None:
+    """In CI the suite must run on the services the pass is for: a wrong or missing one fails
+    the run (a usage error: nothing runs), loudly, so neither pass can go green by skipping what
+    it exists to test."""
     if CI_EMBEDDED:
         if "sqlite" not in engine:
             raise pytest.UsageError(

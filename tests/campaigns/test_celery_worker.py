@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -20,13 +20,13 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignTransition
+from tests.conftest import WORKER_COUNT, WORKER_INDEX, redis_url_for
 from tests.factories import CampaignFactory
 
 S = Campaign.Status
 ROOT = Path(settings.BASE_DIR)
 CELERY = ROOT / ".venv" / "bin" / "celery"
 WAIT_SECONDS = 60
-ISOLATED_REDIS_DB = 13
 
 
 def _database_url() -> str:
@@ -40,12 +40,12 @@ def _database_url() -> str:
 
 
 def _isolated_redis_url() -> str:
-    """REDIS_URL on a database index of its own, emptied first: no other worker on this Redis
-    (a developer's, another run's) takes the test's tasks, and no task left over from an
-    aborted run reaches this one's worker."""
+    """REDIS_URL on a database index of its own (one per xdist worker, see redis_url_for),
+    emptied first: no other worker on this Redis (a developer's, another run's) takes the
+    test's tasks, and no task left over from an aborted run reaches this one's worker."""
     import redis
 
-    url = urlsplit(settings.REDIS_URL)._replace(path=f"/{ISOLATED_REDIS_DB}").geturl()
+    url = redis_url_for(WORKER_COUNT + WORKER_INDEX)
     redis.Redis.from_url(url).flushdb()
     return url
 
@@ -78,6 +78,7 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=15)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_beat_and_a_worker_move_a_due_campaign_live_and_email_the_account(
     postgres, redis_client, tmp_path, acme_app

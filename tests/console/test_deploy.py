@@ -1,4 +1,5 @@
-"""Production settings pass Django's deployment checklist."""
+"""Production settings pass Django's deployment checklist (in fresh processes, with production's
+environment: slow, and the same in either CI pass, so run once)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 
 
 def test_check_deploy_reports_no_issues_with_production_settings():
@@ -30,7 +34,8 @@ def test_check_deploy_reports_no_issues_with_production_settings():
 
 
 def test_without_a_secret_key_production_refuses_to_start():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DEBUG", "SECRET"))}
+    prefixes = ("PYTEST", "DEBUG", "SECRET", "DJANGO")  # DJANGO_TESTING: the tests' own settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env["DEBUG"] = "0"
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],

@@ -1,7 +1,10 @@
 """README's production steps, run as written: `collectstatic` under `DEBUG=0`, then the pages
 through granian (and gunicorn) and WhiteNoise with the manifest storage (the one production
 uses; the test run itself uses the plain storage, so only a separate process sees what an
-operator sees)."""
+operator sees).
+
+Marked slow (run once, in CI's PostgreSQL pass): the servers run on a SQLite file and folders of
+their own, whatever the pass's database, so the embedded pass would repeat them to no end."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ SOURCE_MAP = re.compile(r"sourceMappingURL=([^\s*'\"]+)")
 
 
 def _production_env(tmp: Path) -> dict[str, str]:
-    # Without PYTEST_VERSION the settings are production's (manifest storage, no finders);
+    # Without DJANGO_TESTING the settings are production's (manifest storage, no finders);
     # REDIS_URL is dropped so the embedded broker and file cache live in the temporary VAR_DIR.
     env = {
         k: v
@@ -132,6 +135,7 @@ def production(request, tmp_path_factory):
         log.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/", "/login/", "/admin/login/"])
 def test_the_front_pages_answer_200_in_production_with_hashed_static_urls(production, path):
     base, _ = production
@@ -142,6 +146,7 @@ def test_the_front_pages_answer_200_in_production_with_hashed_static_urls(produc
         assert HASHED_BOOTSTRAP_CSS.search(html), "the page links Bootstrap under a hashed name"
 
 
+@pytest.mark.slow
 def test_a_hashed_stylesheet_named_by_a_page_is_served_by_whitenoise_for_a_year(production):
     base, _ = production
     _, _, body = _get(base + "/login/")
@@ -154,6 +159,7 @@ def test_a_hashed_stylesheet_named_by_a_page_is_served_by_whitenoise_for_a_year(
     assert "immutable" in headers["Cache-Control"]
 
 
+@pytest.mark.slow
 def test_every_page_asset_is_served_including_the_admins(production):
     base, _ = production
     for page in ("/", "/login/", "/admin/login/"):
@@ -165,6 +171,7 @@ def test_every_page_asset_is_served_including_the_admins(production):
             assert status == 200, f"{asset} named by {page} answers {status}"
 
 
+@pytest.mark.slow
 def test_the_500_page_stylesheet_works_under_its_plain_name(production):
     # templates/500.html links the unhashed name on purpose: it must render even when the
     # manifest is the thing that broke.
@@ -173,6 +180,7 @@ def test_the_500_page_stylesheet_works_under_its_plain_name(production):
     assert status == 200
 
 
+@pytest.mark.slow
 def test_the_manifest_lists_every_static_file_a_template_names(production):
     _, static_root = production
     manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
