@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .money import cpa_display
+from console.money import format_money
 
 
 class PaymentMethod(models.Model):
@@ -83,7 +83,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {cpa_display(self.amount)} ({self.campaign_id})"
+        return f"{self.get_kind_display()} {format_money(self.amount)} ({self.campaign_id})"
 
 
 class AccountMonthlySpend(models.Model):
@@ -100,7 +100,7 @@ class AccountMonthlySpend(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account_id} {self.month:%Y-%m}: {cpa_display(self.spent)}"
+        return f"{self.account_id} {self.month:%Y-%m}: {format_money(self.spent)}"
 
 
 class CampaignMonthlySpend(models.Model):
@@ -120,7 +120,7 @@ class CampaignMonthlySpend(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} {self.month:%Y-%m}: {cpa_display(self.spent)}"
+        return f"{self.campaign_id} {self.month:%Y-%m}: {format_money(self.spent)}"
 
 
 class InvoiceCounter(models.Model):
@@ -252,7 +252,7 @@ class Invoice(models.Model):
 
 class InvoiceLine(models.Model):
     """One line of an invoice: a campaign's actions at one CPA in one month, or a credit note's
-    negative line. `amount` is rounded once to cents (`billing.money.money`)."""
+    negative line. `amount` is rounded once to cents (`console.money.round_money`)."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     campaign = models.ForeignKey(

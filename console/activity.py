@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -25,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import ActivityEntry
+from .money import MoneyError, format_money
 
 _client_ip: ContextVar[str | None] = ContextVar("activity_client_ip", default=None)
 
@@ -199,12 +199,14 @@ def account_activity_actors(*, account_id: int) -> list[str]:
 # name, so a new service's rows are never hidden.
 SENTENCES: dict[str, str] = {
     "account.signed_up": "signed up {object}",
-    "account.spend_limit_set": "changed the monthly spend limit from ${old} to ${new}: {reason}",
+    "account.spend_limit_set": (
+        "changed the monthly spend limit from {old|money} to {new|money}: {reason}"
+    ),
     "account.tax_id_set": "set the tax / VAT id to “{new}”",
     "account.payment_terms_set": "set the payment terms to {new}",
     "account.cap_threshold_reached": (
         "noted the account reached {threshold} % of its monthly spend limit for {month} "
-        "(${spent} of ${limit})"
+        "({spent|money} of {limit|money})"
     ),
     "membership.role_changed": "changed the role of {email} from {old_role} to {new_role}",
     "membership.removed": "removed {email} ({role}) from the team",
@@ -220,7 +222,7 @@ SENTENCES: dict[str, str] = {
     "webhook_endpoint.test_sent": "sent a test event to {object}",
     "webhook_delivery.retried": "retried a webhook delivery",
     "campaign.budget_threshold_reached": (
-        "noted {object} reached {threshold} % of its budget (${spent} of ${total_budget})"
+        "noted {object} reached {threshold} % of its budget ({spent|money} of {total_budget|money})"
     ),
     "invitation.created": "invited {email} as {role}",
     "invitation.accepted": "accepted the invitation and joined as {role}",
@@ -241,8 +243,8 @@ SENTENCES: dict[str, str] = {
     "campaign.finished": "finished {object}: {reason}",
     "campaign.suspended": "suspended {object}: {reason}",
     "campaign.taken_down": "took {object} down",
-    "invoice.issued": "issued invoice {object} of ${total}",
-    "invoice.credited": "issued credit note {credit_note} of ${amount} on {object}: {reason}",
+    "invoice.issued": "issued invoice {object} of {total|money}",
+    "invoice.credited": "issued credit note {credit_note} of {amount|money} on {object}: {reason}",
     "invoice.paid": "marked {object} paid on {paid_on} (reference {reference})",
     "claim.released": "released the flagged claim {object}",
     "claim.blocked": "blocked the flagged claim {object}",
@@ -264,9 +266,9 @@ def activity_what(entry: ActivityEntry) -> str:
         what = f"{entry.action} {entry.object_repr}".strip()
     else:
         values = _Blank({k: _text(v) for k, v in (entry.data or {}).items()})
-        # Amounts read as money: "$15,000.00", not "$15000.00".
+        # Amounts read as money: "$15,000.00", not "15000.00".
         for name in _AMOUNTS.findall(template):
-            values[name] = _grouped(values.get(name, ""))
+            values[f"{name}|money"] = _money(values.get(name, ""))
         values["object"] = entry.object_repr or "?"
         if entry.action == "account.tax_id_set" and not entry.data.get("new"):
             template = "removed the tax / VAT id"
@@ -274,15 +276,15 @@ def activity_what(entry: ActivityEntry) -> str:
     return what
 
 
-# The fields a sentence shows after "$".
-_AMOUNTS = re.compile(r"\$\{(\w+)\}")
+# The fields a sentence shows as money: "{limit|money}" (in USD, as spend and limits are).
+_AMOUNTS = re.compile(r"\{(\w+)\|money\}")
 
 
-def _grouped(amount: str) -> str:
-    """Thousands separators for an amount written as digits (left as it is otherwise)."""
+def _money(amount: str) -> str:
+    """An amount written as digits, as money (left as it is when it is not one)."""
     try:
-        return f"{Decimal(amount):,}"
-    except (InvalidOperation, ValueError):
+        return format_money(amount)
+    except (MoneyError, TypeError):
         return amount
 
 

@@ -28,10 +28,10 @@ from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
-from billing.money import money, month_start
 from billing.selectors import uninvoiced_entries
 from console.activity import activity_record
 from console.models import Account
+from console.money import MILLS, format_money, month_start, round_money
 from console.webhooks.events import webhook_event_publish
 
 logger = logging.getLogger(__name__)
@@ -97,10 +97,10 @@ def _month_label(month: date) -> str:
 
 def _describe(*, name: str, kind: str, actions: int, unit: Decimal, month: date, period: date):
     if kind == LedgerEntry.Kind.CORRECTION:
-        text = f"{name} — correction: {actions} × ${unit}"
+        text = f"{name} — correction: {actions} × {format_money(unit)}"
     else:
         noun = "action" if actions == 1 else "actions"
-        text = f"{name} — {actions} {noun} × ${unit}"
+        text = f"{name} — {actions} {noun} × {format_money(unit)}"
     if month != period:
         # A late charge: its month was invoiced before it committed.
         text += f" ({_month_label(month)})"
@@ -125,14 +125,14 @@ def _lines(*, account_id: int, period: date) -> tuple[list[_Line], int]:
                     name=row["campaign__name"],
                     kind=row["kind"],
                     actions=row["n"],
-                    unit=money(row["amount"], Decimal("0.0001")),
+                    unit=round_money(row["amount"], MILLS),
                     month=row["month"],
                     period=period,
                 ),
                 actions=row["n"],
                 unit_cpa=row["amount"],
                 # Rounded once, per line (SPEC §9); the total is the sum of rounded lines.
-                amount=money(row["total"]),
+                amount=round_money(row["total"]),
             )
         )
     return lines, covered
@@ -384,11 +384,16 @@ def credit_note_issue(
         if left <= 0:
             raise InvoiceRefused(f"{invoice.number} is credited in full already.")
         if amount is not None:
-            amount = money(amount)
+            amount = round_money(amount)
             if amount <= 0:
-                raise InvoiceRefused("The amount to credit must be more than $0.00.")
+                raise InvoiceRefused(
+                    f"The amount to credit must be more than {format_money(0, places=2)}."
+                )
             if amount > left:
-                raise InvoiceRefused(f"At most ${left} is left to credit on {invoice.number}.")
+                raise InvoiceRefused(
+                    f"At most {format_money(left, invoice.currency, places=2)} is left to credit "
+                    f"on {invoice.number}."
+                )
         full = amount is None or amount == left
         if amount is None and left == invoice.total:
             lines = [
@@ -451,7 +456,10 @@ def credit_note_issue(
         _audit(
             actor=actor,
             invoice=invoice,
-            message=f"Credit note {note.number} of ${-total} issued: {reason}",
+            message=(
+                f"Credit note {note.number} of {format_money(-total, note.currency, places=2)} "
+                f"issued: {reason}"
+            ),
         )
         _audit(actor=actor, invoice=note, message=f"Issued: {reason}", flag=ADDITION)
         activity_record(

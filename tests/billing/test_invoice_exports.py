@@ -97,7 +97,7 @@ def test_the_csv_has_the_columns_finance_files(finance_client, books):
     header = b"".join(response.streaming_content).decode().splitlines()[0]
     assert header == (
         "number,type,corrects,issue date,due date,period,account id,company,country,tax id,"
-        "payment terms,status,subtotal,total,paid date,reference"
+        "payment terms,status,subtotal,total,currency,paid date,reference"
     )
     assert 'filename="invoices.csv"' in response["Content-Disposition"]
 
@@ -138,7 +138,7 @@ def test_the_lines_csv_has_the_lines_of_the_filtered_invoices(finance_client, bo
     rows = _rows(finance_client.get(LINES, {"month": "2026-10", "account": books["acme"].pk}))
 
     assert [(r["invoice number"], r["description"], r["amount"]) for r in rows] == [
-        ("MC-2026-000001", "Road Racer — 2 actions × $25.0000", "50.00"),
+        ("MC-2026-000001", "Road Racer — 2 actions × $25.00", "50.00"),
         ("MC-2026-000001", "Space Miner — 3 actions × $0.3333", "1.00"),
         ("MC-2026-000004", "Credit on MC-2026-000001: Test traffic", "-1.00"),
     ]

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.services.invoices import InvoiceRefused, invoices_issue_month, month_before
+from console.money import format_money
 
 
 def parse_month(value: str) -> date:
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         except InvoiceRefused as exc:
             raise CommandError(" ".join(exc.messages)) from None
         for invoice in issued:
-            self.stdout.write(f"{invoice.number}  {invoice.buyer_company}  ${invoice.total}")
+            total = format_money(invoice.total, invoice.currency, places=2)
+            self.stdout.write(f"{invoice.number}  {invoice.buyer_company}  {total}")
         self.stdout.write(
             self.style.SUCCESS(f"Issued {len(issued)} invoice(s) for {period:%Y-%m}.")
         )
