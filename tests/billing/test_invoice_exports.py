@@ -187,3 +187,27 @@ def test_the_export_reads_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(6):
         response = finance_client.get(INVOICES)
         b"".join(response.streaming_content)
+
+
+def test_a_company_name_that_reads_as_a_formula_is_neutralised_and_credits_stay_numbers(
+    finance_client, finance
+):
+    """OWASP CSV injection: a developer types the company name, finance opens the CSV in a
+    spreadsheet. The name arrives as text (a leading quote); a credit note's negative amount
+    is still a number a spreadsheet adds up."""
+    evil = '=HYPERLINK("http://evil","x")'
+    account, (campaign,) = account_with_campaigns(evil, "-Minus Game")
+    charge(campaign, "12.0000", at(2026, 10, 3))
+    with time_machine.travel(at(2026, 11, 1, 2, 0), tick=False):
+        (invoice,) = invoices_issue_month(month=OCTOBER)
+        credit_note_issue(actor=finance, invoice=invoice, reason="@refund", amount=None)
+
+    rows = _rows(finance_client.get(INVOICES, {"month": "2026-10"}))
+    assert [r["company"] for r in rows] == ["'" + evil, "'" + evil]
+    assert [(r["total"], r["currency"]) for r in rows] == [("12.00", "USD"), ("-12.00", "USD")]
+
+    lines = _rows(finance_client.get(LINES, {"month": "2026-10"}))
+    assert {r["company"] for r in lines} == {"'" + evil}
+    assert lines[0]["description"] == "'-Minus Game — 1 action × $12.00"
+    assert (lines[0]["unit cpa"], lines[0]["amount"]) == ("12.0000", "12.00")
+    assert (lines[1]["amount"], lines[1]["currency"]) == ("-12.00", "USD")
