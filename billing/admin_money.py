@@ -1,5 +1,5 @@
 """Money in Django admin: one column helper, so every list and read-only field shows amounts
-as people read them (`$1,000.00`, `EUR 12.50`, a CPA as `$0.125`), never as the stored
+as people read them (`$1,000.00`, `€12.50`, a CPA as `$0.125`), never as the stored
 `1000.0000` without a currency."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from operator import attrgetter
 from django.contrib import admin
 from django.db import models
 
-from .money import cpa_display, money_display
+from console.money import format_money
 
 
 def money_column(
@@ -29,7 +29,9 @@ def money_column(
     that matter (`$0.125`, `$1,000.00`); two-place fields show cents.
     """
     model_field = model._meta.get_field(field)
-    display = cpa_display if model_field.decimal_places > 2 else money_display
+    # Four-place fields (CPAs, budgets, spend) keep the places that matter; two-place ones
+    # (invoice amounts) show exact cents.
+    places = None if model_field.decimal_places > 2 else 2
     currency_of = attrgetter(currency_from) if currency_from else (lambda obj: currency)
 
     @admin.display(description=model_field.verbose_name, ordering=field)
@@ -37,7 +39,7 @@ def money_column(
         value = getattr(obj, field)
         if value is None:
             return "—"
-        return display(value, currency_of(obj))
+        return format_money(value, currency_of(obj), places=places)
 
     show.__name__ = f"{field}_shown"
     return show

@@ -9,9 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from console.money import format_money
 from console.rules import q_matches
-
-from .money import cpa_display
 
 
 def card_expired(exp_month: int, exp_year: int, today: date) -> bool:
@@ -99,7 +98,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {cpa_display(self.amount)} ({self.campaign_id})"
+        return f"{self.get_kind_display()} {format_money(self.amount)} ({self.campaign_id})"
 
 
 class AccountMonthlySpend(models.Model):
@@ -116,7 +115,7 @@ class AccountMonthlySpend(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account_id} {self.month:%Y-%m}: {cpa_display(self.spent)}"
+        return f"{self.account_id} {self.month:%Y-%m}: {format_money(self.spent)}"
 
 
 class CampaignMonthlySpend(models.Model):
@@ -136,7 +135,7 @@ class CampaignMonthlySpend(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} {self.month:%Y-%m}: {cpa_display(self.spent)}"
+        return f"{self.campaign_id} {self.month:%Y-%m}: {format_money(self.spent)}"
 
 
 class InvoiceCounter(models.Model):
@@ -295,7 +294,7 @@ class Invoice(models.Model):
 
 class InvoiceLine(models.Model):
     """One line of an invoice: a campaign's actions at one CPA in one month, or a credit note's
-    negative line. `amount` is rounded once to cents (`billing.money.money`).
+    negative line. `amount` is rounded once to cents (`console.money.round_money`).
 
     Written with its invoice and never after: on PostgreSQL a trigger refuses an INSERT unless
     the invoice was inserted by the same transaction (savepoints included), and another refuses

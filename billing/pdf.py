@@ -38,7 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .money import cpa_display, money_display
+from console.money import format_money
 
 # Bitstream Vera, shipped inside the reportlab wheel: embedded (subset) with a Unicode map, so
 # every viewer and text extractor reads "Visa •••• 4242" and "Straße" back as printed (the
@@ -248,8 +248,8 @@ def _lines_table(invoice, lines: Sequence, s) -> Table:
             [
                 Paragraph(escape(line.description), s["cell"]),
                 f"{line.actions:,}",
-                cpa_display(line.unit_cpa, invoice.currency),
-                money_display(line.amount, invoice.currency),
+                format_money(line.unit_cpa, invoice.currency),
+                format_money(line.amount, invoice.currency, places=2),
             ]
         )
     if len(rows) == 1:
@@ -278,13 +278,14 @@ def _lines_table(invoice, lines: Sequence, s) -> Table:
 
 
 def _totals(invoice, s) -> Table:
-    rows = [["Subtotal", money_display(invoice.subtotal, invoice.currency)]]
+    rows = [["Subtotal", format_money(invoice.subtotal, invoice.currency, places=2)]]
     if invoice.total != invoice.subtotal:
-        rows.append(["Tax", money_display(invoice.total - invoice.subtotal, invoice.currency)])
+        tax = format_money(invoice.total - invoice.subtotal, invoice.currency, places=2)
+        rows.append(["Tax", tax])
     rows += [
         [
             f"Total ({invoice.currency})" if invoice.kind != "credit_note" else "Total credited",
-            money_display(invoice.total, invoice.currency),
+            format_money(invoice.total, invoice.currency, places=2),
         ],
     ]
     table = Table(rows, colWidths=[40 * mm, 32 * mm], hAlign="RIGHT")

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from billing.admin_money import money_column
-from billing.money import money_display
+from console.money import format_money
 
 from .models import Campaign, CampaignReview, CampaignTransition, Moment, RewardGroup
 from .services.lifecycle import (
@@ -126,7 +126,7 @@ class TransitionInline(ReadOnlyInline):
 def _group_rewards(group: RewardGroup):
     lines = [
         format_html(
-            "{} — {} {}", p.asin, p.title, money_display(p.price, group.marketplace.currency)
+            "{} — {} {}", p.asin, p.title, format_money(p.price, group.marketplace.currency)
         )
         for p in group.products.all()  # prefetched; the group's marketplace is joined
     ]

@@ -3,13 +3,13 @@ message at the field that breaks the rule."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
 from console.models import App
+from console.money import MoneyError, format_money, parse_money
 from rewards.models import Marketplace
 from rewards.selectors import MarketplaceCatalog
 
@@ -97,10 +97,6 @@ class DurationForm(forms.Form):
         return data
 
 
-# Thousands separated by commas, as in "1,000" or "12,500.50" (not "27,50": a decimal comma).
-THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
 class UsdField(forms.DecimalField):
     """A dollar amount as people type it: "$1,000.50", "1000.5" and " 1000.50 " are the same.
     A decimal comma ("27,50") is refused with a message rather than read as 2,750: a text
@@ -114,10 +110,12 @@ class UsdField(forms.DecimalField):
     }
 
     def to_python(self, value):
-        if isinstance(value, str):
-            value = value.strip().removeprefix("$").strip()
-            if THOUSANDS.match(value):
-                value = value.replace(",", "")
+        if isinstance(value, str) and value.strip():
+            try:
+                value = str(parse_money(value))
+            except MoneyError:
+                invalid = self.error_messages["invalid"]
+                raise forms.ValidationError(invalid, code="invalid") from None
         return super().to_python(value)
 
 
@@ -131,7 +129,8 @@ class BudgetForm(forms.Form):
     cpa = UsdField(
         label="Cost per action, CPA (USD)",
         max_digits=12,
-        decimal_places=2,
+        # The places a CPA is stored and charged with (a $0.125 CPA is kept, not rounded).
+        decimal_places=4,
         error_messages={"required": "Set the cost per action."},
         help_text="What you pay each time a user earns the reward.",
     )
@@ -152,7 +151,9 @@ class BudgetForm(forms.Form):
         data = super().clean()
         budget, cpa = data.get("total_budget"), data.get("cpa")
         if budget is not None and cpa is not None and cpa > budget:
-            self.add_error("cpa", f"The CPA cannot be more than the total budget (${budget:,.2f}).")
+            self.add_error(
+                "cpa", f"The CPA cannot be more than the total budget ({format_money(budget)})."
+            )
         return data
 
 

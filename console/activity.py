@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from django.utils import timezone
 
 from .clock import day_end, day_start
 from .models import ActivityEntry
+from .money import MoneyError, format_money
 
 _client_ip: ContextVar[str | None] = ContextVar("activity_client_ip", default=None)
 
@@ -250,12 +250,14 @@ def account_activity_actors(*, account_id: int) -> list[str]:
 # name, so a new service's rows are never hidden.
 SENTENCES: dict[str, str] = {
     "account.signed_up": "signed up {object}",
-    "account.spend_limit_set": "changed the monthly spend limit from ${old} to ${new}: {reason}",
+    "account.spend_limit_set": (
+        "changed the monthly spend limit from {old|money} to {new|money}: {reason}"
+    ),
     "account.tax_id_set": "set the tax / VAT id to “{new}”",
     "account.payment_terms_set": "set the payment terms to {new}",
     "account.cap_threshold_reached": (
         "noted the account reached {threshold} % of its monthly spend limit for {month} "
-        "(${spent} of ${limit})"
+        "({spent|money} of {limit|money})"
     ),
     "membership.role_changed": "changed the role of {email} from {old_role} to {new_role}",
     "membership.removed": "removed {email} ({role}) from the team",
@@ -272,7 +274,7 @@ SENTENCES: dict[str, str] = {
     "webhook_delivery.retried": "retried a webhook delivery",
     "webhook_delivery.resent": "resent a webhook delivery",
     "campaign.budget_threshold_reached": (
-        "noted {object} reached {threshold} % of its budget (${spent} of ${total_budget})"
+        "noted {object} reached {threshold} % of its budget ({spent|money} of {total_budget|money})"
     ),
     "invitation.created": "invited {email} as {role}",
     "invitation.accepted": "accepted the invitation and joined as {role}",
@@ -293,8 +295,8 @@ SENTENCES: dict[str, str] = {
     "campaign.finished": "finished {object}: {reason}",
     "campaign.suspended": "suspended {object}: {reason}",
     "campaign.taken_down": "took {object} down",
-    "invoice.issued": "issued invoice {object} of ${total}",
-    "invoice.credited": "issued credit note {credit_note} of ${amount} on {object}: {reason}",
+    "invoice.issued": "issued invoice {object} of {total|money}",
+    "invoice.credited": "issued credit note {credit_note} of {amount|money} on {object}: {reason}",
     "invoice.paid": "marked {object} paid on {paid_on} (reference {reference})",
     "claim.released": "released the flagged claim {object}",
     "claim.blocked": "blocked the flagged claim {object}",
@@ -316,9 +318,9 @@ def activity_what(entry: ActivityEntry) -> str:
         what = f"{entry.action} {entry.object_repr}".strip()
     else:
         values = _Blank({k: _text(v) for k, v in (entry.data or {}).items()})
-        # Amounts read as money: "$15,000.00", not "$15000.00".
+        # Amounts read as money: "$15,000.00", not "15000.00".
         for name in _AMOUNTS.findall(template):
-            values[name] = _grouped(values.get(name, ""))
+            values[f"{name}|money"] = _money(values.get(name, ""))
         values["object"] = entry.object_repr or "?"
         if entry.action == "account.tax_id_set" and not entry.data.get("new"):
             template = "removed the tax / VAT id"
@@ -326,15 +328,15 @@ def activity_what(entry: ActivityEntry) -> str:
     return what
 
 
-# The fields a sentence shows after "$".
-_AMOUNTS = re.compile(r"\$\{(\w+)\}")
+# The fields a sentence shows as money: "{limit|money}" (in USD, as spend and limits are).
+_AMOUNTS = re.compile(r"\{(\w+)\|money\}")
 
 
-def _grouped(amount: str) -> str:
-    """Thousands separators for an amount written as digits (left as it is otherwise)."""
+def _money(amount: str) -> str:
+    """An amount written as digits, as money (left as it is when it is not one)."""
     try:
-        return f"{Decimal(amount):,}"
-    except (InvalidOperation, ValueError):
+        return format_money(amount)
+    except (MoneyError, TypeError):
         return amount
 
 

@@ -25,6 +25,7 @@ from .models import (
     SpendLimitChange,
     StaffRequest,
 )
+from .money import format_money
 from .services import account_spend_limit_set, app_access_changed, staff_request_answer
 
 
@@ -76,7 +77,7 @@ class AccountAdmin(admin.ModelAdmin):
                 (
                     c.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
                     c.changed_by.email if c.changed_by else "—",
-                    f"{c.old_limit:,} → {c.new_limit:,}",
+                    f"{format_money(c.old_limit)} → {format_money(c.new_limit)}",
                     c.reason,
                 )
                 for c in changes
@@ -127,7 +128,7 @@ class AccountAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"“{account}”: monthly spend limit changed from "
-                    f"{change.old_limit:,} to {change.new_limit:,}.",
+                    f"{format_money(change.old_limit)} to {format_money(change.new_limit)}.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(

@@ -31,6 +31,7 @@ from .models import (
     SpendLimitChange,
     StaffRequest,
 )
+from .money import format_money, round_money
 
 User = get_user_model()
 log = logging.getLogger(__name__)
@@ -480,8 +481,8 @@ def spend_limit_error(limit) -> str | None:
     if value < 0:
         return "The spend limit cannot be negative."
     if value > SPEND_LIMIT_MAX:
-        return f"The spend limit cannot be more than {SPEND_LIMIT_MAX:,}."
-    if value != value.quantize(Decimal("0.01")):
+        return f"The spend limit cannot be more than {_money(SPEND_LIMIT_MAX)}."
+    if value != round_money(value):
         return "Use at most 2 decimal places (dollars and cents)."
     return None
 
@@ -512,7 +513,7 @@ def account_spend_limit_set(
         errors["reason"] = SPEND_LIMIT_REASON_REQUIRED
     if errors:
         raise ValidationError(errors)
-    limit = Decimal(str(limit)).quantize(Decimal("0.01"))
+    limit = round_money(Decimal(str(limit)))
     reason = reason.strip()
     with transaction.atomic():
         old = (
@@ -522,7 +523,7 @@ def account_spend_limit_set(
             .get()
         )
         if old == limit:
-            raise ValidationError({"limit": f"The spend limit is already {old:,}."})
+            raise ValidationError({"limit": f"The spend limit is already {_money(old)}."})
         Account.objects.filter(pk=account.pk).update(monthly_spend_limit=limit)
         change = SpendLimitChange.objects.create(
             account=account, changed_by=actor, old_limit=old, new_limit=limit, reason=reason
@@ -534,7 +535,7 @@ def account_spend_limit_set(
             target=account,
             data={"old": old, "new": limit, "reason": reason},
             # The account's admin history is where staff look first: the change shows there.
-            history=f"Monthly spend limit changed from {old:,} to {limit:,}: {reason}",
+            history=f"Monthly spend limit changed from {_money(old)} to {_money(limit)}: {reason}",
         )
         account_limits_changed(account=account)
     account.monthly_spend_limit = limit
@@ -682,7 +683,8 @@ def marketplace_choices() -> list[tuple[str, str]]:
 
 
 def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
+    """A limit or a monthly amount in USD, in cents: "$25,000.00"."""
+    return format_money(value, "USD", places=2)
 
 
 def _staff_request_subject(
@@ -801,7 +803,7 @@ def staff_request_create(
     asin = (asin or "").strip().upper()
     marketplace = (marketplace or "").strip().upper()
     if amount is not None:
-        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+        amount = round_money(Decimal(str(amount)))
     account = Account.objects.get(pk=account.pk)  # the limit and terms as they are now
     errors = staff_request_errors(
         account=account,

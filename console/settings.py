@@ -106,6 +106,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.console",
             ],
+            # {{ amount|money:currency }} everywhere: console, admin, emails, shopper pages.
+            "builtins": ["console.templatetags.money"],
         },
     },
 ]

@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.utils.html import format_html
 
 from console.admin_base import ReadOnlyAdmin
+from console.money import format_money
 
 from .models import (
     DiscountCategory,
@@ -114,12 +115,12 @@ class _ReferencePriceColumns:
     @admin.display(description="reference price")
     def reference_local(self, obj):
         price = self._price(obj)
-        return f"{price.local} {price.currency}" if price else "—"
+        return format_money(price.local, price.currency) if price else "—"
 
     @admin.display(description="reference (USD)")
     def reference_usd(self, obj):
         price = self._price(obj)
-        return f"${price.usd}" if price else "no exchange rate"
+        return format_money(price.usd) if price else "no exchange rate"
 
 
 @admin.register(Product)

@@ -54,6 +54,7 @@ from campaigns.services.wizard import (
 )
 from console.clock import day_start, month_after, month_before, month_start
 from console.models import Account, ApiKey, App, Membership
+from console.money import round_money
 from console.services import account_signup, api_key_revoke, app_register
 from rewards.models import Claim, DiscountCategory, Marketplace, Product, RewardGrant, Shopper
 from rewards.redemption.countries import MARKETPLACE_COUNTRY
@@ -310,7 +311,8 @@ def _rewards() -> tuple[dict[str, RewardChoice], Decimal]:
         )
         items += products + ([credit] if credit else [])
     highest = max(pick.price.usd for pick in priced_picks(items))
-    return choices, highest.quantize(Decimal(1), ROUND_CEILING)
+    # Whole dollars, up: the demo's CPA covers every pick.
+    return choices, round_money(highest, Decimal(1), rounding=ROUND_CEILING)
 
 
 def _campaign(

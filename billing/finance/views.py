@@ -3,7 +3,6 @@ rows are read with a server-side cursor in chunks and written one by one, never 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.views import redirect_to_login
@@ -12,6 +11,8 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from billing.models import Invoice, InvoiceLine
+from console.csvexport import csv_response
+from console.money import CENTS, MILLS, csv_amount
 
 from .filters import FilterError, filter_invoices
 
@@ -33,6 +34,7 @@ INVOICE_COLUMNS = [
     ("status", "status"),
     ("subtotal", "subtotal"),
     ("total", "total"),
+    ("currency", "currency"),
     ("paid date", "paid_on"),
     ("reference", "paid_reference"),
 ]
@@ -48,38 +50,29 @@ LINE_COLUMNS = [
     ("actions", "actions"),
     ("unit cpa", "unit_cpa"),
     ("amount", "amount"),
+    ("currency", "invoice__currency"),
 ]
-
-
-class _Echo:
-    """A file-like object whose write() hands the line back (csv writes to it)."""
-
-    def write(self, value: str) -> str:
-        return value
+# Money columns: plain decimals with fixed places (console/money.py), the currency beside them.
+PLACES = {"subtotal": CENTS, "total": CENTS, "amount": CENTS, "unit_cpa": MILLS}
 
 
 KINDS = {value: label.lower() for value, label in Invoice.Kind.choices}
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _csv(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow([header for header, _ in columns])
+def _table(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[list]:
+    """The header, then each row with its money fixed to its places and its type in words;
+    console/csvexport.py writes the cells (and neutralises text that reads as a formula)."""
+    yield [header for header, _ in columns]
+    fields = [field for _, field in columns]
     # The type column reads "invoice" / "credit note", not the stored code.
-    kind = [field for _, field in columns].index(
-        "kind" if ("type", "kind") in columns else "invoice__kind"
-    )
+    kind = fields.index("kind" if "kind" in fields else "invoice__kind")
+    money = [(i, PLACES[field]) for i, field in enumerate(fields) if field in PLACES]
     for row in rows:
-        cells = [_cell(v) for v in row]
-        cells[kind] = KINDS.get(row[kind], cells[kind])
-        yield writer.writerow(cells)
+        cells = list(row)
+        cells[kind] = KINDS.get(row[kind], row[kind])
+        for i, places in money:
+            cells[i] = csv_amount(cells[i], places)
+        yield cells
 
 
 def _finance_only(request):
@@ -99,9 +92,7 @@ def _filtered(request):
 
 
 def _stream(filename: str, columns, rows: Iterable[tuple]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_csv(columns, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename, _table(columns, rows))
 
 
 def _name(request, stem: str) -> str:

@@ -23,13 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.models import Account, Membership
+from console.money import format_money
 
 from ..models import Invoice
 from ..pdf import (
     document_title,
     invoice_pdf,
     invoice_pdf_filename,
-    money_display,
     payment_status,
     period_display,
 )
@@ -60,7 +60,7 @@ def invoice_recipients(account: Account) -> list[str]:
 def invoice_email_message(invoice: Invoice, recipients: list[str]) -> EmailMultiAlternatives:
     """The message: a short text and HTML body, the PDF attached under the invoice's number."""
     title = document_title(invoice)
-    total = money_display(invoice.total, invoice.currency)
+    total = format_money(invoice.total, invoice.currency, places=2)
     context = {
         "invoice": invoice,
         "is_credit_note": invoice.kind == Invoice.Kind.CREDIT_NOTE,

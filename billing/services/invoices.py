@@ -28,11 +28,11 @@ from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
-from billing.money import money
 from billing.selectors import uninvoiced_entries
 from console.activity import HistoryLine, activity_record
 from console.clock import month_after, month_before, month_start
 from console.models import Account
+from console.money import MILLS, format_money, round_money
 from console.webhooks.events import webhook_event_publish
 
 logger = logging.getLogger(__name__)
@@ -98,10 +98,10 @@ def _month_label(month: date) -> str:
 
 def _describe(*, name: str, kind: str, actions: int, unit: Decimal, month: date, period: date):
     if kind == LedgerEntry.Kind.CORRECTION:
-        text = f"{name} — correction: {actions} × ${unit}"
+        text = f"{name} — correction: {actions} × {format_money(unit)}"
     else:
         noun = "action" if actions == 1 else "actions"
-        text = f"{name} — {actions} {noun} × ${unit}"
+        text = f"{name} — {actions} {noun} × {format_money(unit)}"
     if month != period:
         # A late charge: its month was invoiced before it committed.
         text += f" ({_month_label(month)})"
@@ -126,14 +126,14 @@ def _lines(*, account_id: int, period: date) -> tuple[list[_Line], int]:
                     name=row["campaign__name"],
                     kind=row["kind"],
                     actions=row["n"],
-                    unit=money(row["amount"], Decimal("0.0001")),
+                    unit=round_money(row["amount"], MILLS),
                     month=row["month"],
                     period=period,
                 ),
                 actions=row["n"],
                 unit_cpa=row["amount"],
                 # Rounded once, per line (SPEC §9); the total is the sum of rounded lines.
-                amount=money(row["total"]),
+                amount=round_money(row["total"]),
             )
         )
     return lines, covered
@@ -367,11 +367,16 @@ def credit_note_issue(
         if left <= 0:
             raise InvoiceRefused(f"{invoice.number} is credited in full already.")
         if amount is not None:
-            amount = money(amount)
+            amount = round_money(amount)
             if amount <= 0:
-                raise InvoiceRefused("The amount to credit must be more than $0.00.")
+                raise InvoiceRefused(
+                    f"The amount to credit must be more than {format_money(0, places=2)}."
+                )
             if amount > left:
-                raise InvoiceRefused(f"At most ${left} is left to credit on {invoice.number}.")
+                raise InvoiceRefused(
+                    f"At most {format_money(left, invoice.currency, places=2)} is left to credit "
+                    f"on {invoice.number}."
+                )
         full = amount is None or amount == left
         if amount is None and left == invoice.total:
             lines = [
@@ -443,7 +448,11 @@ def credit_note_issue(
                 "voided": full and invoice.status == Invoice.Status.OPEN,
             },
             history=[
-                HistoryLine(invoice, f"Credit note {note.number} of ${-total} issued: {reason}"),
+                HistoryLine(
+                    invoice,
+                    f"Credit note {note.number} of "
+                    f"{format_money(-total, note.currency, places=2)} issued: {reason}",
+                ),
                 HistoryLine(note, f"Issued: {reason}", ADDITION),
             ],
         )

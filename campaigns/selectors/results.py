@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from console.clock import day_start, month_start
+from console.money import MILLS, csv_amount, round_money
 
 from ..models import Campaign, CampaignDay, CampaignRollup, Moment
 from ..services.results import DayNumbers, day_aggregates
@@ -25,8 +26,8 @@ from ..services.results import DayNumbers, day_aggregates
 # Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
 # rows.
 MAX_RANGE_DAYS = 1096
-# Ledger amounts have four places (STYLE: 4 for CPA and spend).
-MONEY_PLACES = Decimal("0.0001")
+# Campaign budgets, CPAs and spend are in USD (SPEC §5); the CSV says so in its own column.
+CURRENCY = "USD"
 
 
 @dataclass(frozen=True)
@@ -185,9 +186,9 @@ def campaign_results(
     cumulative = prior
     days = list(per_day.values())
     for row in days:
-        row.spend = row.spend.quantize(MONEY_PLACES)
+        row.spend = round_money(row.spend, MILLS)
         cumulative += row.spend
-        row.cumulative_spend = cumulative.quantize(MONEY_PLACES)
+        row.cumulative_spend = round_money(cumulative, MILLS)
     return CampaignResults(
         campaign=campaign,
         period=period,
@@ -197,10 +198,10 @@ def campaign_results(
         totals={
             "moment_actions": [sum(d.moment_actions[i] for d in days) for i in index.values()],
             "actions": sum(d.actions for d in days),
-            "spend": sum((d.spend for d in days), Decimal(0)).quantize(MONEY_PLACES),
+            "spend": round_money(sum((d.spend for d in days), Decimal(0)), MILLS),
             "claimed": sum(d.claimed for d in days),
             "expired": sum(d.expired for d in days),
-            "cumulative_spend": cumulative.quantize(MONEY_PLACES),
+            "cumulative_spend": round_money(cumulative, MILLS),
         },
     )
 
@@ -214,18 +215,21 @@ def results_csv_rows(results: CampaignResults):
         "spend",
         "cumulative spend",
         "budget",
+        "currency",
         "claimed",
         "expired",
     ]
-    budget = "" if results.budget is None else str(results.budget.quantize(MONEY_PLACES))
+    # Money as plain decimals with four places (console/money.py), the currency beside them.
+    budget = csv_amount(results.budget)
     for d in results.days:
         yield [
             d.day.isoformat(),
             *d.moment_actions,
             d.actions,
-            str(d.spend.quantize(MONEY_PLACES)),
-            str(d.cumulative_spend.quantize(MONEY_PLACES)),
+            csv_amount(d.spend),
+            csv_amount(d.cumulative_spend),
             budget,
+            CURRENCY,
             d.claimed,
             d.expired,
         ]

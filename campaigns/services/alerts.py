@@ -37,10 +37,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AccountMonthlySpend
-from billing.money import money, money_display
 from console.activity import activity_record
 from console.clock import month_start
 from console.models import Membership
+from console.money import format_money, round_money
 from console.webhooks.events import webhook_events_publish
 
 from ..models import AlertThreshold, BudgetAlert, Campaign, CapAlert
@@ -119,7 +119,7 @@ def _new_thresholds(reached: int, claimed: int) -> list[int]:
 
 def _amount(value: Decimal) -> str:
     """Money in webhook data: a string with two places (JSON has no decimals; never a float)."""
-    return str(money(value))
+    return str(round_money(value))
 
 
 def _claim_budget_alerts(now: datetime) -> tuple[list[int], list[int]]:
@@ -302,8 +302,8 @@ def _budget_message(alert: BudgetAlert) -> tuple[str, str, str, int]:
     context = {
         "campaign": campaign,
         "threshold": alert.threshold,
-        "spent": money_display(alert.spent),
-        "total_budget": money_display(alert.total_budget),
+        "spent": format_money(alert.spent),
+        "total_budget": format_money(alert.total_budget),
         "ran_out": alert.threshold == 100,
         "link": campaign_page_url(campaign),
     }
@@ -318,8 +318,8 @@ def _cap_message(alert: CapAlert) -> tuple[str, str, str, int]:
         "account": alert.account,
         "month": f"{alert.month:%B %Y}",
         "threshold": alert.threshold,
-        "spent": money_display(alert.spent),
-        "limit": money_display(alert.limit),
+        "spent": format_money(alert.spent),
+        "limit": format_money(alert.limit),
         "link": f"{settings.SITE_URL}{reverse('billing:overview')}",
         "request_link": settings.SITE_URL
         + reverse("console:staff_request_create", kwargs={"kind": "spend_limit"}),

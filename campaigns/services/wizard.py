@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from billing.selectors import payment_method_on_file
 from console.activity import activity_record
+from console.money import format_money
 from rewards.models import DiscountCategory, Marketplace, Product
 from rewards.selectors import PricedItem
 from rewards.services.pricing import usd_rates
@@ -484,12 +485,19 @@ def cpa_covers(cpa: Decimal | None, pick: PricedItem) -> bool:
 def cpa_shortfalls(cpa: Decimal | None, picks: Iterable[PricedItem]) -> list[str]:
     """A message for each picked reward whose reference price (USD) the CPA does not cover."""
     return [
-        f"The CPA (${cpa:,.2f}) does not cover {pick.label}: its reference price is "
-        f"${pick.price.usd:,.2f} ({pick.price.local:,.2f} {pick.price.currency}). "
-        f"Raise the CPA to at least ${pick.price.usd:,.2f} in step 3 or pick another reward."
+        f"The CPA ({format_money(cpa)}) does not cover {pick.label}: its reference price is "
+        f"{format_money(pick.price.usd)}{_in_local_currency(pick)}. Raise the CPA to at least "
+        f"{format_money(pick.price.usd)} in step 3 or pick another reward."
         for pick in picks
         if not cpa_covers(cpa, pick)
     ]
+
+
+def _in_local_currency(pick: PricedItem) -> str:
+    """The local price in parentheses, " (€23.80)", when the reward is not priced in USD."""
+    if pick.price.currency == "USD":
+        return ""
+    return f" ({format_money(pick.price.local, pick.price.currency)})"
 
 
 def withdrawn_picks(picks: Iterable[PricedItem]) -> list[str]:

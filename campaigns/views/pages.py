@@ -3,16 +3,15 @@ time (and their CSV), deleting a draft."""
 
 from __future__ import annotations
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from console.csvexport import csv_response
 from console.decorators import account_required
 from console.selectors import get_for_account
 
@@ -97,13 +96,6 @@ def campaign_detail(request, campaign_id):
     )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer feeds a stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @account_required
 def campaign_results_csv(request, campaign_id):
     """The results over the `from` / `to` range as CSV, one row per day (streamed)."""
@@ -117,15 +109,8 @@ def campaign_results_csv(request, campaign_id):
             " ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8"
         )
     results = campaign_results(campaign, period=period)
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in results_csv_rows(results)),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="results-{campaign.campaign_id}-{period.start}-{period.end}.csv"'
-    )
-    return response
+    filename = f"results-{campaign.campaign_id}-{period.start}-{period.end}.csv"
+    return csv_response(filename, results_csv_rows(results))
 
 
 @account_required

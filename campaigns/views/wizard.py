@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from billing.money import money
 from billing.selectors import payment_method_on_file
 from console.decorators import account_required
+from console.money import format_money, plain_amount, round_money
 from console.selectors import get_for_account
 from rewards.selectors import (
     MarketplaceCatalog,
@@ -213,11 +213,14 @@ def _saved_picks(campaign: Campaign) -> tuple[list[PricedItem], list[RewardGroup
 
 
 def _step_budget(request, campaign: Campaign):
-    # Stored with 4 places, entered with 2: shown as entered, so going back and pressing Next
-    # without retyping is not refused for "more than 2 decimal places".
+    # Stored with 4 places; shown as entered (a budget in cents, a CPA with the places it
+    # has), so going back and pressing Next without retyping is not refused for "too many
+    # decimal places", and a CPA of $0.125 stays 0.125 rather than becoming 0.13.
     initial = {
-        field: None if value is None else money(value)
-        for field, value in (("total_budget", campaign.total_budget), ("cpa", campaign.cpa))
+        "total_budget": (
+            None if campaign.total_budget is None else round_money(campaign.total_budget)
+        ),
+        "cpa": plain_amount(campaign.cpa) or None,
     }
     form = BudgetForm(_post(request), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -299,7 +302,7 @@ class GroupBlock:
 def _flags(priced: PricedItem, cpa) -> list[str]:
     flags: list[str] = []
     if not cpa_covers(cpa, priced):
-        flags.append(f"Not covered by your CPA (${cpa:,.2f})")
+        flags.append(f"Not covered by your CPA ({format_money(cpa)})")
     if not priced.item.is_active:
         flags.append("Withdrawn from the catalog: uncheck it")
     elif getattr(priced.item, "in_stock", True) is False:

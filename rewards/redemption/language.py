@@ -1,5 +1,6 @@
 """The shopper's language (SPEC §8): reward pages speak the marketplace's language, with prices
-and dates in its conventions. The developer's own messages are shown as written.
+(`{{ amount|money:currency }}`, console/money.py) and dates in its conventions. The developer's
+own messages are shown as written.
 
 `ShopperLanguageMiddleware` activates, on /r/ paths, the language of the marketplace whose
 reward is on the page (`/r/<token>/...`, `/r/test/<campaign_id>/...`) and remembers it in the
@@ -9,12 +10,11 @@ session, so the shopper's other pages (sign in, My rewards) carry on in it.
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, get_currency_precision
 from django.utils import translation
+
+from console.money import babel_locale
 
 DEFAULT_LANGUAGE = "en"
 # Marketplace code → Django language code (LANGUAGES in settings lists each).
@@ -27,58 +27,12 @@ MARKETPLACE_LANGUAGES = {
     "BR": "pt-br",
     "JP": "ja",
 }
-# The country whose conventions a currency's prices follow, to pick the babel locale: Spanish
-# with MXN is es_MX ("$1,234.50"), with EUR es_ES ("1234,50 €").
-CURRENCY_REGIONS = {
-    "USD": "US",
-    "GBP": "GB",
-    "CAD": "CA",
-    "AUD": "AU",
-    "INR": "IN",
-    "BRL": "BR",
-    "JPY": "JP",
-    "MXN": "MX",
-}
-LANGUAGE_REGIONS = {"en": "US", "de": "DE", "fr": "FR", "it": "IT", "es": "ES", "ja": "JP"}
 SESSION_KEY = "shopper_language"
 SHOPPER_PATH_PREFIX = "/r/"
 
 
 def marketplace_language(marketplace_code: str | None) -> str:
     return MARKETPLACE_LANGUAGES.get((marketplace_code or "").upper(), DEFAULT_LANGUAGE)
-
-
-def babel_locale(*, currency: str | None = None, language: str | None = None) -> Locale:
-    """The locale for the active (or given) language, in the currency's country where that
-    locale exists (en_GB for GBP, es_MX for MXN), else the language's own country."""
-    language = (language or translation.get_language() or DEFAULT_LANGUAGE).lower()
-    base = language.split("-")[0]
-    candidates = []
-    if "-" in language:
-        candidates.append(f"{base}_{language.split('-')[1].upper()}")
-    region = CURRENCY_REGIONS.get((currency or "").upper())
-    if region and not candidates:
-        candidates.append(f"{base}_{region}")
-    candidates += [f"{base}_{LANGUAGE_REGIONS.get(base, 'US')}", base, "en_US"]
-    for identifier in candidates:
-        try:
-            return Locale.parse(identifier)
-        except (UnknownLocaleError, ValueError):
-            continue
-    return Locale.parse("en_US")
-
-
-def format_price(amount, currency: str, *, language: str | None = None) -> str:
-    """A price in the shopper's conventions: 1.234,50 € (de), ￥1,235 (ja), $1,234.50 (en)."""
-    if amount is None:
-        return ""
-    # Rounded half up to the currency's digits (¥1,234.50 → ￥1,235) as money is everywhere
-    # here; babel alone would round half to even.
-    digits = get_currency_precision(currency)
-    amount = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    return format_currency(
-        amount, currency, locale=babel_locale(currency=currency, language=language)
-    )
 
 
 def format_day(value, *, language: str | None = None) -> str:

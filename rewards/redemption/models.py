@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from console.money import format_money
+
 
 class Shopper(models.Model):
     """A person who redeems rewards: email and password, nothing else. Not a console user: a
@@ -164,4 +166,4 @@ class CreditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} ({self.reason})"
+        return f"{format_money(self.amount, self.currency)} ({self.reason})"

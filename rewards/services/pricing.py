@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from billing.money import money
+from console.money import round_money
 
 from ..models import DiscountCategory, ExchangeRate, Marketplace, Product
 
@@ -45,7 +45,7 @@ def reference_price(
     # to even is the rounding that does this and still covers the tax to the nearest cent on
     # every other price ($40 → $4.008 → $4.01); truncating would also give $27.50 but fall a
     # cent short on most prices ($40 → $4.00), against "to cover".
-    tax = money(base * marketplace.tax_allowance_percent / HUNDRED, rounding=ROUND_HALF_EVEN)
+    tax = round_money(base * marketplace.tax_allowance_percent / HUNDRED, rounding=ROUND_HALF_EVEN)
     with_shipping = base + tax + marketplace.shipping_allowance
     local = with_shipping * (HUNDRED + marketplace.margin_percent) / HUNDRED
     rates = rates if rates is not None else usd_rates()
@@ -53,7 +53,7 @@ def reference_price(
     if rate is None:
         raise LookupError(f"No exchange rate for {marketplace.currency}; staff must add one.")
     return ReferencePrice(
-        local=money(local), currency=marketplace.currency, usd=money(local * rate)
+        local=round_money(local), currency=marketplace.currency, usd=round_money(local * rate)
     )
 
 

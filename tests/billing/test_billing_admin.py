@@ -143,10 +143,11 @@ def test_the_ledger_and_the_counters_show_dollars_not_bare_decimals(admin_client
 
 
 def test_money_is_formatted_by_one_helper():
-    from billing.money import cpa_display, money_display
+    from console.money import format_money
 
-    assert money_display(Decimal("1000.0000")) == "$1,000.00"
-    assert money_display(Decimal("0.005")) == "$0.01"  # half up, as invoices round
-    assert money_display(Decimal("-12"), "EUR") == "-EUR 12.00"
-    assert cpa_display(Decimal("0.1250")) == "$0.125"
-    assert cpa_display(Decimal("12500.0000")) == "$12,500.00"
+    assert format_money(Decimal("1000.0000"), places=2) == "$1,000.00"
+    assert format_money(Decimal("0.005"), places=2) == "$0.01"  # half up, as invoices round
+    # The currency's own symbol (babel), not its code: "-€12.00", was "-EUR 12.00".
+    assert format_money(Decimal("-12"), "EUR", places=2) == "-€12.00"
+    assert format_money(Decimal("0.1250")) == "$0.125"
+    assert format_money(Decimal("12500.0000")) == "$12,500.00"

@@ -150,7 +150,7 @@ def test_an_invoice_page_is_read_only_for_finance(finance_client, october):
     page = finance_client.get(url)
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
-    assert "Space Miner — 2 actions × $25.0000" in page.content.decode()
+    assert "Space Miner — 2 actions × $25.00" in page.content.decode()
     finance_client.post(url, {"buyer_company": "Someone else"})
     invoice.refresh_from_db()
     assert invoice.buyer_company == "Acme Games"

@@ -97,7 +97,7 @@ def test_the_csv_has_the_columns_finance_files(finance_client, books):
     header = b"".join(response.streaming_content).decode().splitlines()[0]
     assert header == (
         "number,type,corrects,issue date,due date,period,account id,company,country,tax id,"
-        "payment terms,status,subtotal,total,paid date,reference"
+        "payment terms,status,subtotal,total,currency,paid date,reference"
     )
     assert 'filename="invoices.csv"' in response["Content-Disposition"]
 
@@ -138,7 +138,7 @@ def test_the_lines_csv_has_the_lines_of_the_filtered_invoices(finance_client, bo
     rows = _rows(finance_client.get(LINES, {"month": "2026-10", "account": books["acme"].pk}))
 
     assert [(r["invoice number"], r["description"], r["amount"]) for r in rows] == [
-        ("MC-2026-000001", "Road Racer — 2 actions × $25.0000", "50.00"),
+        ("MC-2026-000001", "Road Racer — 2 actions × $25.00", "50.00"),
         ("MC-2026-000001", "Space Miner — 3 actions × $0.3333", "1.00"),
         ("MC-2026-000004", "Credit on MC-2026-000001: Test traffic", "-1.00"),
     ]
@@ -187,3 +187,27 @@ def test_the_export_reads_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(6):
         response = finance_client.get(INVOICES)
         b"".join(response.streaming_content)
+
+
+def test_a_company_name_that_reads_as_a_formula_is_neutralised_and_credits_stay_numbers(
+    finance_client, finance
+):
+    """OWASP CSV injection: a developer types the company name, finance opens the CSV in a
+    spreadsheet. The name arrives as text (a leading quote); a credit note's negative amount
+    is still a number a spreadsheet adds up."""
+    evil = '=HYPERLINK("http://evil","x")'
+    account, (campaign,) = account_with_campaigns(evil, "-Minus Game")
+    charge(campaign, "12.0000", at(2026, 10, 3))
+    with time_machine.travel(at(2026, 11, 1, 2, 0), tick=False):
+        (invoice,) = invoices_issue_month(month=OCTOBER)
+        credit_note_issue(actor=finance, invoice=invoice, reason="@refund", amount=None)
+
+    rows = _rows(finance_client.get(INVOICES, {"month": "2026-10"}))
+    assert [r["company"] for r in rows] == ["'" + evil, "'" + evil]
+    assert [(r["total"], r["currency"]) for r in rows] == [("12.00", "USD"), ("-12.00", "USD")]
+
+    lines = _rows(finance_client.get(LINES, {"month": "2026-10"}))
+    assert {r["company"] for r in lines} == {"'" + evil}
+    assert lines[0]["description"] == "'-Minus Game — 1 action × $12.00"
+    assert (lines[0]["unit cpa"], lines[0]["amount"]) == ("12.0000", "12.00")
+    assert (lines[1]["amount"], lines[1]["currency"]) == ("-12.00", "USD")

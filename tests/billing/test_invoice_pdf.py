@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from billing.models import Invoice, InvoiceLine
-from billing.pdf import cpa_display, invoice_pdf, money_display
+from billing.pdf import invoice_pdf
+from console.money import format_money
 
 
 def _invoice(**overrides) -> Invoice:
@@ -187,12 +188,12 @@ def test_a_300_line_invoice_numbers_every_page_and_repeats_the_table_header():
 
 
 def test_money_is_printed_with_a_dollar_sign_thousands_separators_and_cents():
-    assert money_display(Decimal("1234.5")) == "$1,234.50"
-    assert money_display(Decimal("-12")) == "-$12.00"
-    assert money_display(Decimal("0")) == "$0.00"
-    assert cpa_display(Decimal("0.5000")) == "$0.50"
-    assert cpa_display(Decimal("0.1250")) == "$0.125"
-    assert cpa_display(Decimal("1.2345")) == "$1.2345"
+    assert format_money(Decimal("1234.5"), places=2) == "$1,234.50"
+    assert format_money(Decimal("-12"), places=2) == "-$12.00"
+    assert format_money(Decimal("0"), places=2) == "$0.00"
+    assert format_money(Decimal("0.5000")) == "$0.50"
+    assert format_money(Decimal("0.1250")) == "$0.125"
+    assert format_money(Decimal("1.2345")) == "$1.2345"
 
 
 @pytest.mark.django_db

@@ -16,7 +16,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from billing.models import Invoice, InvoiceCounter, InvoicedEntry, InvoiceLine, LedgerEntry
-from billing.money import money
 from billing.services.invoices import (
     InvoiceRefused,
     credit_note_issue,
@@ -25,6 +24,7 @@ from billing.services.invoices import (
     invoices_issue_month,
     invoices_issue_previous_month,
 )
+from console.money import round_money
 
 from .invoice_helpers import NOVEMBER, OCTOBER, account_with_campaigns, at, charge
 
@@ -51,7 +51,7 @@ def _expected_total(account, month: date) -> Decimal:
         .values("campaign_id", "amount")
         .annotate(s=Sum("amount"))
     )
-    return sum((money(r["s"]) for r in rows), Decimal("0.00"))
+    return sum((round_money(r["s"]) for r in rows), Decimal("0.00"))
 
 
 def test_october_run_gives_three_accounts_consecutive_numbers_and_per_line_totals():
@@ -74,7 +74,7 @@ def test_october_run_gives_three_accounts_consecutive_numbers_and_per_line_total
     assert [line.description for line in acme_invoice.lines.all()] == [
         "Road Racer — 1 action × $1.2345",
         "Space Miner — 3 actions × $0.3333",
-        "Space Miner — 2 actions × $25.0000",
+        "Space Miner — 2 actions × $25.00",
     ]
     assert invoices[1].total == Decimal("30.02")  # 3 × 10.005 = 30.015, rounded half up once
     assert invoices[2].total == Decimal("30.00")  # November's charge waits for November
@@ -156,8 +156,8 @@ def test_a_charge_committed_after_october_was_invoiced_lands_on_novembers_invoic
     assert november.number == "MC-2026-000002"
     assert november.total == Decimal("75.00")
     assert [line.description for line in november.lines.all()] == [
-        "Space Miner — 2 actions × $25.0000",
-        "Space Miner — 1 action × $25.0000 (October 2026)",
+        "Space Miner — 2 actions × $25.00",
+        "Space Miner — 1 action × $25.00 (October 2026)",
     ]
     assert InvoicedEntry.objects.count() == LedgerEntry.objects.count() == 4
 

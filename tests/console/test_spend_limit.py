@@ -82,7 +82,7 @@ def test_the_api_forgets_the_old_limit_after_commit(
         (Decimal("10000000000"), REASON, "limit", "cannot be more than"),
         (Decimal("20000"), "", "reason", "Say why the limit changes"),
         (Decimal("20000"), "   ", "reason", "Say why the limit changes"),
-        (Decimal("15000"), REASON, "limit", "The spend limit is already 15,000.00."),
+        (Decimal("15000"), REASON, "limit", "The spend limit is already $15,000.00."),
     ],
 )
 def test_the_service_refuses_a_bad_limit_or_a_missing_reason_with_a_clear_message(
@@ -126,7 +126,7 @@ def test_finance_changes_the_limit_in_admin_with_a_reason_and_sees_the_history(
     assert "No change since the account was created." in page
 
     form = client.get(_spend_limit_url(acme))
-    assert form.status_code == 200 and "15000.00" in form.content.decode()
+    assert form.status_code == 200 and "$15,000.00" in form.content.decode()
     response = client.post(_spend_limit_url(acme), {"limit": "40000.00", "reason": REASON})
 
     assert response.status_code == 302 and response["Location"] == change_url
@@ -135,7 +135,7 @@ def test_finance_changes_the_limit_in_admin_with_a_reason_and_sees_the_history(
     assert row.changed_by == finance_in_group and row.reason == REASON
     history = client.get(change_url).content.decode()
     assert "fred@moments.test" in history and REASON in history
-    assert "15,000.00 → 40,000.00" in history
+    assert "$15,000.00 → $40,000.00" in history
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_finance_changes_the_limit_in_admin_with_a_reason_and_sees_the_history(
         ({"limit": "", "reason": REASON}, "Enter the new monthly spend limit in USD"),
         ({"limit": "40000", "reason": ""}, "Say why the limit changes"),
         ({"limit": "40000", "reason": "  \n "}, "Say why the limit changes"),
-        ({"limit": "15000", "reason": REASON}, "The spend limit is already 15,000.00."),
+        ({"limit": "15000", "reason": REASON}, "The spend limit is already $15,000.00."),
     ],
 )
 def test_the_admin_form_explains_what_is_missing_and_changes_nothing(

@@ -52,14 +52,14 @@ def test_the_product_list_shows_reference_prices_in_local_currency_and_usd(admin
     ProductFactory(marketplace_id="US", price=Decimal("25.00"), title="Sonora Earbuds")
     ProductFactory(marketplace_id="DE", price=Decimal("20.00"), title="Kopfhörer")
     page = admin_client.get(reverse("admin:rewards_product_changelist")).content.decode()
-    assert "27.50 USD" in page and "$27.50" in page
-    assert "23.80 EUR" in page and "$25.70" in page
+    assert page.count("$27.50") >= 2  # the reference price, in USD twice
+    assert "€23.80" in page and "$25.70" in page
 
 
 def test_the_discount_list_shows_the_credit_s_reference_price(admin_client):
     DiscountCategoryFactory(marketplace_id="US", name="Headphones", credit_amount=Decimal("20"))
     page = admin_client.get(reverse("admin:rewards_discountcategory_changelist")).content.decode()
-    assert "22.00 USD" in page  # 20 × 1.1002 = 22.004
+    assert page.count("$22.00") >= 2  # 20 × 1.1002 = 22.004, in USD twice
 
 
 def test_the_catalog_lists_make_as_many_queries_for_the_whole_demo_catalog_as_for_two_items(

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from rewards.redemption.language import format_day, format_price, marketplace_language
+from console.money import format_money
+from rewards.redemption.language import format_day, marketplace_language
 
 from .redemption_helpers import grant_for, make_shopper, reward_campaign, sign_in
 
@@ -50,7 +51,7 @@ def test_each_marketplace_has_its_language(marketplace, language):
     ],
 )
 def test_prices_follow_the_locales_conventions(language, currency, shown):
-    assert format_price(Decimal("1234.50"), currency, language=language) == shown
+    assert format_money(Decimal("1234.50"), currency, language=language) == shown
 
 
 def test_dates_are_written_in_the_shoppers_language():

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.services.invoices import InvoiceRefused, invoices_issue_month
 from console import clock
+from console.money import format_money
 
 
 def parse_month(value: str) -> date:
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         except InvoiceRefused as exc:
             raise CommandError(" ".join(exc.messages)) from None
         for invoice in issued:
-            self.stdout.write(f"{invoice.number}  {invoice.buyer_company}  ${invoice.total}")
+            total = format_money(invoice.total, invoice.currency, places=2)
+            self.stdout.write(f"{invoice.number}  {invoice.buyer_company}  {total}")
         self.stdout.write(
             self.style.SUCCESS(f"Issued {len(issued)} invoice(s) for {period:%Y-%m}.")
         )

@@ -4,10 +4,11 @@ with generated images. Deterministic and safe to run again: a second run adds no
 from __future__ import annotations
 
 import hashlib
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from django.core.management.base import BaseCommand
 
+from console.money import round_money
 from rewards.models import Marketplace
 from rewards.services.catalog import DiscountSpec, ProductSpec, catalog_seed
 
@@ -83,19 +84,22 @@ def demo_asin(key: str) -> str:
     return "B0" + "".join(chars)
 
 
+WHOLE = Decimal(1)
+
+
 def shelf_price(usd: Decimal, currency: str) -> Decimal:
     """A price that looks like a real one in the currency: 24.99 $, 19.99 £, 3,980 ¥,
     1,999 ₹, 129.90 R$, 429 MX$."""
     local = usd * Decimal(DEMO_LOCAL_PER_USD[currency])
     if currency == "JPY":
-        return (local / 100).quantize(Decimal(1), ROUND_HALF_UP) * 100 - 20
+        return round_money(local / 100, WHOLE) * 100 - 20
     if currency == "INR":
-        return (local / 100).quantize(Decimal(1), ROUND_HALF_UP) * 100 - 1
+        return round_money(local / 100, WHOLE) * 100 - 1
     if currency == "MXN":
-        return (local / 10).quantize(Decimal(1), ROUND_HALF_UP) * 10 - 1
+        return round_money(local / 10, WHOLE) * 10 - 1
     if currency == "BRL":
-        return local.quantize(Decimal(1), ROUND_HALF_UP) - Decimal("0.10")
-    return local.quantize(Decimal(1), ROUND_CEILING) - Decimal("0.01")
+        return round_money(local, WHOLE) - Decimal("0.10")
+    return round_money(local, WHOLE, rounding=ROUND_CEILING) - Decimal("0.01")
 
 
 def demo_specs(
