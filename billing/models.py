@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .money import cpa_display
+from console.money import cpa_display
 
 
 class PaymentMethod(models.Model):
@@ -252,7 +252,7 @@ class Invoice(models.Model):
 
 class InvoiceLine(models.Model):
     """One line of an invoice: a campaign's actions at one CPA in one month, or a credit note's
-    negative line. `amount` is rounded once to cents (`billing.money.money`)."""
+    negative line. `amount` is rounded once to cents (`console.money.money`)."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     campaign = models.ForeignKey(

@@ -37,7 +37,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .money import cpa_display, money_display
+from console.money import cpa_display, money_display
 
 # Bitstream Vera, shipped inside the reportlab wheel: embedded (subset) with a Unicode map, so
 # every viewer and text extractor reads "Visa •••• 4242" and "Straße" back as printed (the

@@ -13,10 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from console.decorators import account_required, admin_required, is_admin
+from console.money import month_start
 
 from .forms import CardForm, TaxIdForm
 from .models import AccountMonthlySpend
-from .money import month_start
 from .selectors import account_invoices, active_payment_method, unbilled_spend_by_campaign
 from .services.details import account_tax_id_set
 from .services.payments import billing_change_refusal, payment_method_add

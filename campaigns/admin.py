@@ -21,8 +21,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from billing.admin_money import money_column
-from billing.money import money_display
+from console.admin_money import money_column
+from console.money import money_display
 
 from .models import Campaign, CampaignReview, CampaignTransition, Moment, RewardGroup
 from .services.lifecycle import (

@@ -684,7 +684,7 @@ ASIN_PATTERN = r"^[A-Z0-9]{10}$"
 def marketplace_choices() -> list[tuple[str, str]]:
     """The 13 marketplaces (SPEC §4) as (code, name). Read from the catalog's constant list,
     a module without imports: the console layer reads it, never the catalog's models."""
-    from rewards.marketplaces import MARKETPLACES
+    from console.marketplaces import MARKETPLACES
 
     return [(code, name) for code, name, *_ in MARKETPLACES]
 

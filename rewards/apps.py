@@ -3,7 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_marketplaces(sender, using="default", **kwargs):
-    from .marketplaces import ensure_marketplaces
+    from console.marketplaces import ensure_marketplaces
+
     from .models import ExchangeRate, Marketplace
 
     # A flush (e.g. between transactional tests) empties the tables and emits post_migrate:

@@ -30,7 +30,6 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from billing.models import LedgerEntry
-from billing.money import month_start
 from billing.services.invoices import invoice_issue_for_account, month_after, month_before
 from billing.services.payments import payment_method_add
 from campaigns.models import Campaign, RewardGroup
@@ -54,6 +53,7 @@ from campaigns.services.wizard import (
     campaign_submit,
 )
 from console.models import Account, ApiKey, App, Membership
+from console.money import month_start
 from console.services import account_signup, api_key_revoke, app_register
 from rewards.models import Claim, DiscountCategory, Marketplace, Product, RewardGrant, Shopper
 from rewards.redemption.countries import MARKETPLACE_COUNTRY

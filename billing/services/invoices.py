@@ -28,10 +28,10 @@ from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
-from billing.money import money, month_start
 from billing.selectors import uninvoiced_entries
 from console.activity import activity_record
 from console.models import Account
+from console.money import money, month_start
 from console.webhooks.events import webhook_event_publish
 
 logger = logging.getLogger(__name__)

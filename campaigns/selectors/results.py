@@ -267,7 +267,7 @@ def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
     """Two queries whatever the number of campaigns: the month's spend counter (the one the
     cap is checked on) and the live campaigns with their lifetime spend counters."""
     from billing.models import AccountMonthlySpend
-    from billing.money import month_start
+    from console.money import month_start
 
     from ..services.lifecycle import effective_status_expression
 

@@ -37,9 +37,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AccountMonthlySpend
-from billing.money import money, money_display, month_start
 from console.activity import activity_record
 from console.models import Membership
+from console.money import money, money_display, month_start
 from console.webhooks.events import webhook_events_publish
 
 from ..models import AlertThreshold, BudgetAlert, Campaign, CapAlert

@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from billing.money import money
 from billing.selectors import payment_method_on_file
 from console.decorators import account_required
+from console.money import money
 from console.selectors import get_for_account
 from rewards.selectors import (
     MarketplaceCatalog,

@@ -30,7 +30,6 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.money import month_start
 from billing.services.ledger import (
     SpendRefused,
     account_spend_reserve,
@@ -39,6 +38,7 @@ from billing.services.ledger import (
 )
 from campaigns.models import Campaign, RewardGroup
 from campaigns.services.lifecycle import effective_status, rewards_expire_at
+from console.money import month_start
 from rewards.cache import invalidate_campaigns
 from rewards.models import RewardGrant
 from rewards.refusals import not_live_text, refusal_text

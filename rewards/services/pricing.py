@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from billing.money import money
+from console.money import money
 
 from ..models import DiscountCategory, ExchangeRate, Marketplace, Product
 

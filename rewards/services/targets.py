@@ -14,9 +14,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend
-from billing.money import month_start
 from campaigns.models import Campaign, Moment, RewardGroup
 from console.models import Account
+from console.money import month_start
 
 
 @dataclass(frozen=True)

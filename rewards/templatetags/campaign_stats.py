@@ -14,9 +14,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.models import CampaignMonthlySpend
-from billing.money import month_start
 from campaigns.models import Campaign, Moment, RewardGroup
 from campaigns.selectors.results import campaign_totals
+from console.money import month_start
 from rewards.selectors import RedemptionCounts, redemption_counts, redemption_totals
 
 register = template.Library()

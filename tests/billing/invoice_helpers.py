@@ -11,9 +11,9 @@ from django.apps import apps as django_apps
 from django.db import transaction
 from django.utils import timezone
 
-from billing.money import month_start
 from billing.services.ledger import ledger_charge
 from billing.services.payments import payment_method_add
+from console.money import month_start
 from tests.campaigns.lifecycle_helpers import staff_group
 from tests.factories import AppFactory, CampaignFactory, MembershipFactory
 

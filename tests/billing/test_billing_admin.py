@@ -143,7 +143,7 @@ def test_the_ledger_and_the_counters_show_dollars_not_bare_decimals(admin_client
 
 
 def test_money_is_formatted_by_one_helper():
-    from billing.money import cpa_display, money_display
+    from console.money import cpa_display, money_display
 
     assert money_display(Decimal("1000.0000")) == "$1,000.00"
     assert money_display(Decimal("0.005")) == "$0.01"  # half up, as invoices round

@@ -7,8 +7,8 @@ import pytest
 from django.db.models import Sum
 
 from billing.models import Invoice, InvoicedEntry, LedgerEntry
-from billing.money import month_start
 from billing.services.invoices import month_before
+from console.money import month_start
 from rewards.demo import demo_account_load
 
 from .invoice_helpers import at

@@ -16,7 +16,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from billing.models import Invoice, InvoiceCounter, InvoicedEntry, InvoiceLine, LedgerEntry
-from billing.money import money
 from billing.services.invoices import (
     InvoiceRefused,
     credit_note_issue,
@@ -25,6 +24,7 @@ from billing.services.invoices import (
     invoices_issue_month,
     invoices_issue_previous_month,
 )
+from console.money import money
 
 from .invoice_helpers import NOVEMBER, OCTOBER, account_with_campaigns, at, charge
 

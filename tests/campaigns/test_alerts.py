@@ -13,7 +13,6 @@ from django.core import mail
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from billing.money import month_start
 from billing.services.ledger import account_spend_reserve, campaign_spend_reserve, ledger_charge
 from campaigns.models import BudgetAlert, Campaign, CapAlert
 from campaigns.services.alerts import EMAIL_LEASE, alerts_pending_email, alerts_sweep
@@ -21,6 +20,7 @@ from campaigns.services.lifecycle import campaigns_sweep
 from campaigns.services.notifications import campaign_page_url
 from campaigns.tasks import sweep_budget_alerts
 from console.models import ActivityEntry, WebhookEvent
+from console.money import month_start
 from rewards.services.grants import reward_grant
 from tests.factories import (
     AppFactory,
