@@ -9,6 +9,8 @@ from django.utils.html import format_html
 
 from console.admin_base import ReadOnlyAdmin
 
+from .catalog.pricing import ReferencePrice, reference_price
+from .catalog.services import exchange_rate_set
 from .models import (
     DiscountCategory,
     ExchangeRate,
@@ -17,8 +19,6 @@ from .models import (
     Product,
     RewardGrant,
 )
-from .services.catalog import exchange_rate_set
-from .services.pricing import ReferencePrice, reference_price
 
 
 @admin.register(Marketplace)

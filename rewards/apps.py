@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 def _ensure_marketplaces(sender, using="default", **kwargs):
     from console.marketplaces import ensure_marketplaces
 
-    from .models import ExchangeRate, Marketplace
+    from .catalog.models import ExchangeRate, Marketplace
 
     # A flush (e.g. between transactional tests) empties the tables and emits post_migrate:
     # the marketplaces come back, as they would after `migrate`.

@@ -10,8 +10,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 
 from console.models import ApiKey, App
-from rewards.selectors import PricedItem, priced_picks
-from rewards.services.pricing import suggested_cpa, usd_rates
+from rewards.catalog.pricing import suggested_cpa, usd_rates
+from rewards.catalog.selectors import PricedItem, priced_picks
 
 from ..models import Campaign, Moment, RewardGroup
 from ..services.lifecycle import effective_status_expression

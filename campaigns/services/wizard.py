@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from billing.selectors import payment_method_on_file
 from console.activity import activity_record
-from rewards.models import DiscountCategory, Marketplace, Product
-from rewards.selectors import PricedItem
-from rewards.services.pricing import usd_rates
+from rewards.catalog.models import DiscountCategory, Marketplace, Product
+from rewards.catalog.pricing import usd_rates
+from rewards.catalog.selectors import PricedItem
 
 from ..banner import banner_validate
 from ..models import Campaign, Moment, RewardGroup

@@ -3,7 +3,7 @@ the redemption counts per moment and reward group (claimed, expired, returned: c
 never who), read in a fixed number of queries (ten) from the results rollup, whatever the
 number of moments, reward groups, grants or charges. {% redemption_summary account %}: the
 same counts for an account's campaigns, on the dashboard (one query, through
-rewards.selectors)."""
+rewards.redemption.selectors)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from billing.models import CampaignMonthlySpend
 from campaigns.models import Campaign, Moment, RewardGroup
 from campaigns.selectors.results import campaign_totals
 from console.money import month_start
-from rewards.selectors import RedemptionCounts, redemption_counts, redemption_totals
+from rewards.redemption.selectors import RedemptionCounts, redemption_counts, redemption_totals
 
 register = template.Library()
 

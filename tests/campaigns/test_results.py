@@ -608,9 +608,10 @@ def test_the_totals_card_counts_from_the_rollup_and_the_minutes_after_it(quest):
 @pytest.mark.parametrize("rolled", [False, True], ids=["live", "rolled-up"])
 def test_the_redemption_table_from_the_rollup_equals_the_count_over_every_grant(rolled):
     """The demo account has claims, returns and expired grants: the totals card's table read
-    from the rollup says what rewards.selectors.redemption_counts counts over the raw rows."""
+    from the rollup says what rewards.redemption.selectors.redemption_counts counts over the
+    raw rows."""
     from rewards.demo import demo_account_load
-    from rewards.selectors import redemption_counts
+    from rewards.redemption.selectors import redemption_counts
     from rewards.templatetags.campaign_stats import campaign_stats_data
 
     with time_machine.travel(timezone.now(), tick=True):

@@ -164,10 +164,10 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "campaigns.services.notifications.transitions_notify": (
         "emails of audited moves (stamps notified_at)"
     ),
-    "rewards.services.catalog.catalog_seed": (
+    "rewards.catalog.services.catalog_seed": (
         "the demo catalog's loader (a management command), not a change made by a person"
     ),
-    "rewards.services.catalog.product_image_render": "draws an image in memory",
+    "rewards.catalog.services.product_image_render": "draws an image in memory",
     "rewards.services.grants.reward_grant": (
         "GetReward: the grant and its ledger row are the record, a hot path"
     ),
@@ -997,9 +997,9 @@ def _sweep(request):
 # rewards
 
 
-@case("rewards.services.catalog.exchange_rate_set")
+@case("rewards.catalog.services.exchange_rate_set")
 def _rate(request):
-    from rewards.services.catalog import exchange_rate_set
+    from rewards.catalog.services import exchange_rate_set
 
     finance = fixture(request, "finance")
 
