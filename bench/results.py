@@ -214,12 +214,12 @@ def main() -> None:
         from django.utils import timezone
 
         from campaigns.models import CampaignDay
-        from campaigns.selectors.results import (
+        from campaigns.results.rollup import campaigns_days_roll_up, day_aggregates
+        from campaigns.results.selectors import (
             campaign_results,
             results_csv_rows,
             results_default_range,
         )
-        from campaigns.services.results import campaigns_days_roll_up, day_aggregates
         from rewards.templatetags.campaign_stats import campaign_stats_data
 
         started = time.perf_counter()

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .activity import activity_record, changes
+from .hooks import ACCOUNT_LIMITS_CHANGED, hook_call
 from .models import (
     Account,
     ApiKey,
@@ -422,7 +423,7 @@ return generation
 
 def keyring_generation_key(account_id: int) -> str:
     """The Redis key of an account's keyring generation."""
-    from rewards.cache import full_key
+    from console.redis import full_key
 
     return full_key(f"keyring:gen:{account_id}")
 
@@ -457,13 +458,9 @@ def app_access_changed(*, app: App, account_ids: tuple[int, ...] = ()) -> None:
 def account_limits_changed(*, account: Account) -> None:
     """After an account's monthly spend limit changed: the Rewards API reads it from the app it
     remembers (GetReward) and from cached GetRewardInfo answers (remainingRewardCount), so
-    both are made stale after commit."""
-    from campaigns.models import Campaign
-    from rewards.cache import invalidate_campaigns
-
+    both are made stale after commit (the cached answers by the Rewards API's hook)."""
     transaction.on_commit(lambda: _keyring_bump(account.pk))
-    campaign_pks = list(Campaign.objects.filter(account=account).values_list("pk", flat=True))
-    transaction.on_commit(lambda: invalidate_campaigns(campaign_pks))
+    hook_call(ACCOUNT_LIMITS_CHANGED, account=account)
 
 
 SPEND_LIMIT_MAX = Decimal("9999999999.99")  # Account.monthly_spend_limit: 12 digits, 2 places

@@ -17,6 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from console.activity import activity_entry, activity_record_many
+from console.hooks import API_CACHE_INVALIDATE, hook_call
 from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
@@ -155,10 +156,9 @@ def _status_event(account_id: int, campaign_pk: int, row: CampaignTransition):
 
 def after_moves(moves: list[Move]) -> None:
     """After commit: drop cached API answers of the moved campaigns and email their
-    accounts (a Celery task; the sweep re-sends any email whose task never ran)."""
-    from rewards.cache import invalidate_campaigns
-
-    invalidate_campaigns([m.campaign_pk for m in moves])
+    accounts (a Celery task; the sweep re-sends any email whose task never ran). The cache is
+    the Rewards API's, a layer above: reached through its hook, not imported."""
+    hook_call(API_CACHE_INVALIDATE, [m.campaign_pk for m in moves])
     transition_pks = [m.transition_pk for m in moves if m.transition_pk is not None]
     if transition_pks:
         # Runs at once when called after commit (as campaign_transition does), else waits for it.

@@ -17,17 +17,17 @@ from console.decorators import account_required
 from console.selectors import get_for_account
 
 from ..models import Campaign
+from ..results.selectors import (
+    campaign_results,
+    results_csv_rows,
+    results_default_range,
+    results_range,
+)
 from ..selectors import (
     campaign_api_parameters,
     campaign_list_page,
     campaign_status_counts,
     campaign_summary,
-)
-from ..selectors.results import (
-    campaign_results,
-    results_csv_rows,
-    results_default_range,
-    results_range,
 )
 from ..services.lifecycle import EDITABLE_STATUSES, effective_status
 from ..services.wizard import campaign_draft_delete, campaign_problems

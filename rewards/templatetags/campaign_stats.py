@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from billing.models import CampaignMonthlySpend
 from campaigns.models import Campaign, Moment, RewardGroup
-from campaigns.selectors.results import campaign_totals
+from campaigns.results.selectors import campaign_totals
 from console.money import month_start
 from rewards.redemption.selectors import RedemptionCounts, redemption_counts, redemption_totals
 
@@ -25,7 +25,7 @@ register = template.Library()
 def campaign_stats_data(campaign) -> dict:
     """What the fragment shows, as plain values (also handy to test)."""
     # Every count from the campaign's results rollup plus the minutes after its watermark
-    # (campaigns.selectors.results): the same cost at ten charges and at a million.
+    # (campaigns.results.selectors): the same cost at ten charges and at a million.
     totals = campaign_totals(campaign)
     moments = list(Moment.objects.filter(campaign=campaign).order_by("pk"))
     for moment in moments:

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from billing.models import Invoice, InvoicedEntry, LedgerEntry
 from billing.services.invoices import month_before
 from console.money import month_start
-from rewards.demo import demo_account_load
+from console.pages.demo import demo_account_load
 
 from .invoice_helpers import at
 

@@ -22,16 +22,16 @@ from django.utils import timezone
 
 from billing.models import AccountMonthlySpend, LedgerEntry
 from campaigns.models import Campaign, CampaignDay, CampaignRollup
-from campaigns.selectors.results import (
+from campaigns.results.rollup import (
+    ROLLUP_LAG,
+    campaign_days_roll_up,
+    campaigns_days_roll_up,
+)
+from campaigns.results.selectors import (
     ResultsRange,
     campaign_results,
     results_csv_rows,
     results_range,
-)
-from campaigns.services.results import (
-    ROLLUP_LAG,
-    campaign_days_roll_up,
-    campaigns_days_roll_up,
 )
 from rewards.models import RewardGrant
 from tests.factories import CampaignFactory, MomentFactory, RewardGroupFactory
@@ -610,7 +610,7 @@ def test_the_redemption_table_from_the_rollup_equals_the_count_over_every_grant(
     """The demo account has claims, returns and expired grants: the totals card's table read
     from the rollup says what rewards.redemption.selectors.redemption_counts counts over the
     raw rows."""
-    from rewards.demo import demo_account_load
+    from console.pages.demo import demo_account_load
     from rewards.redemption.selectors import redemption_counts
     from rewards.templatetags.campaign_stats import campaign_stats_data
 

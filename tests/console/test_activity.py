@@ -70,6 +70,8 @@ def service_modules() -> list[Path]:
         "*/*/services.py",
         "rewards/redemption/*.py",
         "console/webhooks/*.py",
+        "campaigns/results/rollup.py",
+        "campaigns/results/alerts.py",
     ):
         found.update(ROOT.glob(pattern))
     return sorted(
@@ -201,11 +203,11 @@ NOT_STATE_CHANGES: dict[str, str] = {
         "webhook_endpoint_disable"
     ),
     "console.webhooks.tasks.sweep_webhook_deliveries": "the beat task of the sweep above",
-    "campaigns.services.alerts.alerts_email": "emails of recorded alerts (stamps emailed_at)",
-    "campaigns.services.results.campaign_days_roll_up": (
+    "campaigns.results.alerts.alerts_email": "emails of recorded alerts (stamps emailed_at)",
+    "campaigns.results.rollup.campaign_days_roll_up": (
         "keeps the results rollup (derived totals of the ledger and grants), no one's change"
     ),
-    "campaigns.services.results.campaigns_days_roll_up": "the beat sweep of the rollup above",
+    "campaigns.results.rollup.campaigns_days_roll_up": "the beat sweep of the rollup above",
 }
 
 
@@ -269,7 +271,7 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         WEBHOOKS + "test_retry_now_sends_a_failed_delivery_again_at_once",
         "webhook_delivery.retried",
     ),
-    "campaigns.services.alerts.alerts_sweep": (
+    "campaigns.results.alerts.alerts_sweep": (
         "tests/campaigns/test_alerts.py::"
         "test_crossing_half_the_budget_emails_each_admin_once_and_publishes_one_event",
         "campaign.budget_threshold_reached",

@@ -43,7 +43,7 @@ from console.money import money, money_display, month_start
 from console.webhooks.events import webhook_events_publish
 
 from ..models import AlertThreshold, BudgetAlert, Campaign, CapAlert
-from .notifications import campaign_page_url
+from ..services.notifications import campaign_page_url
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def alerts_sweep(*, now: datetime | None = None) -> Claimed:
 
 
 def _enqueue_emails(budget_pks: list[int], cap_pks: list[int]) -> None:
-    from ..tasks import email_alerts
+    from .tasks import email_alerts
 
     try:
         email_alerts.delay(budget_pks, cap_pks)

@@ -24,7 +24,7 @@ from billing.models import LedgerEntry
 from rewards.models import Claim, RewardGrant
 
 from ..models import Campaign, CampaignDay, CampaignRollup
-from .lifecycle import rewards_expire_at
+from ..services.lifecycle import rewards_expire_at
 
 logger = logging.getLogger(__name__)
 

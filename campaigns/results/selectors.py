@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from ..models import Campaign, CampaignDay, CampaignRollup, Moment
-from ..services.results import DayNumbers, day_aggregates, day_start
+from .rollup import DayNumbers, day_aggregates, day_start
 
 # Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
 # rows.

@@ -55,6 +55,7 @@ from campaigns.services.wizard import (
 from console.models import Account, ApiKey, App, Membership
 from console.money import month_start
 from console.services import account_signup, api_key_revoke, app_register
+from rewards.catalog.demo import demo_specs
 from rewards.catalog.selectors import priced_picks
 from rewards.catalog.services import catalog_seed
 from rewards.models import Claim, DiscountCategory, Marketplace, Product, RewardGrant, Shopper
@@ -271,8 +272,6 @@ def _catalog_ensure() -> None:
         for code in MARKETPLACES
     ):
         return
-    from rewards.catalog.demo import demo_specs
-
     products, discounts = demo_specs(list(Marketplace.objects.all()))
     catalog_seed(products=products, discounts=discounts)
 
