@@ -144,4 +144,3 @@ def demo_specs(
                 )
             )
     return products, discounts
-

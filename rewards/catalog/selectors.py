@@ -169,4 +169,3 @@ def catalog_price_range(marketplaces: Iterable[Marketplace]) -> CatalogPriceRang
         dearest=max((r.dearest for r in ranges), key=lambda p: p.price.usd, default=None),
         covers_every_reward=suggested_cpa([p.price for p in priced]),
     )
-

@@ -72,8 +72,6 @@ def test_a_package_spread_over_layers_holds_no_code_of_its_own(module):
 
 def test_every_hook_that_a_lower_layer_calls_is_registered():
     names = {
-        value
-        for name, value in vars(hooks).items()
-        if name.isupper() and isinstance(value, str)
+        value for name, value in vars(hooks).items() if name.isupper() and isinstance(value, str)
     }
     assert names == set(hooks._hooks)
