@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 # The console runs in DEBUG mode under `make run` unless told otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test test-embedded install chromium lint bench bench-invoices migrate clean
+.PHONY: run test test-embedded install chromium lint layers-graph bench bench-invoices migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: install
 	$(BIN)/lint-imports
 	@# The check compares models with migration files; no database is needed for it.
 	DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Redraw static/docs/layers.svg (README, "Layout") from the imports; needs graphviz's `dot`.
+layers-graph: install
+	$(BIN)/python bench/layers_graph.py
 
 test: install chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
