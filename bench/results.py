@@ -220,7 +220,7 @@ def main() -> None:
             results_csv_rows,
             results_default_range,
         )
-        from rewards.templatetags.campaign_stats import campaign_stats_data
+        from campaigns.results.selectors import campaign_stats_data
 
         started = time.perf_counter()
         campaigns = seed()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from campaigns.results.selectors import dashboard_spend
+from campaigns.results.selectors import account_redemption_summary, dashboard_spend
 from campaigns.selectors import campaign_status_counts
 from console import selectors
 from console.decorators import account_required
@@ -21,5 +21,6 @@ def dashboard(request):
             "app_count": apps.count(),
             "campaign_counts": campaign_status_counts(request.account),
             "spend": dashboard_spend(request.account),
+            "redemptions": account_redemption_summary(request.account),
         },
     )

@@ -589,7 +589,7 @@ def test_the_campaign_list_shows_spend_and_budget(alice_client, quest):
 
 
 def test_the_totals_card_counts_from_the_rollup_and_the_minutes_after_it(quest):
-    from rewards.templatetags.campaign_stats import campaign_stats_data
+    from campaigns.results.selectors import campaign_stats_data
 
     campaign, moments = quest
     campaign_days_roll_up(campaign=campaign)
@@ -612,7 +612,7 @@ def test_the_redemption_table_from_the_rollup_equals_the_count_over_every_grant(
     raw rows."""
     from console.pages.demo import demo_account_load
     from rewards.redemption.selectors import redemption_counts
-    from rewards.templatetags.campaign_stats import campaign_stats_data
+    from campaigns.results.selectors import campaign_stats_data
 
     with time_machine.travel(timezone.now(), tick=True):
         demo = demo_account_load()
