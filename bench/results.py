@@ -217,10 +217,10 @@ def main() -> None:
         from campaigns.results.rollup import campaigns_days_roll_up, day_aggregates
         from campaigns.results.selectors import (
             campaign_results,
+            campaign_stats_data,
             results_csv_rows,
             results_default_range,
         )
-        from campaigns.results.selectors import campaign_stats_data
 
         started = time.perf_counter()
         campaigns = seed()

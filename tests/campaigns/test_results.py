@@ -610,9 +610,9 @@ def test_the_redemption_table_from_the_rollup_equals_the_count_over_every_grant(
     """The demo account has claims, returns and expired grants: the totals card's table read
     from the rollup says what rewards.redemption.selectors.redemption_counts counts over the
     raw rows."""
+    from campaigns.results.selectors import campaign_stats_data
     from console.pages.demo import demo_account_load
     from rewards.redemption.selectors import redemption_counts
-    from campaigns.results.selectors import campaign_stats_data
 
     with time_machine.travel(timezone.now(), tick=True):
         demo = demo_account_load()
