@@ -18,11 +18,12 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from billing.models import CampaignMonthlySpend
+from billing.models import AccountMonthlySpend, CampaignMonthlySpend
 from console.money import month_start
 from rewards.redemption.selectors import RedemptionCounts, redemption_counts, redemption_totals
 
 from ..models import Campaign, CampaignDay, CampaignRollup, Moment, RewardGroup
+from ..services.lifecycle import effective_status_expression
 from .rollup import DayNumbers, day_aggregates, day_start
 
 # Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
@@ -271,11 +272,6 @@ class DashboardSpend:
 def dashboard_spend(account, *, now: datetime | None = None) -> DashboardSpend:
     """Two queries whatever the number of campaigns: the month's spend counter (the one the
     cap is checked on) and the live campaigns with their lifetime spend counters."""
-    from billing.models import AccountMonthlySpend
-    from console.money import month_start
-
-    from ..services.lifecycle import effective_status_expression
-
     now = now or timezone.now()
     month = month_start(timezone.localdate(now))
     spent = AccountMonthlySpend.objects.filter(account=account, month=month).values_list(
