@@ -12,7 +12,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1}
 # server or worker processes start once. `make test XDIST=` runs it in one process.
 XDIST ?= -n auto --maxprocesses=4 --dist loadscope
 
-.PHONY: run test test-embedded test-fast install chromium lint bench bench-invoices migrate clean
+.PHONY: run test test-embedded test-fast install chromium lint layers-graph bench bench-invoices migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,14 @@ run: migrate
 
 lint: install
 	$(BIN)/ruff check .
+	@# The layers (pyproject.toml, README "Layout"): an import that runs back up fails here.
+	$(BIN)/lint-imports
 	@# The check compares models with migration files; no database is needed for it.
 	DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Redraw static/docs/layers.svg (README, "Layout") from the imports; needs graphviz's `dot`.
+layers-graph: install
+	$(BIN)/python bench/layers_graph.py
 
 test: install chromium lint
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)

@@ -214,13 +214,13 @@ def main() -> None:
         from django.utils import timezone
 
         from campaigns.models import CampaignDay
-        from campaigns.selectors.results import (
+        from campaigns.results.rollup import campaigns_days_roll_up, day_aggregates
+        from campaigns.results.selectors import (
             campaign_results,
+            campaign_stats_data,
             results_csv_rows,
             results_default_range,
         )
-        from campaigns.services.results import campaigns_days_roll_up, day_aggregates
-        from rewards.templatetags.campaign_stats import campaign_stats_data
 
         started = time.perf_counter()
         campaigns = seed()

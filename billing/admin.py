@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.admin_base import ReadOnlyAdmin
+from console.admin_money import money_column
 from console.models import Account
 
 from .admin_downloads import InvoiceDownloadsMixin
-from .admin_money import money_column
 from .finance.filters import FILTERS, FilterError, filter_invoices
 from .models import (
     AccountMonthlySpend,

@@ -1,6 +1,18 @@
 from django.apps import AppConfig
 
 
+def _payment_method_on_file(account) -> bool:
+    from .selectors import payment_method_on_file
+
+    return payment_method_on_file(account)
+
+
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self):
+        from console import hooks
+
+        # Campaigns (a layer below) ask before a submit whether the account can be charged.
+        hooks.hook_register(hooks.PAYMENT_METHOD_ON_FILE, _payment_method_on_file)

@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from billing.admin_money import money_column
+from console.admin_money import money_column
 from console.money import format_money
 
 from .models import Campaign, CampaignReview, CampaignTransition, Moment, RewardGroup

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from console.models import App
 from console.money import MoneyError, format_money, parse_money
-from rewards.models import Marketplace
-from rewards.selectors import MarketplaceCatalog
+from rewards.catalog.models import Marketplace
+from rewards.catalog.selectors import MarketplaceCatalog
 
 from .banner import banner_validate
 from .models import Campaign, moment_id_validator

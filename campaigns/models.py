@@ -243,7 +243,7 @@ class AlertEmailFields(models.Model):
     claims the row (`email_claimed_at`, a lease, so a worker that died mid-send is retried by
     the sweep) and stamps `emailed_at` once sent, so a task run twice mails once.
     `email_due` is False for a lower threshold crossed in the same sweep as a higher one: the
-    higher one's email carries the news (campaigns.services.alerts)."""
+    higher one's email carries the news (campaigns.results.alerts)."""
 
     threshold = models.PositiveSmallIntegerField(choices=AlertThreshold.choices)
     created_at = models.DateTimeField(default=timezone.now)

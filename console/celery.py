@@ -12,4 +12,4 @@ app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside an app are not discovered by the line above.
-app.autodiscover_tasks(["console.webhooks"])
+app.autodiscover_tasks(["console.webhooks", "campaigns.results"])

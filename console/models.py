@@ -328,7 +328,7 @@ class StaffRequest(models.Model):
     details = models.TextField(blank=True)
     # Spend limit: the monthly limit wanted; invoice terms: the expected monthly spend (USD).
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    # Own reward: the product and the marketplace (a code of rewards.marketplaces) it sells in.
+    # Own reward: the product and the marketplace (a code of console.marketplaces) it sells in.
     asin = models.CharField("ASIN", max_length=10, blank=True)
     marketplace = models.CharField(max_length=2, blank=True)
     # Fire TV: the app to register.

@@ -167,6 +167,13 @@ def _log_other(url: str, circuit: _Circuit, exc: Exception) -> None:
     log.error("Redis at %s answered with an error (%s: %s).", _where(url), kind, exc)
 
 
+def full_key(name: str) -> str:
+    """The Redis key of a name: the install's CACHE_KEY_PREFIX first (one Redis can serve
+    several installs)."""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "") or "mc"
+    return f"{prefix}:{name}"
+
+
 def redis_reset() -> None:
     """Forget every client and circuit of this process (tests that move REDIS_URL around)."""
     with _lock:

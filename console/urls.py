@@ -8,12 +8,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import health, views, views_activity
+from . import health, views
+from .pages import activity, dashboard
 
 console_patterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("team/", views.team, name="team"),
-    path("activity/", views_activity.activity, name="activity"),
+    path("activity/", activity.activity, name="activity"),
     path("team/invite/", views.invite, name="invite"),
     path("team/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("team/members/<int:pk>/role/", views.member_role_set, name="member_role_set"),

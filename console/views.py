@@ -1,4 +1,4 @@
-"""Console pages: sign-up, dashboard, team, apps, requests to staff. Views stay thin: forms
+"""Console pages: sign-up, team, apps, requests to staff. Views stay thin: forms
 validate, services write, selectors read."""
 
 from __future__ import annotations
@@ -84,24 +84,6 @@ class PasswordResetView(auth_views.PasswordResetView):
             response.status_code = 429
             return response
         return super().form_valid(form)
-
-
-@account_required
-def dashboard(request):
-    from campaigns.selectors import campaign_status_counts
-    from campaigns.selectors.results import dashboard_spend
-
-    apps = selectors.app_list(request)
-    return render(
-        request,
-        "console/dashboard.html",
-        {
-            "apps": apps[:5],
-            "app_count": apps.count(),
-            "campaign_counts": campaign_status_counts(request.account),
-            "spend": dashboard_spend(request.account),
-        },
-    )
 
 
 # --- Team -------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from console.admin_base import ReadOnlyAdmin
 from console.money import format_money
 
+from .catalog.pricing import ReferencePrice, reference_price
+from .catalog.services import exchange_rate_set
 from .models import (
     DiscountCategory,
     ExchangeRate,
@@ -18,8 +20,6 @@ from .models import (
     Product,
     RewardGrant,
 )
-from .services.catalog import exchange_rate_set
-from .services.pricing import ReferencePrice, reference_price
 
 
 @admin.register(Marketplace)

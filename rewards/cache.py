@@ -26,7 +26,7 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 
-from console.redis import RedisUnavailable, redis_call, redis_client
+from console.redis import RedisUnavailable, full_key, redis_call, redis_client
 
 __all__ = [
     "campaign_generation",
@@ -54,13 +54,7 @@ def _local(operation: Callable[[], Any], default: Any = None) -> Any:
         return default
 
 
-def full_key(name: str) -> str:
-    """The Redis key of a cache entry name."""
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "") or "mc"
-    return f"{prefix}:{name}"
-
-
-_key = full_key
+_key = full_key  # re-exported: it lives in console.redis
 
 
 def decode_entries(names: list[str], values: list) -> dict[str, Any]:

@@ -361,103 +361,132 @@ def credit_note_issue(
     with transaction.atomic():
         # Lock the invoice: two credit notes at once must not credit more than its total.
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if invoice.kind != Invoice.Kind.INVOICE:
-            raise InvoiceRefused(f"{invoice.number} is a credit note: correct the invoice.")
-        left = invoice_creditable(invoice=invoice)
-        if left <= 0:
-            raise InvoiceRefused(f"{invoice.number} is credited in full already.")
-        if amount is not None:
-            amount = round_money(amount)
-            if amount <= 0:
-                raise InvoiceRefused(
-                    f"The amount to credit must be more than {format_money(0, places=2)}."
-                )
-            if amount > left:
-                raise InvoiceRefused(
-                    f"At most {format_money(left, invoice.currency, places=2)} is left to credit "
-                    f"on {invoice.number}."
-                )
+        amount, left = _credit_checked(invoice=invoice, amount=amount)
         full = amount is None or amount == left
-        if amount is None and left == invoice.total:
-            lines = [
-                InvoiceLine(
-                    campaign_id=line.campaign_id,
-                    description=f"Credit: {line.description}",
-                    actions=-line.actions,
-                    unit_cpa=line.unit_cpa,
-                    amount=-line.amount,
-                    position=line.position,
-                )
-                for line in invoice.lines.all()
-            ]
-        else:
-            credit = left if amount is None else amount
-            lines = [
-                InvoiceLine(
-                    campaign_id=None,
-                    description=f"Credit on {invoice.number}: {reason}",
-                    actions=0,
-                    unit_cpa=Decimal("0"),
-                    amount=-credit,
-                    position=1,
-                )
-            ]
-        total = sum((line.amount for line in lines), Decimal("0.00"))
-        issue_date = timezone.localdate(now)
-        note = Invoice.objects.create(
-            number=invoice_number_next(year=issue_date.year),
-            kind=Invoice.Kind.CREDIT_NOTE,
-            account_id=invoice.account_id,
-            period=invoice.period,
-            issued_at=now,
-            issue_date=issue_date,
-            # Settled on issue: against what is owed on the invoice, or refunded by the means
-            # that paid it (simulated, as card charges are).
-            status=Invoice.Status.PAID,
-            payment_terms=invoice.payment_terms,
-            paid_by=invoice.paid_by,
-            paid_on=issue_date,
-            paid_reference=f"Corrects {invoice.number}",
-            buyer_company=invoice.buyer_company,
-            buyer_address=invoice.buyer_address,
-            buyer_country=invoice.buyer_country,
-            buyer_tax_id=invoice.buyer_tax_id,
-            currency=invoice.currency,
-            subtotal=total,
-            total=total,
-            corrects=invoice,
-            reason=reason,
-        )
-        for line in lines:
-            line.invoice = note
-        InvoiceLine.objects.bulk_create(lines)
+        lines = _credit_note_lines(invoice=invoice, amount=amount, left=left, reason=reason)
+        note = _credit_note_create(invoice=invoice, lines=lines, reason=reason, now=now)
         _invoice_issued_event(note)
         if full:
             Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
                 status=Invoice.Status.VOID
             )
-        activity_record(
-            actor=actor,
-            account=invoice.account_id,
-            action="invoice.credited",
-            target=invoice,
-            data={
-                "credit_note": note.number,
-                "amount": -total,
-                "reason": reason,
-                "voided": full and invoice.status == Invoice.Status.OPEN,
-            },
-            history=[
-                HistoryLine(
-                    invoice,
-                    f"Credit note {note.number} of "
-                    f"{format_money(-total, note.currency, places=2)} issued: {reason}",
-                ),
-                HistoryLine(note, f"Issued: {reason}", ADDITION),
-            ],
-        )
+        _credit_note_record(actor=actor, invoice=invoice, note=note, reason=reason, full=full)
         _email_after_commit(note.pk)
     return note
+
+
+def _credit_checked(*, invoice: Invoice, amount: Decimal | None) -> tuple[Decimal | None, Decimal]:
+    """The amount to credit (rounded; None: all that is left) and what is left to credit on
+    the locked `invoice`; refused when it cannot be credited so."""
+    if invoice.kind != Invoice.Kind.INVOICE:
+        raise InvoiceRefused(f"{invoice.number} is a credit note: correct the invoice.")
+    left = invoice_creditable(invoice=invoice)
+    if left <= 0:
+        raise InvoiceRefused(f"{invoice.number} is credited in full already.")
+    if amount is not None:
+        amount = round_money(amount)
+        if amount <= 0:
+            raise InvoiceRefused(
+                f"The amount to credit must be more than {format_money(0, places=2)}."
+            )
+        if amount > left:
+            raise InvoiceRefused(
+                f"At most {format_money(left, invoice.currency, places=2)} is left to credit "
+                f"on {invoice.number}."
+            )
+    return amount, left
+
+
+def _credit_note_lines(
+    *, invoice: Invoice, amount: Decimal | None, left: Decimal, reason: str
+) -> list[InvoiceLine]:
+    """The credit note's lines (unsaved): the invoice's lines negated when all of it is
+    credited at once, else one line of the amount credited."""
+    if amount is None and left == invoice.total:
+        return [
+            InvoiceLine(
+                campaign_id=line.campaign_id,
+                description=f"Credit: {line.description}",
+                actions=-line.actions,
+                unit_cpa=line.unit_cpa,
+                amount=-line.amount,
+                position=line.position,
+            )
+            for line in invoice.lines.all()
+        ]
+    credit = left if amount is None else amount
+    return [
+        InvoiceLine(
+            campaign_id=None,
+            description=f"Credit on {invoice.number}: {reason}",
+            actions=0,
+            unit_cpa=Decimal("0"),
+            amount=-credit,
+            position=1,
+        )
+    ]
+
+
+def _credit_note_create(
+    *, invoice: Invoice, lines: list[InvoiceLine], reason: str, now: datetime
+) -> Invoice:
+    """The credit note with its lines, numbered in the invoices' series, settled on issue."""
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    issue_date = timezone.localdate(now)
+    note = Invoice.objects.create(
+        number=invoice_number_next(year=issue_date.year),
+        kind=Invoice.Kind.CREDIT_NOTE,
+        account_id=invoice.account_id,
+        period=invoice.period,
+        issued_at=now,
+        issue_date=issue_date,
+        # Settled on issue: against what is owed on the invoice, or refunded by the means
+        # that paid it (simulated, as card charges are).
+        status=Invoice.Status.PAID,
+        payment_terms=invoice.payment_terms,
+        paid_by=invoice.paid_by,
+        paid_on=issue_date,
+        paid_reference=f"Corrects {invoice.number}",
+        buyer_company=invoice.buyer_company,
+        buyer_address=invoice.buyer_address,
+        buyer_country=invoice.buyer_country,
+        buyer_tax_id=invoice.buyer_tax_id,
+        currency=invoice.currency,
+        subtotal=total,
+        total=total,
+        corrects=invoice,
+        reason=reason,
+    )
+    for line in lines:
+        line.invoice = note
+    InvoiceLine.objects.bulk_create(lines)
+    return note
+
+
+def _credit_note_record(*, actor, invoice: Invoice, note: Invoice, reason: str, full: bool) -> None:
+    """The account's activity entry and both documents' admin history, in one call. `invoice`
+    is the row as locked, before a full credit voided it."""
+    total = note.total
+    activity_record(
+        actor=actor,
+        account=invoice.account_id,
+        action="invoice.credited",
+        target=invoice,
+        data={
+            "credit_note": note.number,
+            "amount": -total,
+            "reason": reason,
+            "voided": full and invoice.status == Invoice.Status.OPEN,
+        },
+        history=[
+            HistoryLine(
+                invoice,
+                f"Credit note {note.number} of "
+                f"{format_money(-total, note.currency, places=2)} issued: {reason}",
+            ),
+            HistoryLine(note, f"Issued: {reason}", ADDITION),
+        ],
+    )
 
 
 def invoice_mark_paid(*, actor, invoice: Invoice, paid_on: date, reference: str) -> Invoice:

@@ -8,13 +8,15 @@ from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.urls import NoReverseMatch, reverse
 
 from console.models import ApiKey, App
-from rewards.selectors import PricedItem, priced_picks
-from rewards.services.pricing import suggested_cpa, usd_rates
+from rewards.catalog.pricing import suggested_cpa, usd_rates
+from rewards.catalog.selectors import PricedItem, priced_picks
 
 from ..models import Campaign, Moment, RewardGroup
-from ..services.lifecycle import effective_status_expression
+from ..services.lifecycle import earliest_go_live, effective_status, effective_status_expression
+from ..services.notifications import actor_display
 
 
 def campaign_status_counts(account, *, now=None) -> dict[str, int]:
@@ -246,3 +248,37 @@ def campaign_api_parameters(summary: CampaignSummary, *, site_url: str) -> ApiPa
         python=python,
         braze=braze,
     )
+
+
+def _edit_url(campaign: Campaign) -> str | None:
+    """The wizard, where a rejected campaign is edited and resubmitted."""
+    try:
+        return reverse("campaigns:wizard", kwargs={"campaign_id": campaign.campaign_id})
+    except NoReverseMatch:
+        return None
+
+
+def campaign_lifecycle_data(campaign: Campaign) -> dict:
+    """What the campaign page's history card shows ({% campaign_lifecycle %}): the moves, the
+    rejection reason and the lifecycle actions (take down, edit and resubmit)."""
+    S = Campaign.Status
+    # One query, whatever the length of the history (actors' memberships joined, for names).
+    transitions = list(
+        campaign.transitions.select_related("actor__membership").order_by("-created_at", "-pk")
+    )
+    for row in transitions:
+        row.campaign = campaign  # already loaded: actor_display reads its account
+        row.by = actor_display(row)
+    status = effective_status(campaign)
+    go_live = None
+    if campaign.submitted_at and status in (S.PENDING_APPROVAL, S.APPROVED):
+        go_live = earliest_go_live(campaign.submitted_at)
+    return {
+        "campaign": campaign,
+        "status": status,
+        "status_label": S(status).label,
+        "transitions": transitions,
+        "review_ends": go_live,
+        "can_take_down": status in (S.APPROVED, S.LIVE),
+        "edit_url": _edit_url(campaign) if campaign.status == S.REJECTED else None,
+    }

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from console.activity import activity_entry, activity_record, activity_record_many
 from console.clock import day_end, day_start
+from console.hooks import API_CACHE_INVALIDATE, hook_call
 from console.rules import case_value, q_matches
 from console.webhooks.events import webhook_events_publish
 
@@ -149,10 +150,9 @@ def _history_message(from_status: str, to_status: str, reason: str) -> str:
 
 def after_moves(moves: list[Move]) -> None:
     """After commit: drop cached API answers of the moved campaigns and email their
-    accounts (a Celery task; the sweep re-sends any email whose task never ran)."""
-    from rewards.cache import invalidate_campaigns
-
-    invalidate_campaigns([m.campaign_pk for m in moves])
+    accounts (a Celery task; the sweep re-sends any email whose task never ran). The cache is
+    the Rewards API's, a layer above: reached through its hook, not imported."""
+    hook_call(API_CACHE_INVALIDATE, [m.campaign_pk for m in moves])
     transition_pks = [m.transition_pk for m in moves if m.transition_pk is not None]
     if transition_pks:
         # Runs at once when called after commit (as campaign_transition does), else waits for it.
@@ -441,7 +441,7 @@ def end_due(now: datetime) -> Q:
     return Q(ends_at__lte=now)
 
 
-# Less than one CPA of budget left: finished (campaigns.services.alerts counts it as 100 %).
+# Less than one CPA of budget left: finished (campaigns.results.alerts counts it as 100 %).
 BUDGET_SPENT = Q(cpa__gt=F("total_budget") - F("spent"))
 
 

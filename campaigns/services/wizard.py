@@ -21,12 +21,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.selectors import payment_method_on_file
 from console.activity import activity_record
+from console.hooks import PAYMENT_METHOD_ON_FILE, hook_call
 from console.money import format_money
-from rewards.models import DiscountCategory, Marketplace, Product
-from rewards.selectors import PricedItem
-from rewards.services.pricing import usd_rates
+from rewards.catalog.models import DiscountCategory, Marketplace, Product
+from rewards.catalog.pricing import usd_rates
+from rewards.catalog.selectors import PricedItem
 
 from ..banner import banner_validate
 from ..models import Campaign, Moment, RewardGroup
@@ -560,7 +560,7 @@ def campaign_submit(*, campaign: Campaign, actor, now: datetime | None = None) -
         problems = campaign_problems(locked, today=timezone.localdate(now))
         if problems:
             raise ValidationError([p.message for p in problems])
-        if not payment_method_on_file(locked.account):
+        if not hook_call(PAYMENT_METHOD_ON_FILE, locked.account):  # billing is a layer above
             raise ValidationError(
                 "Add a payment method before submitting: a campaign needs a card on file "
                 "(or invoice terms) to be charged.",

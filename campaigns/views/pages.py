@@ -16,17 +16,19 @@ from console.decorators import account_required
 from console.selectors import get_for_account
 
 from ..models import Campaign
-from ..selectors import (
-    campaign_api_parameters,
-    campaign_list_page,
-    campaign_status_counts,
-    campaign_summary,
-)
-from ..selectors.results import (
+from ..results.selectors import (
     campaign_results,
+    campaign_stats_data,
     results_csv_rows,
     results_default_range,
     results_range,
+)
+from ..selectors import (
+    campaign_api_parameters,
+    campaign_lifecycle_data,
+    campaign_list_page,
+    campaign_status_counts,
+    campaign_summary,
 )
 from ..services.lifecycle import EDITABLE_STATUSES, effective_status
 from ..services.wizard import campaign_draft_delete, campaign_problems
@@ -88,6 +90,9 @@ def campaign_detail(request, campaign_id):
             "problems": campaign_problems(campaign) if campaign.status == "draft" else [],
             "SITE_URL": settings.SITE_URL,
             "results": results,
+            # The history and results cards, read here (their tags only render).
+            "lifecycle": campaign_lifecycle_data(campaign),
+            "stats": campaign_stats_data(campaign),
             "range_error": range_error,
             # What the inputs show: what was typed when it was wrong, else the range drawn.
             "range_from": date_from if range_error else period.start.isoformat(),

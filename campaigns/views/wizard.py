@@ -23,7 +23,8 @@ from billing.selectors import payment_method_on_file
 from console.decorators import account_required
 from console.money import format_money, plain_amount, round_money
 from console.selectors import get_for_account
-from rewards.selectors import (
+from rewards.catalog.pricing import suggested_cpa, usd_rates
+from rewards.catalog.selectors import (
     MarketplaceCatalog,
     PricedItem,
     catalog_price_range,
@@ -31,7 +32,6 @@ from rewards.selectors import (
     priced_picks,
     wizard_catalog,
 )
-from rewards.services.pricing import suggested_cpa, usd_rates
 
 from ..forms import (
     AppForm,

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from rewards.marketplaces import ensure_marketplaces
+from console.marketplaces import ensure_marketplaces
 
 
 def create(apps, schema_editor):

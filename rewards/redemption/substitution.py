@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rewards.catalog.pricing import reference_price, usd_rates
 from rewards.models import Product
-from rewards.services.pricing import reference_price, usd_rates
 
 
 def substitute_for_out_of_stock(*, product: Product, grant) -> Product | None:

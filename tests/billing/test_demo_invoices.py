@@ -8,7 +8,7 @@ from django.db.models import Sum
 
 from billing.models import Invoice, InvoicedEntry, LedgerEntry
 from console.clock import month_before, month_start
-from rewards.demo import demo_account_load
+from console.pages.demo import demo_account_load
 
 from .invoice_helpers import at
 

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from billing.models import LedgerEntry
 from campaigns.models import Campaign
-from campaigns.services.results import campaigns_days_roll_up
-from rewards.demo import demo_account_load
+from campaigns.results.rollup import campaigns_days_roll_up
+from console.pages.demo import demo_account_load
 from rewards.models import RewardGrant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -29,12 +29,18 @@ def pending_campaign(*, app, submitted_at: datetime, **fields) -> Campaign:
 
 
 def staff_group(name: str) -> Group:
-    """The group created by the data migration. A transactional test's flush empties tables,
-    groups included; recreate it the same way the migration does when it is gone."""
+    """The group created by the data migrations. A transactional test's flush empties tables,
+    groups included (and with pytest-xdist a worker may run such a test before this one);
+    recreate it the same way the migrations do when it is gone."""
     group = Group.objects.filter(name=name).first()
     if group is None:
-        migration = importlib.import_module("campaigns.migrations.0004_staff_groups")
-        migration.create_groups(django_apps, None)
+        # Every data migration that gives the staff groups permissions, in migration order.
+        for module, function in (
+            ("campaigns.migrations.0004_staff_groups", "create_groups"),
+            ("billing.migrations.0003_invoices", "grant_finance"),
+            ("console.migrations.0006_staff_requests", "grant_groups"),
+        ):
+            getattr(importlib.import_module(module), function)(django_apps, None)
         group = Group.objects.get(name=name)
     return group
 

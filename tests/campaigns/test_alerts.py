@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from billing.services.ledger import account_spend_reserve, campaign_spend_reserve, ledger_charge
 from campaigns.models import BudgetAlert, Campaign, CapAlert
-from campaigns.services.alerts import EMAIL_LEASE, alerts_pending_email, alerts_sweep
+from campaigns.results.alerts import EMAIL_LEASE, alerts_pending_email, alerts_sweep
+from campaigns.results.tasks import sweep_budget_alerts
 from campaigns.services.lifecycle import campaigns_sweep
 from campaigns.services.notifications import campaign_page_url
-from campaigns.tasks import sweep_budget_alerts
 from console.clock import month_start
 from console.models import ActivityEntry, WebhookEvent
 from console.webhooks.schemas import SCHEMAS
@@ -295,7 +295,7 @@ def test_an_email_whose_task_never_ran_is_sent_by_a_later_sweep(
 def test_a_failed_send_gives_the_claim_back_for_the_retry(
     now, admins, acme_app, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from campaigns.services import alerts
+    from campaigns.results import alerts
 
     campaign = live(acme_app)
     charge(campaign, 50)

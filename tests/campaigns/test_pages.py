@@ -257,3 +257,22 @@ def test_the_campaign_page_makes_the_same_number_of_queries_with_1_and_5_moments
         Moment.objects.create(campaign=submitted, moment_id=f"EXTRA_{i}", action="More")
     with django_assert_max_num_queries(len(before.captured_queries)):
         alice_client.get(url)
+
+
+def test_the_campaign_page_makes_the_same_number_of_queries_whatever_its_moments_and_groups(
+    alice_client, submitted, django_assert_num_queries
+):
+    # The history and results cards are read by the view's selectors (their template tags
+    # only render), so the page's queries do not grow with the campaign's rows.
+    url = reverse("campaigns:detail", args=[submitted.campaign_id])
+    with CaptureQueriesContext(connection) as few:
+        response = alice_client.get(url)
+    assert response.context["stats"]["campaign"] == submitted
+    assert response.context["lifecycle"]["status"] == "pending_approval"
+    for n in range(6):
+        Moment.objects.create(campaign=submitted, moment_id=f"EXTRA_{n}", action=f"Extra {n}")
+    for code in ["FR", "IT", "ES"]:
+        RewardGroup.objects.create(campaign=submitted, marketplace_id=code, quantity_limit=5)
+    with django_assert_num_queries(len(few.captured_queries)):
+        html = alice_client.get(url).content.decode()
+    assert "EXTRA_5" in html

@@ -22,16 +22,16 @@ from django.utils import timezone
 
 from billing.models import AccountMonthlySpend, LedgerEntry
 from campaigns.models import Campaign, CampaignDay, CampaignRollup
-from campaigns.selectors.results import (
+from campaigns.results.rollup import (
+    ROLLUP_LAG,
+    campaign_days_roll_up,
+    campaigns_days_roll_up,
+)
+from campaigns.results.selectors import (
     ResultsRange,
     campaign_results,
     results_csv_rows,
     results_range,
-)
-from campaigns.services.results import (
-    ROLLUP_LAG,
-    campaign_days_roll_up,
-    campaigns_days_roll_up,
 )
 from rewards.models import RewardGrant
 from tests.factories import CampaignFactory, MomentFactory, RewardGroupFactory
@@ -592,7 +592,7 @@ def test_the_campaign_list_shows_spend_and_budget(alice_client, quest):
 
 
 def test_the_totals_card_counts_from_the_rollup_and_the_minutes_after_it(quest):
-    from rewards.templatetags.campaign_stats import campaign_stats_data
+    from campaigns.results.selectors import campaign_stats_data
 
     campaign, moments = quest
     campaign_days_roll_up(campaign=campaign)
@@ -611,10 +611,11 @@ def test_the_totals_card_counts_from_the_rollup_and_the_minutes_after_it(quest):
 @pytest.mark.parametrize("rolled", [False, True], ids=["live", "rolled-up"])
 def test_the_redemption_table_from_the_rollup_equals_the_count_over_every_grant(rolled):
     """The demo account has claims, returns and expired grants: the totals card's table read
-    from the rollup says what rewards.selectors.redemption_counts counts over the raw rows."""
-    from rewards.demo import demo_account_load
-    from rewards.selectors import redemption_counts
-    from rewards.templatetags.campaign_stats import campaign_stats_data
+    from the rollup says what rewards.redemption.selectors.redemption_counts counts over the
+    raw rows."""
+    from campaigns.results.selectors import campaign_stats_data
+    from console.pages.demo import demo_account_load
+    from rewards.redemption.selectors import redemption_counts
 
     with time_machine.travel(timezone.now(), tick=True):
         demo = demo_account_load()

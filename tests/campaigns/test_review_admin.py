@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignTransition
 from tests.factories import CampaignFactory, UserFactory
 
 from . import lifecycle_helpers
-from .lifecycle_helpers import DAY, pending_campaign
+from .lifecycle_helpers import DAY, pending_campaign, staff_group
 
 # Fixtures shared by the lifecycle tests (tests/campaigns/conftest.py is another helper's).
 finance_in_group = lifecycle_helpers.finance_in_group
@@ -45,7 +44,7 @@ def action(name: str, *campaigns, **extra) -> dict:
 
 
 def perms(group_name: str) -> set[str]:
-    group = Group.objects.get(name=group_name)
+    group = staff_group(group_name)
     return {
         f"{app}.{codename}"
         for app, codename in group.permissions.values_list("content_type__app_label", "codename")

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, RewardGroup
 from campaigns.services.wizard import campaign_budget_set, campaign_problems
+from rewards.catalog.pricing import reference_price
 from rewards.models import Marketplace
-from rewards.services.pricing import reference_price
 from tests.factories import DiscountCategoryFactory, ProductFactory
 
 from .conftest import future, image_bytes, step_url, upload

@@ -70,6 +70,8 @@ def service_modules() -> list[Path]:
         "*/*/services.py",
         "rewards/redemption/*.py",
         "console/webhooks/*.py",
+        "campaigns/results/rollup.py",
+        "campaigns/results/alerts.py",
     ):
         found.update(ROOT.glob(pattern))
     return sorted(
@@ -164,10 +166,10 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "campaigns.services.notifications.transitions_notify": (
         "emails of audited moves (stamps notified_at)"
     ),
-    "rewards.services.catalog.catalog_seed": (
+    "rewards.catalog.services.catalog_seed": (
         "the demo catalog's loader (a management command), not a change made by a person"
     ),
-    "rewards.services.catalog.product_image_render": "draws an image in memory",
+    "rewards.catalog.services.product_image_render": "draws an image in memory",
     "rewards.services.grants.reward_grant": (
         "GetReward: the grant and its ledger row are the record, a hot path"
     ),
@@ -191,7 +193,9 @@ NOT_STATE_CHANGES: dict[str, str] = {
         "the event outbox of a change that is audited by its own service"
     ),
     "console.webhooks.events.webhook_event_publish": "the event outbox (see above)",
-    "console.services.staff_request_answer_recipients": "who gets the answer's email (a read)",
+    "console.services.staff_requests.staff_request_answer_recipients": (
+        "who gets the answer's email (a read)"
+    ),
     "console.webhooks.services.webhook_deliveries_create": (
         "fans audited changes' events out to delivery rows (the outbox's other side)"
     ),
@@ -201,11 +205,11 @@ NOT_STATE_CHANGES: dict[str, str] = {
         "webhook_endpoint_disable"
     ),
     "console.webhooks.tasks.sweep_webhook_deliveries": "the beat task of the sweep above",
-    "campaigns.services.alerts.alerts_email": "emails of recorded alerts (stamps emailed_at)",
-    "campaigns.services.results.campaign_days_roll_up": (
+    "campaigns.results.alerts.alerts_email": "emails of recorded alerts (stamps emailed_at)",
+    "campaigns.results.rollup.campaign_days_roll_up": (
         "keeps the results rollup (derived totals of the ledger and grants), no one's change"
     ),
-    "campaigns.services.results.campaigns_days_roll_up": "the beat sweep of the rollup above",
+    "campaigns.results.rollup.campaigns_days_roll_up": "the beat sweep of the rollup above",
 }
 
 
@@ -221,19 +225,19 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "tests/campaigns/test_duplicate.py::test_duplicating_writes_an_activity_row",
         "campaign.duplicated",
     ),
-    "console.services.membership_role_set": (
+    "console.services.team.membership_role_set": (
         ROLES + "test_an_admin_makes_a_member_an_admin_and_back_and_each_change_is_recorded",
         "membership.role_changed",
     ),
-    "console.services.membership_remove": (
+    "console.services.team.membership_remove": (
         ROLES + "test_a_removed_member_loses_their_seat_and_their_session",
         "membership.removed",
     ),
-    "console.services.staff_request_create": (
+    "console.services.staff_requests.staff_request_create": (
         REQUESTS + "test_a_member_raises_each_kind_of_request_and_lands_on_its_page",
         "staff_request.created",
     ),
-    "console.services.staff_request_answer": (
+    "console.services.staff_requests.staff_request_answer": (
         REQUESTS + "test_staff_answer_emails_the_requester_and_the_admins_and_the_page_shows_it",
         "staff_request.answered",
     ),
@@ -273,7 +277,7 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         WEBHOOKS + "test_resend_delivers_a_delivered_event_again_with_the_same_webhook_id",
         "webhook_delivery.resent",
     ),
-    "campaigns.services.alerts.alerts_sweep": (
+    "campaigns.results.alerts.alerts_sweep": (
         "tests/campaigns/test_alerts.py::"
         "test_crossing_half_the_budget_emails_each_admin_once_and_publishes_one_event",
         "campaign.budget_threshold_reached",
@@ -328,7 +332,7 @@ def fixture(request, name: str):
 # console.services
 
 
-@case("console.services.account_signup")
+@case("console.services.accounts.account_signup")
 def _signup(request):
     from console.services import account_signup
 
@@ -350,7 +354,7 @@ def _signup(request):
     )
 
 
-@case("console.services.invitation_create")
+@case("console.services.team.invitation_create")
 def _invite(request):
     from console.services import invitation_create
 
@@ -368,7 +372,7 @@ def _invite(request):
     )
 
 
-@case("console.services.invitation_accept")
+@case("console.services.team.invitation_accept")
 def _accept(request):
     from console.services import invitation_accept, invitation_create
 
@@ -387,7 +391,7 @@ def _accept(request):
     )
 
 
-@case("console.services.invitation_revoke")
+@case("console.services.team.invitation_revoke")
 def _revoke_invitation(request):
     from console.services import invitation_create, invitation_revoke
 
@@ -406,7 +410,7 @@ def _revoke_invitation(request):
     )
 
 
-@case("console.services.app_register")
+@case("console.services.keys.app_register")
 def _register(request):
     from console.services import app_register
 
@@ -430,7 +434,7 @@ def _register(request):
     )
 
 
-@case("console.services.app_update")
+@case("console.services.keys.app_update")
 def _app_update(request):
     from console.services import app_update
 
@@ -451,7 +455,7 @@ def _app_update(request):
     )
 
 
-@case("console.services.api_key_rotate")
+@case("console.services.keys.api_key_rotate")
 def _rotate(request):
     from console.services import api_key_rotate
 
@@ -469,7 +473,7 @@ def _rotate(request):
     )
 
 
-@case("console.services.api_key_revoke")
+@case("console.services.keys.api_key_revoke")
 def _revoke_key(request):
     from console.services import api_key_revoke, api_key_rotate
 
@@ -484,7 +488,7 @@ def _revoke_key(request):
     )
 
 
-@case("console.services.account_spend_limit_set")
+@case("console.services.spend_limits.account_spend_limit_set")
 def _spend_limit(request):
     from console.services import account_spend_limit_set
 
@@ -506,7 +510,7 @@ def _spend_limit(request):
     )
 
 
-@case("console.services.staff_request_withdraw")
+@case("console.services.staff_requests.staff_request_withdraw")
 def _withdraw(request):
     from console.services import staff_request_create, staff_request_withdraw
 
@@ -1001,9 +1005,9 @@ def _sweep(request):
 # rewards
 
 
-@case("rewards.services.catalog.exchange_rate_set")
+@case("rewards.catalog.services.exchange_rate_set")
 def _rate(request):
-    from rewards.services.catalog import exchange_rate_set
+    from rewards.catalog.services import exchange_rate_set
 
     finance = fixture(request, "finance")
 
@@ -1118,7 +1122,7 @@ def test_the_search_finds_a_new_service_that_writes():
         "thing_enable": True,
         "_helper": True,
     }
-    assert state_changing_services() >= {"console.services.app_register"}
+    assert state_changing_services() >= {"console.services.keys.app_register"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -1164,7 +1168,7 @@ SYSTEM = frozenset(
 
 
 def test_no_row_holds_a_secret_or_a_card_number(request):
-    call, _ = CASES["console.services.app_register"](request)
+    call, _ = CASES["console.services.keys.app_register"](request)
     issued = call()
     _card_call, _ = CASES["billing.services.payments.payment_method_add"](request)
     _card_call()

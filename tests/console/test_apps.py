@@ -13,8 +13,8 @@ from django.db import IntegrityError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from console import services
 from console.models import ApiKey, App, StaffRequest
+from console.services import keys as services
 
 pytestmark = pytest.mark.django_db
 

@@ -208,12 +208,12 @@ NOT_MONEY = {
     # Braze's Liquid variable in the API snippet: "{{${user_id}}}".
     ("campaigns/selectors/__init__.py", "${user_id}"),
     # Demo catalog titles name a gift card's face value as a product would ("25 EUR").
-    ("rewards/management/commands/load_demo_catalog.py", "eGift Card, {value:,}"),
-    ("rewards/management/commands/load_demo_catalog.py", 'image_caption=f"{value:,}'),
+    ("rewards/catalog/demo.py", "eGift Card, {value:,}"),
+    ("rewards/catalog/demo.py", 'image_caption=f"{value:,}'),
     # An exchange rate, not an amount: "1 EUR = 1.0850 USD".
-    ("rewards/models.py", "= {self.usd_per_unit} USD"),
+    ("rewards/catalog/models.py", "= {self.usd_per_unit} USD"),
     # The comment in the results selector explains rounding; the code calls round_money.
-    ("campaigns/selectors/results.py", "quantized so every database"),
+    ("campaigns/results/selectors.py", "quantized so every database"),
 }
 
 

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from PIL import Image
 
+from rewards.catalog.pricing import reference_price, suggested_cpa, usd_rates
 from rewards.models import DiscountCategory, ExchangeRate, Marketplace, Product
-from rewards.services.pricing import reference_price, suggested_cpa, usd_rates
 from tests.factories import DiscountCategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 from billing.models import CampaignMonthlySpend, LedgerEntry, PaymentMethod
 from campaigns.models import Campaign, RewardGroup
 from console.models import Membership
-from rewards.demo import DEMO_EMAIL
+from console.pages.demo import DEMO_EMAIL
 from rewards.models import RewardGrant
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,5 @@
 """`python manage.py load_demo_account`: create, or reset, the demo developer account (see
-rewards/demo.py) and print how to sign in and call the API. Development only: it refuses with
+console/pages/demo.py) and print how to sign in and call the API. Development only: it refuses with
 DEBUG off unless --force."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rewards.demo import demo_account_load
+from console.pages.demo import demo_account_load
 
 
 class Command(BaseCommand):

@@ -44,9 +44,9 @@ from console.money import format_money, round_money
 from console.webhooks.events import webhook_events_publish
 
 from ..models import AlertThreshold, BudgetAlert, Campaign, CapAlert
-from .events import campaign_event_refs
-from .lifecycle import BUDGET_SPENT
-from .notifications import campaign_page_url
+from ..services.events import campaign_event_refs
+from ..services.lifecycle import BUDGET_SPENT
+from ..services.notifications import campaign_page_url
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def alerts_sweep(*, now: datetime | None = None) -> Claimed:
 
 
 def _enqueue_emails(budget_pks: list[int], cap_pks: list[int]) -> None:
-    from ..tasks import email_alerts
+    from .tasks import email_alerts
 
     try:
         email_alerts.delay(budget_pks, cap_pks)

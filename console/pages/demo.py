@@ -56,6 +56,9 @@ from console.clock import day_start, month_after, month_before, month_start
 from console.models import Account, ApiKey, App, Membership
 from console.money import round_money
 from console.services import account_signup, api_key_revoke, app_register
+from rewards.catalog.demo import demo_specs
+from rewards.catalog.selectors import priced_picks
+from rewards.catalog.services import catalog_seed
 from rewards.models import Claim, DiscountCategory, Marketplace, Product, RewardGrant, Shopper
 from rewards.redemption.countries import MARKETPLACE_COUNTRY
 from rewards.redemption.returns import ReturnRefused, claim_return
@@ -66,8 +69,6 @@ from rewards.redemption.services import (
     reward_claim,
     shopper_sign_up,
 )
-from rewards.selectors import priced_picks
-from rewards.services.catalog import catalog_seed
 from rewards.services.grants import reward_grant
 
 User = get_user_model()
@@ -272,8 +273,6 @@ def _catalog_ensure() -> None:
         for code in MARKETPLACES
     ):
         return
-    from rewards.management.commands.load_demo_catalog import demo_specs
-
     products, discounts = demo_specs(list(Marketplace.objects.all()))
     catalog_seed(products=products, discounts=discounts)
 

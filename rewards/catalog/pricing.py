@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from console.money import round_money
 
-from ..models import DiscountCategory, ExchangeRate, Marketplace, Product
+from .models import DiscountCategory, ExchangeRate, Marketplace, Product
 
 HUNDRED = Decimal(100)
 

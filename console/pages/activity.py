@@ -12,14 +12,15 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 
-from .activity import (
+from campaigns.models import Campaign
+from console.activity import (
     ACTION_GROUPS,
     account_activity,
     account_activity_actors,
     activity_what,
 )
-from .decorators import admin_required
-from .models import ActivityEntry, App
+from console.decorators import admin_required
+from console.models import ActivityEntry, App
 
 PER_PAGE = 50
 
@@ -64,8 +65,6 @@ class Row:
 def _links(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, str], str]:
     """The page of each object that still has one, in one query per kind of object (so the
     page's queries do not grow with its rows). Scoped to the account, like every page."""
-    from campaigns.models import Campaign
-
     def ids(object_type: str) -> list[int]:
         return [
             int(e.object_id)
@@ -85,7 +84,7 @@ def _links(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, str
         ).values_list("pk", "campaign_id"):
             links["campaigns.campaign", str(pk)] = reverse("campaigns:detail", args=[campaign_id])
     if endpoint_ids := ids("console.webhookendpoint"):
-        from .webhooks.models import WebhookEndpoint
+        from console.webhooks.models import WebhookEndpoint
 
         for pk in WebhookEndpoint.objects.filter(
             account_id=account_id, pk__in=endpoint_ids

@@ -25,7 +25,7 @@ from console.clock import day_start
 from rewards.models import Claim, RewardGrant
 
 from ..models import Campaign, CampaignDay, CampaignRollup
-from .lifecycle import rewards_expire_at
+from ..services.lifecycle import rewards_expire_at
 
 logger = logging.getLogger(__name__)
 

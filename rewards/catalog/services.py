@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from console.activity import activity_record
 
-from ..models import DiscountCategory, ExchangeRate, Product
+from .models import DiscountCategory, ExchangeRate, Product
 
 IMAGE_SIZE = 600
 # Background colour of a product image, by category; anything else gets the fallback.

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Max, Min, Q, QuerySet
 
 from .models import DiscountCategory, Marketplace, Product
-from .services.pricing import ReferencePrice, reference_price, suggested_cpa, usd_rates
+from .pricing import ReferencePrice, reference_price, suggested_cpa, usd_rates
 
 
 @dataclass
@@ -169,61 +169,3 @@ def catalog_price_range(marketplaces: Iterable[Marketplace]) -> CatalogPriceRang
         dearest=max((r.dearest for r in ranges), key=lambda p: p.price.usd, default=None),
         covers_every_reward=suggested_cpa([p.price for p in priced]),
     )
-
-
-# --- Redemption counts for developers: numbers only, never who (SPEC §8) -----------------------
-
-
-@dataclass(frozen=True)
-class RedemptionCounts:
-    """Per moment and reward group: rewards handed out (actions), claimed, expired, returned."""
-
-    moment_id: str
-    marketplace_id: str
-    actions: int
-    claimed: int
-    expired: int
-    returned: int
-
-
-def redemption_counts(*, campaigns, now=None) -> list[RedemptionCounts]:
-    """One aggregate query over the grants of `campaigns` (a queryset or list), grouped by
-    moment and reward group. Expired is read from expires_at, so it is right before the sweep
-    stamps it; claimed includes returned (a returned reward was claimed)."""
-    from django.db.models import Count, Q
-    from django.utils import timezone
-
-    from .models import Claim, RewardGrant
-
-    now = now or timezone.now()
-    rows = (
-        RewardGrant.objects.filter(campaign__in=campaigns)
-        .values("moment__moment_id", "reward_group__marketplace_id")
-        .annotate(
-            actions=Count("pk", distinct=True),
-            claimed=Count("pk", distinct=True, filter=Q(redeemed_at__isnull=False)),
-            expired=Count(
-                "pk", distinct=True, filter=Q(redeemed_at__isnull=True, expires_at__lte=now)
-            ),
-            returned=Count("claims", distinct=True, filter=Q(claims__status=Claim.Status.RETURNED)),
-        )
-        .order_by("moment__moment_id", "reward_group__marketplace_id")
-    )
-    return [
-        RedemptionCounts(
-            moment_id=r["moment__moment_id"],
-            marketplace_id=r["reward_group__marketplace_id"],
-            actions=r["actions"],
-            claimed=r["claimed"],
-            expired=r["expired"],
-            returned=r["returned"],
-        )
-        for r in rows
-    ]
-
-
-def redemption_totals(counts: list[RedemptionCounts]) -> dict[str, int]:
-    return {
-        name: sum(getattr(c, name) for c in counts)
-        for name in ("actions", "claimed", "expired", "returned")
-    }

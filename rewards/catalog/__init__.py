@@ -1,0 +1,1 @@
+"""The rewards catalog (layer 2, below campaigns): models, selectors, pricing, services."""
