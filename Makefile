@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
 # The suite runs on every core (pytest-xdist), at most four: each worker has its own test
-# database and Redis database (tests/conftest.py); whole modules go to one worker, so a module's
-# server or worker processes start once. `make test XDIST=` runs it in one process.
-XDIST ?= -n auto --maxprocesses=4 --dist loadscope
+# database and Redis database (tests/conftest.py). Each worker takes tests in pytest-django's
+# order (transactional tests, which empty the tables, after the others, which read the rows the
+# migrations made); tests marked xdist_group share a worker (the production servers start once).
+# `make test XDIST=` runs the suite in one process.
+XDIST ?= -n auto --maxprocesses=4 --dist loadgroup
 
 .PHONY: run test test-embedded test-fast install chromium lint layers-graph bench bench-invoices migrate clean
 

@@ -4,7 +4,8 @@ uses; the test run itself uses the plain storage, so only a separate process see
 operator sees).
 
 Marked slow (run once, in CI's PostgreSQL pass): the servers run on a SQLite file and folders of
-their own, whatever the pass's database, so the embedded pass would repeat them to no end."""
+their own, whatever the pass's database, so the embedded pass would repeat them to no end.
+Under xdist they share one worker (the "production" group), which starts each server once."""
 
 from __future__ import annotations
 
@@ -136,6 +137,7 @@ def production(request, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("production")
 @pytest.mark.parametrize("path", ["/", "/login/", "/admin/login/"])
 def test_the_front_pages_answer_200_in_production_with_hashed_static_urls(production, path):
     base, _ = production
@@ -147,6 +149,7 @@ def test_the_front_pages_answer_200_in_production_with_hashed_static_urls(produc
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("production")
 def test_a_hashed_stylesheet_named_by_a_page_is_served_by_whitenoise_for_a_year(production):
     base, _ = production
     _, _, body = _get(base + "/login/")
@@ -160,6 +163,7 @@ def test_a_hashed_stylesheet_named_by_a_page_is_served_by_whitenoise_for_a_year(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("production")
 def test_every_page_asset_is_served_including_the_admins(production):
     base, _ = production
     for page in ("/", "/login/", "/admin/login/"):
@@ -172,6 +176,7 @@ def test_every_page_asset_is_served_including_the_admins(production):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("production")
 def test_the_500_page_stylesheet_works_under_its_plain_name(production):
     # templates/500.html links the unhashed name on purpose: it must render even when the
     # manifest is the thing that broke.
@@ -181,6 +186,7 @@ def test_the_500_page_stylesheet_works_under_its_plain_name(production):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("production")
 def test_the_manifest_lists_every_static_file_a_template_names(production):
     _, static_root = production
     manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
