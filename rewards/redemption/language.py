@@ -3,8 +3,10 @@
 own messages are shown as written.
 
 `ShopperLanguageMiddleware` activates, on /r/ paths, the language of the marketplace whose
-reward is on the page (`/r/<token>/...`, `/r/test/<campaign_id>/...`) and remembers it in the
-session, so the shopper's other pages (sign in, My rewards) carry on in it.
+reward is on the page (`/r/<token>/...`, `/r/test/<campaign_id>/...?group=DE`) and remembers it in
+the session, so the shopper's other pages (sign in, My rewards) carry on in it. A test preview
+speaks the language of the reward group it shows (`preview_marketplace`, the one rule the
+preview's view follows too), not that of the campaign's first marketplace.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ def marketplace_language(marketplace_code: str | None) -> str:
     return MARKETPLACE_LANGUAGES.get((marketplace_code or "").upper(), DEFAULT_LANGUAGE)
 
 
+def preview_marketplace(codes: list[str], requested: str | None) -> str | None:
+    """The marketplace whose reward group a test preview shows: the one asked for with
+    `?group=` when the campaign has it, else its first (`codes` in the groups' order)."""
+    if not codes:
+        return None
+    wanted = (requested or "").strip().upper()
+    return wanted if wanted in codes else codes[0]
+
+
 def format_day(value, *, language: str | None = None) -> str:
     """A date written out in the shopper's language: 31. Dezember 2026, 2026年12月31日."""
     if value is None:
@@ -46,7 +57,14 @@ def format_day(value, *, language: str | None = None) -> str:
     return format_date(value, "long", locale=babel_locale(language=language))
 
 
-def _language_of_view(view_kwargs: dict) -> str | None:
+def _requested_group(request) -> str | None:
+    group = request.GET.get("group")
+    if not group and request.method == "POST":
+        group = request.POST.get("group")
+    return group
+
+
+def _language_of_view(request, view_kwargs: dict) -> str | None:
     from rewards.models import RewardGrant
 
     token = view_kwargs.get("token")
@@ -65,12 +83,12 @@ def _language_of_view(view_kwargs: dict) -> str | None:
             uuid.UUID(str(campaign_id))
         except ValueError:
             return None
-        code = (
+        codes = list(
             RewardGroup.objects.filter(campaign__campaign_id=campaign_id)
             .order_by("marketplace__position")
             .values_list("marketplace_id", flat=True)
-            .first()
         )
+        code = preview_marketplace(codes, _requested_group(request))
         return marketplace_language(code) if code else None
     return None
 
@@ -97,7 +115,7 @@ class ShopperLanguageMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if not request.path.startswith(SHOPPER_PATH_PREFIX):
             return None
-        language = _language_of_view(view_kwargs)
+        language = _language_of_view(request, view_kwargs)
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language

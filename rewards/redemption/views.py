@@ -20,6 +20,7 @@ from rewards.models import DiscountCategory, Product
 from . import selectors, services
 from .device import device_id_of
 from .forms import AddressForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
+from .language import preview_marketplace
 from .models import Claim
 
 
@@ -154,8 +155,12 @@ def _test_campaign(campaign_id, request):
     groups = list(campaign.reward_groups.select_related("marketplace", "discount_category"))
     if not groups:
         raise Http404
-    code = request.GET.get("group") or request.POST.get("group") or groups[0].marketplace_id
-    group = next((g for g in groups if g.marketplace_id == code), groups[0])
+    # The same choice as the language middleware's, so the page and its language agree.
+    code = preview_marketplace(
+        [g.marketplace_id for g in groups],
+        request.GET.get("group") or request.POST.get("group"),
+    )
+    group = next(g for g in groups if g.marketplace_id == code)
     return campaign, groups, group
 
 

@@ -276,3 +276,44 @@ def test_the_campaign_page_makes_the_same_number_of_queries_whatever_its_moments
     with django_assert_num_queries(len(few.captured_queries)):
         html = alice_client.get(url).content.decode()
     assert "EXTRA_5" in html
+
+
+def test_an_approved_campaigns_page_links_one_preview_per_reward_group(alice_client, acme_app):
+    from tests.rewards.redemption_helpers import us_de_jp_preview_campaign
+
+    campaign = us_de_jp_preview_campaign(app=acme_app)
+    preview = reverse("rewards:test_reward_page", args=[campaign.campaign_id])
+
+    html = alice_client.get(reverse("campaigns:detail", args=[campaign.campaign_id])).content
+    html = html.decode()
+
+    links = [f'href="{preview}?group={code}"' for code in ("US", "DE", "JP")]
+    assert all(html.count(link) == 1 for link in links)
+    assert html.index(links[0]) < html.index(links[1]) < html.index(links[2])
+    assert 'id="test-previews"' in html
+
+
+def test_a_live_campaigns_page_offers_no_preview(alice_client, acme_app):
+    from tests.rewards.redemption_helpers import reward_campaign
+
+    campaign = reward_campaign(app=acme_app)
+
+    html = alice_client.get(reverse("campaigns:detail", args=[campaign.campaign_id])).content
+
+    assert b'id="test-previews"' not in html
+    assert reverse("rewards:test_reward_page", args=[campaign.campaign_id]).encode() not in html
+
+
+def test_an_outsider_cannot_open_another_accounts_campaign_page_or_its_preview_links(
+    charlie_client, acme_app
+):
+    from tests.rewards.redemption_helpers import us_de_jp_preview_campaign
+
+    campaign = us_de_jp_preview_campaign(app=acme_app)
+
+    response = charlie_client.get(reverse("campaigns:detail", args=[campaign.campaign_id]))
+
+    assert response.status_code == 404
+    assert reverse("rewards:test_reward_page", args=[campaign.campaign_id]).encode() not in (
+        response.content
+    )

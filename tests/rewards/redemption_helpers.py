@@ -69,8 +69,8 @@ def reward_campaign(*, app=None, status: str = "live", marketplace: str = "US", 
     return campaign
 
 
-def grant_for(campaign, *, expires_at=None) -> RewardGrant:
-    group = campaign.reward_groups.get()
+def grant_for(campaign, *, expires_at=None, reward_group=None) -> RewardGrant:
+    group = reward_group or campaign.reward_groups.get()
     return RewardGrant.objects.create(
         campaign=campaign,
         reward_group=group,
@@ -90,3 +90,18 @@ def sign_in(client, shopper) -> None:
         "/r/account/signin/", {"email": shopper.email, "password": SHOPPER_PASSWORD}
     )
     assert response.status_code == 302, response.content
+
+
+def add_reward_group(campaign, *, marketplace: str, title: str, price: str):
+    """Another marketplace's reward group on the campaign, designating one product."""
+    group = RewardGroupFactory(campaign=campaign, marketplace_id=marketplace)
+    group.products.add(ProductFactory(marketplace_id=marketplace, title=title, price=price))
+    return group
+
+
+def us_de_jp_preview_campaign(**fields):
+    """An approved (test-mode) campaign whose first reward group is US, then DE and JP."""
+    campaign = reward_campaign(status="approved", live_at=None, **fields)
+    add_reward_group(campaign, marketplace="DE", title="Kopfhörer", price="13.99")
+    add_reward_group(campaign, marketplace="JP", title="ワイヤレスイヤホン", price="1480")
+    return campaign
