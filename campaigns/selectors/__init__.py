@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from console.models import ApiKey, App
@@ -163,91 +164,23 @@ def campaign_api_parameters(summary: CampaignSummary, *, site_url: str) -> ApiPa
         "campaignId": str(campaign.campaign_id),
         "rewardGroupId": group,
     }
-    json_body = json.dumps(body)
-    # --fail-with-body: an error answer (4xx, 5xx) makes curl exit non-zero, still printing
-    # the body that says why, so a script that chains on the exit code stops there.
-    curl = (
-        f"curl -sS --fail-with-body -X POST '{site_url}/prod/GetRewardInfo' \\\n"
-        "  -H 'x-api-key: <your API key>' \\\n"
-        "  -H 'Content-Type: application/json' \\\n"
-        f"  -d '{json_body}'\n\n"
-        f"curl -sS --fail-with-body -X POST '{site_url}/prod/GetReward' \\\n"
-        "  -H 'x-api-key: <your API key>' \\\n"
-        "  -H 'Content-Type: application/json' \\\n"
-        f"  -d '{json_body}'"
-    )
-    body_lines = "".join(f'    "{k}": "{v}",\n' for k, v in body.items())
-    # The snippet checks the answer before reading a field: an error (403 wrong key, 409 not
-    # live or out of rewards, 429 throttled) has no reward URL, only the reason in words and an
-    # errorCode; an unknown campaign or reward group is 200 with an empty list.
-    python = (
-        "import requests\n\n"
-        f'BASE_URL = "{site_url}/prod"\n'
-        'HEADERS = {"x-api-key": "<your API key>"}\n'
-        "body = {\n"
-        f"{body_lines}"
-        "}\n\n\n"
-        "def call(endpoint):\n"
-        '    """The answer of a Rewards API call, or None (the reason printed) on an error."""\n'
-        '    resp = requests.post(f"{BASE_URL}/{endpoint}", json=body, headers=HEADERS, '
-        "timeout=10)\n"
-        "    try:\n"
-        "        answer = resp.json()\n"
-        "    except ValueError:\n"
-        '        print(f"{endpoint}: HTTP {resp.status_code}, not a JSON answer")\n'
-        "        return None\n"
-        "    if not resp.ok:\n"
-        "        # Errors keep one shape: the reason in words, and errorCode for programs.\n"
-        '        code, why = answer.get("errorCode"), answer.get("rewardNotificationText")\n'
-        '        print(f"{endpoint} failed: HTTP {resp.status_code} {code}: {why}")\n'
-        "        return None\n"
-        "    if answer == []:\n"
-        '        print(f"{endpoint}: no such campaign or reward group (check the IDs)")\n'
-        "        return None\n"
-        "    return answer\n\n\n"
-        "# What the user would get (consumes nothing):\n"
-        'info = call("GetRewardInfo")\n'
-        "if info is not None:\n"
-        '    print(info["rewardNotificationText"])\n\n'
-        "# The user completed the moment: hand out one reward.\n"
-        'reward = call("GetReward")\n'
-        "if reward is not None:\n"
-        '    print(reward["rewardNotificationUrl"])'
-    )
-    # Without customerRef every extra Braze render of a message would be another charge; the
-    # Liquid comment tells the developer why, so it is not deleted as noise.
-    form_body = "&".join(f"{k}={v}" for k, v in body.items()) + "&customerRef={{${user_id}}}"
-    braze = (
-        "{% comment %}\n"
-        "  customerRef is your user's id: Braze renders a message several times per recipient,\n"
-        "  and each render calls GetReward. With customerRef the user gets the same reward and\n"
-        "  you are charged once; without it, every render charges again.\n"
-        "{% endcomment %}\n"
-        f"{{% connected_content {site_url}/prod/GetReward\n"
-        "   :method post\n"
-        '   :headers {"x-api-key": "<your API key>"}\n'
-        f"   :body {form_body}\n"
-        "   :content_type application/x-www-form-urlencoded\n"
-        "   :save reward %}\n"
-        "{% comment %}\n"
-        "  An error answer (not live, out of rewards, throttled) has no reward URL: don't send a\n"
-        "  message with an empty link. The reason is in reward.rewardNotificationText.\n"
-        "{% endcomment %}\n"
-        "{% if reward.__http_status_code__ != 200 or reward.rewardNotificationUrl == blank %}\n"
-        "{% abort_message('GetReward gave no reward URL') %}\n"
-        "{% endif %}\n"
-        "{{ reward.rewardNotificationText }} {{ reward.rewardNotificationUrl }}"
-    )
+    context = {"site_url": site_url, "body": body, "json_body": json.dumps(body)}
     return ApiParameters(
         app_id=str(app.app_id),
         campaign_id=str(campaign.campaign_id),
         moment_ids=summary.moment_ids,
         reward_group_ids=summary.reward_group_ids,
         key_prefix=active_key_prefix(app),
-        curl=curl,
-        python=python,
-        braze=braze,
+        curl=_snippet("curl", context),
+        python=_snippet("python", context),
+        braze=_snippet("braze", context),
     )
+
+
+def _snippet(name: str, context: dict) -> str:
+    """One integration snippet, templates/rewards/snippets/<name>.txt filled with the IDs (the
+    file's final newline is not part of the snippet)."""
+    return render_to_string(f"rewards/snippets/{name}.txt", context).removesuffix("\n")
 
 
 def _edit_url(campaign: Campaign) -> str | None:

@@ -24,8 +24,9 @@ class ApiError(Exception):
         return {"rewardNotificationText": self.text, "errorCode": self.code}
 
 
-# Every errorCode the API can answer, with its status: the OpenAPI document and the docs page
-# are generated from this table, so they cannot drift from the code. GetReward's refusals come
+# Every errorCode the API can answer, with its status: the docs page is generated from this
+# table and tests/rewards/test_openapi_file.py checks the OpenAPI document against it, so
+# neither can drift from the code. GetReward's refusals come
 # from rewards/refusals.py (their texts live there too); the others are the API's own.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     **{code: (refusal.status, refusal.doc) for code, refusal in REFUSALS.items()},

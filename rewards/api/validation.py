@@ -1,7 +1,8 @@
 """Strict parsing of a Rewards API request body, JSON or form-encoded (Braze Connected Content).
 
-The patterns here are the ones published in the OpenAPI document (openapi.py reads them from
-this module), so what the document promises and what the server accepts are the same thing.
+The patterns here are the ones published in the OpenAPI document (rewards/api/openapi.json;
+tests/rewards/test_openapi_file.py checks that it holds these), so what the document promises and
+what the server accepts are the same thing.
 """
 
 from __future__ import annotations

@@ -4,26 +4,17 @@ services. Every answer is JSON, in the documented shape, with the rate-limit hea
 from __future__ import annotations
 
 import orjson
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from console.models import App
 from console.services import ip_allowed, keyring_generation_key
-from rewards.services.grants import RewardRefused, customer_ref_hash, reward_grant
+from rewards.services.grants import RewardRefused
 from rewards.services.reward_info import reward_info, reward_info_cache_keys
 
 from .auth import Caller, authenticate, forget_all, reauthenticate
 from .errors import ApiError, api_error
-from .idempotency import (
-    Claim,
-    ClaimLost,
-    idempotency_claim,
-    idempotency_complete,
-    idempotency_release,
-    idempotency_settled,
-    request_fingerprint,
-)
+from .grant import reward_grant_idempotent
 from .ratelimit import Decision, throttle, unthrottled
 from .validation import RewardRequest, idempotency_key, parse_reward_request, read_body
 
@@ -177,65 +168,13 @@ def _info(call: _Call):
 def _grant(call: _Call):
     parsed = call.parse()
     call.throttle()
-    request, app = call.request, call.app
-    key = idempotency_key(request)
-    if key is None:
-        return 200, _grant_body(parsed, app), {}
-    claim = idempotency_claim(
-        api_key_id=app.authenticated_key.pk,
-        key=key,
-        fingerprint=request_fingerprint(path=request.path, canonical=parsed.fingerprint_source()),
+    answer = reward_grant_idempotent(
+        app=call.app,
+        parsed=parsed,
+        path=call.request.path,
+        idempotency_key=idempotency_key(call.request),
     )
-    if claim.record_pk is None:
-        return _replay(claim)
-    try:
-        # The stored answer commits with the charge, or neither does: a claim taken over by a
-        # retry meanwhile (ClaimLost) rolls the charge back.
-        with transaction.atomic():
-            body = _grant_body(parsed, app)
-            idempotency_complete(claim=claim, status=200, body=body)
-        return 200, body, {}
-    except ClaimLost:
-        return _replay(idempotency_settled(claim=claim))
-    except ApiError as error:
-        refusal = error  # nothing was charged; stored below so a retry gets the same refusal
-    except Exception:
-        idempotency_release(claim=claim)
-        raise
-    try:
-        idempotency_complete(claim=claim, status=refusal.status, body=refusal.body())
-    except ClaimLost:
-        return _replay(idempotency_settled(claim=claim))
-    raise refusal
-
-
-def _replay(claim: Claim):
-    return claim.replay_status, claim.replay_body, {"Idempotent-Replayed": "true"}
-
-
-def _grant_body(parsed: RewardRequest, app: App):
-    try:
-        result = reward_grant(
-            app=app,
-            campaign_id=parsed.campaign_id,
-            reward_group_id=parsed.reward_group_id,
-            moment_id=parsed.moment_id,
-            device_type=parsed.device_type,
-            customer_ref_hashed=(
-                customer_ref_hash(app_id=app.app_id, customer_ref=parsed.customer_ref)
-                if parsed.customer_ref is not None
-                else None
-            ),
-        )
-    except RewardRefused as refusal:
-        raise api_error(refusal.code, refusal.text) from refusal
-    if result is None:
-        return []
-    return {
-        "rewardNotificationUrl": result.url,
-        "rewardNotificationText": result.text,
-        "testMode": result.test_mode,
-    }
+    return answer.status, answer.body, ({"Idempotent-Replayed": "true"} if answer.replayed else {})
 
 
 @csrf_exempt

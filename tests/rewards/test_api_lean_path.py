@@ -167,12 +167,12 @@ def test_unknown_paths_and_oversized_bodies_keep_their_json_shapes(api, live):
 
 
 def test_an_error_in_a_view_is_still_a_json_500(api, live, monkeypatch):
-    from rewards.api import views
+    from rewards.api import grant
 
     def broken(**kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(views, "reward_grant", broken)
+    monkeypatch.setattr(grant, "reward_grant", broken)
 
     response = api.reward(live)
 

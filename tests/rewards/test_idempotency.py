@@ -14,7 +14,8 @@ from rewards.tasks import purge_idempotency_records
 
 from .conftest import body_for
 
-pytestmark = pytest.mark.django_db
+# On both grant engines (tests/rewards/conftest.py): the idempotency wraps either.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("grant_engine")]
 
 
 def _reward(api, campaign, key, **overrides):

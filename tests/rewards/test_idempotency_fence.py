@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.models import LedgerEntry
-from rewards.api import views
+from rewards.api import grant
 from rewards.api.errors import ApiError
 from rewards.api.idempotency import (
     LEASE,
@@ -33,8 +33,9 @@ from .conftest import ApiCaller, body_for
 
 
 class _HoldFirst:
-    """Wraps the view's charging step: the first GetReward to reach it waits, inside its
-    transaction, `before` or `after` its charge, until the test releases it."""
+    """Wraps GetReward's charging step (rewards.api.grant.reward_grant_body): the first
+    GetReward to reach it waits, inside its transaction, `before` or `after` its charge, until
+    the test releases it."""
 
     def __init__(self, real, where: str):
         self.real = real
@@ -48,12 +49,12 @@ class _HoldFirst:
         self.reached.set()
         assert self.release.wait(timeout=30), "the test never released the first request"
 
-    def __call__(self, parsed, app):
+    def __call__(self, *, app, parsed):
         with self._lock:
             mine, self._taken = not self._taken, True
         if mine and self.where == "before":
             self._hold()
-        result = self.real(parsed, app)
+        result = self.real(app=app, parsed=parsed)
         if mine and self.where == "after":
             self._hold()
         return result
@@ -84,8 +85,8 @@ def _reward(key: str, campaign, idempotency_key: str):
 def test_a_retry_after_the_lease_and_the_first_request_make_one_charge_and_one_url(
     postgres, api_app, live, monkeypatch, held
 ):
-    hold = _HoldFirst(views._grant_body, held)
-    monkeypatch.setattr(views, "_grant_body", hold)
+    hold = _HoldFirst(grant.reward_grant_body, held)
+    monkeypatch.setattr(grant, "reward_grant_body", hold)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(_reward, api_app.key, live, "braze-retry-1")
