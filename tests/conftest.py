@@ -237,11 +237,14 @@ def counters(request, settings, tmp_path):
     """The abuse limits' counters (console.throttle), on real Redis and then on the embedded
     mode's file cache. Returns how to end every running window (Redis's expiry runs on its own
     clock, so there the keys are dropped; the cache's windows are travelled past)."""
+    from console.redis import redis_reset
+
     if request.param == "redis":
         request.getfixturevalue("redis_client")
         # Production's 0.25 s fails open on a slow answer; a loaded test machine running 25
         # threads in one process can be that slow, and the limits would then go uncounted.
         settings.REDIS_SOCKET_TIMEOUT = 2.0
+        redis_reset()  # the client of this process is built again, with that timeout
         throttle.clear_all()
         yield throttle.clear_all
         throttle.clear_all()
