@@ -147,26 +147,23 @@ def endpoint_send_test(request, pk: int):
 @admin_required
 @require_POST
 def delivery_retry(request, pk: int, delivery_pk: int):
-    endpoint = selectors.endpoint_for_request(request, pk)
-    delivery = selectors.delivery_for_request(request, endpoint, delivery_pk)
-    try:
-        services.webhook_delivery_retry(delivery=delivery, actor=request.user)
-    except ValidationError as exc:
-        _flash(request, exc)
-    else:
-        messages.success(request, "Retrying now: the new attempt is in the delivery log.")
-    return redirect("webhooks:detail", pk=endpoint.pk)
+    return _send_again(request, pk, delivery_pk, services.webhook_delivery_retry, "Retrying now")
 
 
 @admin_required
 @require_POST
 def delivery_resend(request, pk: int, delivery_pk: int):
+    return _send_again(request, pk, delivery_pk, services.webhook_delivery_resend, "Resending")
+
+
+def _send_again(request, pk: int, delivery_pk: int, service, done: str):
+    # "Retry now" and "Resend" differ only in which deliveries their service accepts.
     endpoint = selectors.endpoint_for_request(request, pk)
     delivery = selectors.delivery_for_request(request, endpoint, delivery_pk)
     try:
-        services.webhook_delivery_resend(delivery=delivery, actor=request.user)
+        service(delivery=delivery, actor=request.user)
     except ValidationError as exc:
         _flash(request, exc)
     else:
-        messages.success(request, "Resending: the new attempt is in the delivery log.")
+        messages.success(request, f"{done}: the new attempt is in the delivery log.")
     return redirect("webhooks:detail", pk=endpoint.pk)

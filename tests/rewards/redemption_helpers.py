@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
 from campaigns.services.lifecycle import rewards_expire_at
 from rewards.models import RewardGrant
-from rewards.redemption.services import ShippingAddress, shopper_sign_up
+from rewards.redemption.services import ClaimRefused, ShippingAddress, shopper_sign_up
 from tests.factories import (
     AppFactory,
     CampaignFactory,
@@ -105,3 +108,24 @@ def us_de_jp_preview_campaign(**fields):
     add_reward_group(campaign, marketplace="DE", title="Kopfhörer", price="13.99")
     add_reward_group(campaign, marketplace="JP", title="ワイヤレスイヤホン", price="1480")
     return campaign
+
+
+def at_once(calls: list, *, threads: int | None = None) -> list:
+    """Run the calls in waves of `threads` (all of them by default) that start at the same
+    moment, each in its own thread and database connection; what each returned, or the
+    ClaimRefused it raised."""
+    threads = threads or len(calls)
+    assert len(calls) % threads == 0, "every wave is full, or the barrier never opens"
+    barrier = threading.Barrier(threads)
+
+    def run(call):
+        try:
+            barrier.wait(timeout=30)
+            return call()
+        except ClaimRefused as exc:
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(run, calls))

@@ -3,37 +3,15 @@ each thread on its own connection. Exactly one claim and one credit come out of 
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.core import mail
-from django.db import connection
 
 from rewards.models import Claim, CreditEntry, RewardGrant
 from rewards.redemption.services import ClaimRefused, reward_claim
 
-from .redemption_helpers import US_ADDRESS, grant_for, make_shopper, reward_campaign
+from .redemption_helpers import US_ADDRESS, at_once, grant_for, make_shopper, reward_campaign
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls: list) -> list:
-    """Run every call at once (a barrier), each thread with its own database connection;
-    returns what each returned or the ClaimRefused it raised."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            return call()
-        except ClaimRefused as exc:
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_20_shoppers_claiming_one_credit_at_once_get_one_claim_one_credit_and_19_already_claimed(
@@ -44,7 +22,7 @@ def test_20_shoppers_claiming_one_credit_at_once_get_one_claim_one_credit_and_19
     credit = campaign.reward_groups.get().discount_category
     shoppers = [make_shopper(f"racer{i}@shopper.test") for i in range(20)]
 
-    outcomes = _race(
+    outcomes = at_once(
         [
             lambda s=s: reward_claim(
                 grant=grant, shopper=s, catalog_credit=credit, device_id="", ip="203.0.113.9"
@@ -69,7 +47,7 @@ def test_20_tabs_of_one_shopper_claiming_a_product_at_once_ship_it_once(postgres
     product = campaign.reward_groups.get().products.first()
     shopper = make_shopper()
 
-    outcomes = _race(
+    outcomes = at_once(
         [
             lambda: reward_claim(
                 grant=grant,

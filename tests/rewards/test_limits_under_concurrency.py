@@ -8,11 +8,9 @@ mode's file cache)."""
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -21,32 +19,17 @@ from rewards.models import Claim, Shopper
 from rewards.redemption.services import ClaimRefused, ShippingAddress, reward_claim
 
 from ..conftest import PASSWORD
-from .redemption_helpers import SHOPPER_PASSWORD, grant_for, make_shopper, reward_campaign
+from .redemption_helpers import (
+    SHOPPER_PASSWORD,
+    at_once,
+    grant_for,
+    make_shopper,
+    reward_campaign,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ONE_IP = "203.0.113.66"
-
-
-def _at_once(calls: list, *, threads: int | None = None) -> list:
-    """Run the calls in waves of `threads` (all of them by default) that start at the same
-    moment, each in its own thread and database connection; what each returned, or the
-    ClaimRefused it raised."""
-    threads = threads or len(calls)
-    assert len(calls) % threads == 0, "every wave is full, or the barrier never opens"
-    barrier = threading.Barrier(threads)
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            return call()
-        except ClaimRefused as exc:
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(run, calls))
 
 
 class _Counted:
@@ -76,7 +59,7 @@ def test_20_shopper_sign_ups_at_once_from_one_ip_create_exactly_5_accounts(postg
             REMOTE_ADDR=ONE_IP,
         )
 
-    responses = _at_once([lambda n=n: sign_up(n) for n in range(20)])
+    responses = at_once([lambda n=n: sign_up(n) for n in range(20)])
 
     assert Shopper.objects.count() == 5
     assert sorted(r.status_code for r in responses) == [302] * 5 + [429] * 15
@@ -104,7 +87,7 @@ def test_50_wrong_passwords_at_once_for_one_shopper_check_at_most_5(
         )
 
     # 50 guesses through 25 threads: two waves of 25 at once.
-    responses = _at_once([lambda n=n: guess(n) for n in range(50)], threads=25)
+    responses = at_once([lambda n=n: guess(n) for n in range(50)], threads=25)
 
     assert checks.calls <= 5
     assert sum(r.status_code == 429 for r in responses) >= 45
@@ -134,7 +117,7 @@ def test_20_console_sign_ups_at_once_from_one_ip_create_exactly_5_accounts(postg
             REMOTE_ADDR=ONE_IP,
         )
 
-    responses = _at_once([lambda n=n: sign_up(n) for n in range(20)])
+    responses = at_once([lambda n=n: sign_up(n) for n in range(20)])
 
     assert Account.objects.count() == 5
     assert get_user_model().objects.count() == 5
@@ -153,7 +136,7 @@ def test_30_wrong_passwords_at_once_for_one_developer_check_at_most_5(
             REMOTE_ADDR=f"198.51.100.{n + 1}",
         )
 
-    responses = _at_once([lambda n=n: guess(n) for n in range(30)])
+    responses = at_once([lambda n=n: guess(n) for n in range(30)])
 
     assert checks.calls <= 5
     assert sum(r.status_code == 429 for r in responses) >= 25
@@ -167,7 +150,7 @@ def test_30_wrong_passwords_at_once_for_one_developer_check_at_most_5(
 # --- The fraud rule (FRAUD_MAX_LINKED_ACCOUNTS = 3) -------------------------------------------
 
 
-def _claims_at_once(*, device_ids: list[str], addresses: list[ShippingAddress | None]) -> list:
+def _claimsat_once(*, device_ids: list[str], addresses: list[ShippingAddress | None]) -> list:
     """One new shopper per claim, each with a grant of their own, all claiming at once."""
     campaign = reward_campaign()
     product = campaign.reward_groups.get().products.first()
@@ -186,13 +169,13 @@ def _claims_at_once(*, device_ids: list[str], addresses: list[ShippingAddress | 
                 ip="203.0.113.9",
             )
         )
-    return _at_once(runs)
+    return at_once(runs)
 
 
 def test_6_new_shoppers_on_one_device_claiming_at_once_let_3_through_and_flag_3(postgres, settings):
     settings.FRAUD_MAX_LINKED_ACCOUNTS = 3
 
-    outcomes = _claims_at_once(device_ids=["one-shared-device"] * 6, addresses=[None] * 6)
+    outcomes = _claimsat_once(device_ids=["one-shared-device"] * 6, addresses=[None] * 6)
 
     assert sum(isinstance(o, Claim) for o in outcomes) == 3
     assert [o.code for o in outcomes if isinstance(o, ClaimRefused)] == ["flagged"] * 3
@@ -220,7 +203,7 @@ def test_6_claims_to_one_address_spelled_6_ways_at_once_let_3_through_and_flag_3
     ]
 
     # Six devices: only the address links them.
-    outcomes = _claims_at_once(device_ids=[f"device-{n}" for n in range(6)], addresses=addresses)
+    outcomes = _claimsat_once(device_ids=[f"device-{n}" for n in range(6)], addresses=addresses)
 
     assert sum(isinstance(o, Claim) for o in outcomes) == 3
     assert [o.code for o in outcomes if isinstance(o, ClaimRefused)] == ["flagged"] * 3
