@@ -75,7 +75,7 @@ test-embedded: install chromium
 	env -u DATABASE_URL -u REDIS_URL CI_EMBEDDED=1 VAR_DIR="$$var_dir" \
 	  $(BIN)/pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
-# The everyday loop (a few minutes): the suite on SQLite in a fresh VAR_DIR without Redis,
+# The everyday loop (under 3 minutes on two cores): the suite on SQLite in a fresh VAR_DIR without Redis,
 # less the slow end-to-end tests and the browser tests; tests that need PostgreSQL or Redis skip.
 test-fast: install
 	@var_dir=$$(mktemp -d) && trap 'rm -rf "$$var_dir"' EXIT && \

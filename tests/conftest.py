@@ -51,13 +51,28 @@ def redis_url_for(slot: int) -> str:
 
 
 def pytest_configure(config):
+    _fast_password_hashing()
+    if WORKER:
+        _worker_services()
+
+
+def _fast_password_hashing() -> None:
+    """Hash passwords with a fast hasher: every persona is a user with a password, and
+    production's PBKDF2 (a million rounds, about half a second each) was most of the suite's
+    time. No test is about the hasher; sign-in, throttling and reset tests check passwords the
+    same way with it. (Processes a test starts, such as the production servers, keep PBKDF2.)"""
+    from django.contrib.auth.hashers import get_hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+
+
+def _worker_services() -> None:
     """Give this xdist worker its own Redis database and file cache, before any test (or any
     module a test imports) connects: throttle.clear_all(), cache.clear() (a FLUSHDB on Redis, a
     folder wipe on the file cache) and the counters of one worker must not reach another's. The
     test database needs nothing here: pytest-django suffixes its name per worker (PostgreSQL);
     SQLite's test database is in memory, per process."""
-    if not WORKER:
-        return
     if settings.REDIS_URL:
         url = redis_url_for(WORKER_INDEX)
         settings.REDIS_URL = settings.CACHES["default"]["LOCATION"] = url
