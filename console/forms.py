@@ -119,14 +119,25 @@ class MembershipRoleForm(forms.Form):
 
 
 class AcceptInvitationForm(forms.Form):
+    """The invitee's password: a new one, or (a removed teammate invited again) the one they
+    already sign in with, which the service checks."""
+
     password = forms.CharField(
         label="Choose a password",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def __init__(self, *args, returning: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.returning = returning
+        if returning:
+            self.fields["password"].label = "Your password"
+            self.fields["password"].widget.attrs["autocomplete"] = "current-password"
+
     def clean_password(self):
         password = self.cleaned_data["password"]
-        password_validation.validate_password(password)
+        if not self.returning:
+            password_validation.validate_password(password)
         return password
 
 

@@ -92,11 +92,15 @@ class PasswordResetView(auth_views.PasswordResetView):
 @account_required
 def team(request):
     account = request.account
+    members = list(account.memberships.select_related("user").order_by("joined_at", "pk"))
     return render(
         request,
         "console/team.html",
         {
-            "members": account.memberships.select_related("user"),
+            "members": members,
+            # The only admin is offered neither Remove nor a role change (the service refuses
+            # both): the account must keep someone who manages apps, keys and billing.
+            "admin_count": sum(1 for m in members if m.is_admin),
             "invitations": [
                 i
                 for i in account.invitations.filter(
@@ -199,7 +203,8 @@ def invitation_accept(request, token: str):
     if request.user.is_authenticated:
         messages.error(request, "Log out first to accept an invitation for another address.")
         return redirect("console:dashboard")
-    form = AcceptInvitationForm(request.POST or None)
+    returning = services.invitation_returning_user(invitation=invitation) is not None
+    form = AcceptInvitationForm(request.POST or None, returning=returning)
     if request.method == "POST" and form.is_valid():
         try:
             membership = services.invitation_accept(
@@ -212,7 +217,9 @@ def invitation_accept(request, token: str):
             messages.success(request, f"You joined {membership.account.name}.")
             return redirect("console:dashboard")
     return render(
-        request, "console/invitation_accept.html", {"form": form, "invitation": invitation}
+        request,
+        "console/invitation_accept.html",
+        {"form": form, "invitation": invitation, "returning": returning},
     )
 
 

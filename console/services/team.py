@@ -47,10 +47,14 @@ def invitation_create(
     if membership is None or membership.account_id != account.pk or not membership.is_admin:
         raise PermissionError("Only an admin of this account can invite teammates.")
     email = User.objects.normalize_email(email).lower()
-    if User.objects.filter(username__iexact=email).exists():
+    existing = User.objects.filter(username__iexact=email).first()
+    if existing is not None and not _may_rejoin(existing):
+        in_team = Membership.objects.filter(user=existing, account=account).exists()
         raise ValidationError(
             {
-                "email": "This person already has a Moments Console account; "
+                "email": f"{email} is already on your team."
+                if in_team
+                else "This person already has a Moments Console account; "
                 "a user can belong to one company only."
             }
         )
@@ -89,6 +93,19 @@ def invitation_create(
     return IssuedInvitation(invitation=invitation, token=token)
 
 
+def _may_rejoin(user) -> bool:
+    """A user may be invited when they belong to no company: a teammate removed from an account
+    keeps their user (the activity log names them), deactivated and without a seat. Staff never
+    join a developer account."""
+    return not user.is_staff and not Membership.objects.filter(user=user).exists()
+
+
+def invitation_returning_user(*, invitation: Invitation):
+    """The existing user an invitation is for (a removed teammate invited again), or None when
+    accepting creates a new user."""
+    return User.objects.filter(username__iexact=invitation.email).first()
+
+
 def invitation_find(*, token: str) -> Invitation | None:
     """The open invitation for a raw link token, or None."""
     invitation = (
@@ -102,6 +119,8 @@ def invitation_find(*, token: str) -> Invitation | None:
 def invitation_accept(*, token: str, password: str) -> Membership:
     """Accept an invitation: creates the invitee's user and seat, and closes the invitation.
 
+    A removed teammate invited again (their user is kept, deactivated) signs in instead: the
+    password is their existing one, and their user is reactivated with the new seat.
     The conditional update makes a double-submitted form accept it once.
     """
     invitation = invitation_find(token=token)
@@ -113,13 +132,29 @@ def invitation_accept(*, token: str, password: str) -> Membership:
         ).update(accepted_at=timezone.now())
         if claimed != 1:
             raise ValidationError("This invitation has already been used.")
-        try:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    username=invitation.email, email=invitation.email, password=password
+        # Locked: a removal or another invitation of the same user waits for this seat.
+        user = User.objects.select_for_update().filter(username__iexact=invitation.email).first()
+        if user is not None:
+            if not _may_rejoin(user):
+                raise ValidationError("This email already has a Moments Console account.")
+            # Raising rolls the claim back: a mistyped password leaves the link usable.
+            if not user.check_password(password):
+                raise ValidationError(
+                    "That is not the password of your Moments Console account. "
+                    "Enter the password you signed in with before."
                 )
-        except IntegrityError as exc:
-            raise ValidationError("This email already has a Moments Console account.") from exc
+            User.objects.filter(pk=user.pk).update(is_active=True)
+            user.is_active = True
+        else:
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(
+                        username=invitation.email, email=invitation.email, password=password
+                    )
+            except IntegrityError as exc:
+                raise ValidationError(
+                    "This email already has a Moments Console account."
+                ) from exc
         activity_record(
             actor=user,
             account=invitation.account,

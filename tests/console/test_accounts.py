@@ -130,6 +130,79 @@ def test_an_admin_invites_a_teammate_who_joins_by_the_link(
     assert client.get(link).status_code == 404
 
 
+def test_the_invitation_page_says_who_is_invited_as_what(client, alice, acme):
+    link = _invite(client, alice, "dave@acme.test", role="member")
+
+    page = client.get(link).content.decode()
+
+    assert (
+        "alice@acme.test invited <strong>dave@acme.test</strong> as <strong>Member</strong>."
+        in page
+    )
+    assert "invited as" not in page
+
+
+def _invite(client, actor, email, *, role="member") -> str:
+    """The invitation link an admin's invitation of `email` mails (signed out afterwards)."""
+    from console import services
+
+    client.logout()
+    token = services.invitation_create(
+        account=actor.membership.account, actor=actor, email=email, role=role
+    ).token
+    return f"/invitations/{token}/"
+
+
+def test_a_removed_teammate_is_invited_again_and_rejoins_with_their_password(
+    client, alice, bob, acme
+):
+    from console import services
+
+    services.membership_remove(actor=alice, membership=bob.membership)
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("console:invite"), {"email": "bob@acme.test", "role": "admin"}, follow=True
+    )
+
+    assert "Invitation sent to bob@acme.test." in response.content.decode()
+    link = _invite(client, alice, "bob@acme.test", role="admin")
+    page = client.get(link).content.decode()
+    assert "enter its password to rejoin" in page
+    # A wrong password neither joins nor uses up the link.
+    wrong = client.post(link, {"password": "not-bobs-password-1"}, follow=True)
+    assert "That is not the password of your Moments Console account" in wrong.content.decode()
+    assert not Membership.objects.filter(user=bob).exists()
+
+    joined = client.post(link, {"password": PASSWORD}, follow=True)
+
+    assert "You joined Acme Games." in joined.content.decode()
+    seat = Membership.objects.get(user__email="bob@acme.test")
+    assert seat.user_id == bob.pk and seat.account == acme and seat.role == "admin"
+    bob.refresh_from_db()
+    assert bob.is_active
+    client.logout()
+    assert client.login(username="bob@acme.test", password=PASSWORD)
+
+
+def test_a_teammate_still_on_the_team_is_not_invited_again(client, alice, bob):
+    client.force_login(alice)
+    response = client.post(
+        reverse("console:invite"), {"email": "bob@acme.test", "role": "member"}, follow=True
+    )
+    assert "bob@acme.test is already on your team." in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_staff_cannot_be_invited_into_a_developer_account(client, alice, reviewer):
+    client.force_login(alice)
+    response = client.post(
+        reverse("console:invite"), {"email": "rita@moments.test", "role": "member"}, follow=True
+    )
+    assert "already has a Moments Console account" in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
 def test_a_member_cannot_invite(client, bob):
     client.force_login(bob)
     response = client.post(reverse("console:invite"), {"email": "eve@acme.test", "role": "admin"})

@@ -555,6 +555,8 @@ def test_a_members_team_page_shows_the_team_but_no_role_or_remove_controls(clien
 
 
 def test_an_admins_team_page_shows_role_and_remove_controls_for_each_member(alice_client, world):
+    services.membership_role_set(actor=world.alice, membership=world.dave.membership, role="admin")
+
     page = alice_client.get(reverse("console:team")).content.decode()
 
     for user in (world.alice, world.bob, world.dave):
@@ -562,6 +564,19 @@ def test_an_admins_team_page_shows_role_and_remove_controls_for_each_member(alic
         assert reverse("console:member_remove", args=[user.membership.pk]) in page
     assert reverse("console:invite") in page
     assert "Withdraw" in page
+    assert 'id="only-admin"' not in page
+
+
+def test_the_only_admin_is_offered_neither_remove_nor_a_role_change(alice_client, world):
+    page = alice_client.get(reverse("console:team")).content.decode()
+
+    alice = world.alice.membership.pk
+    assert reverse("console:member_remove", args=[alice]) not in page
+    assert reverse("console:member_role_set", args=[alice]) not in page
+    assert "The only admin: make another teammate an admin" in page
+    for user in (world.bob, world.dave):  # the members are still managed
+        assert reverse("console:member_remove", args=[user.membership.pk]) in page
+        assert reverse("console:member_role_set", args=[user.membership.pk]) in page
 
 
 def test_a_members_billing_page_shows_no_card_or_tax_id_controls(client, world):
@@ -740,6 +755,62 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(postgres, alice,
 
     assert Membership.objects.filter(account=acme, role="admin").count() == 1
     assert len(errors) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_removing_each_other_at_once_leave_one_admin(postgres, alice, acme):
+    dave = MembershipFactory(user__email="dave@acme.test", account=acme, role="admin").user
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def remove(actor, target):
+        try:
+            barrier.wait(timeout=10)
+            services.membership_remove(
+                actor=actor, membership=Membership.objects.get(user=target)
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            # The second to get the account's lock has been removed itself by then.
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=remove, args=(alice, dave)),
+        threading.Thread(target=remove, args=(dave, alice)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    admins = Membership.objects.filter(account=acme, role="admin")
+    assert admins.count() == 1
+    assert admins.get().user.is_active
+    assert len(errors) == 1
+    assert ActivityEntry.objects.filter(action="membership.removed").count() == 1
+
+
+def test_a_members_campaign_page_offers_no_key_management(client, bob, acme_app):
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(app=acme_app, account=acme_app.account)
+    url = reverse("campaigns:detail", args=[campaign.campaign_id])
+    client.force_login(bob)
+
+    page = client.get(url).content.decode()
+
+    assert "manage keys" not in page
+    assert "see the app&#x27;s keys" in page or "see the app's keys" in page
+    assert "No active key: an admin of your account issues one" in page
+
+
+def test_an_admins_campaign_page_links_to_manage_keys(alice_client, acme_app):
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(app=acme_app, account=acme_app.account)
+    page = alice_client.get(reverse("campaigns:detail", args=[campaign.campaign_id])).content
+    assert "manage keys" in page.decode()
 
 
 def test_a_members_campaign_wizard_asks_an_admin_instead_of_linking_admin_pages(client, bob):
