@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -133,6 +133,71 @@ def activity_record(
     return entry
 
 
+def activity_record_session(
+    *,
+    actor,
+    account,
+    action: str,
+    target: models.Model,
+    data: dict,
+    gather: str,
+    within: timedelta,
+) -> ActivityEntry:
+    """Record one edit of `target` in its editing session: while the same user's edits of the
+    same object follow each other within `within`, with nobody else's change to it in between,
+    they update one row instead of adding one each ("edited Summer Quest (steps 2, 3 and 5)").
+
+    `data[gather]` is what tells the edits apart (the wizard's step): the row keeps each one's
+    value in `<gather>s`, in order, and the newest value of every other field. The row takes
+    the latest edit's time and IP, so the log's newest-first order shows the session where it
+    ended. Call it inside the edit's transaction.
+
+    Written at write time, not grouped when read, so a page of the log is 50 rows of what a
+    reader sees and its filters count what they show. Two edits at once are serialised by the
+    target's row lock (taken here; the wizard holds it already), so the second sees the first's
+    row and extends it; the UPDATE is also conditional on the row being unchanged since read.
+    """
+    model = target._meta.concrete_model
+    list(model._base_manager.select_for_update().filter(pk=target.pk).values_list("pk"))
+    now = timezone.now()
+    key = f"{gather}s"
+    value = _plain({gather: data[gather]})[gather]
+    last = (
+        ActivityEntry.objects.filter(
+            account_id=getattr(account, "pk", account),
+            object_type=model._meta.label_lower,
+            object_id=str(target.pk),
+            created_at__gte=now - within,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if (
+        last is not None
+        and last.action == action
+        and _is_user(actor)
+        and last.actor_id == actor.pk
+    ):
+        gathered = list(last.data.get(key) or [last.data.get(gather)])
+        if value not in gathered:
+            gathered.append(value)
+        merged = {**last.data, **_plain(data), key: gathered}
+        extended = ActivityEntry.objects.filter(
+            pk=last.pk, created_at=last.created_at, action=action
+        ).update(data=merged, created_at=now, ip=_client_ip.get())
+        if extended == 1:
+            last.data, last.created_at, last.ip = merged, now, _client_ip.get()
+            return last
+    return activity_record(
+        actor=actor,
+        account=account,
+        action=action,
+        target=target,
+        data={**data, key: [value]},
+        created_at=now,
+    )
+
+
 def _admin_history_write(*, actor, lines: Iterable[HistoryLine], when: datetime) -> None:
     # The admin's LogEntry needs a user: a change by the system (a sweep, a task) has no line
     # there; it is in the activity log all the same.
@@ -227,7 +292,7 @@ def account_activity(
     if group:
         rows = rows.filter(action_group_q(group))
     if actor:
-        rows = rows.filter(actor_label=actor)
+        rows = rows.filter(_actor_q(actor))
     if since:
         rows = rows.filter(created_at__gte=day_start(since))
     if until:
@@ -235,19 +300,46 @@ def account_activity(
     return rows.order_by("-created_at", "-pk")
 
 
-def account_activity_actors(*, account_id: int) -> list[str]:
-    """Who appears in the account's log (for the actor filter), alphabetically."""
-    return list(
+def account_activity_actors(*, account_id: int) -> list[tuple[str, str]]:
+    """Who appears in the account's log, for the actor filter: (value, as shown) pairs,
+    alphabetically. Every staff member is the one "Moments review team"."""
+    labels = (
         ActivityEntry.objects.filter(account_id=account_id)
         .order_by("actor_label")
         .values_list("actor_label", flat=True)
         .distinct()
     )
+    choices = {
+        REVIEW_TEAM if label.endswith(_STAFF_SUFFIX) else label: actor_display(label)
+        for label in labels
+    }
+    return sorted(choices.items(), key=lambda choice: choice[1].lower())
 
 
-# The sentence each action reads as, after the actor: "{object}" is the changed object as it
-# was named then, other fields come from the row's data. An action missing here reads as its
-# name, so a new service's rows are never hidden.
+# Developers never see a reviewer's address (as on the campaign page's history): staff are
+# "Moments review team". actor_label marks staff so (see actor_label()).
+REVIEW_TEAM = "Moments review team"
+_STAFF_SUFFIX = " (staff)"
+
+
+def actor_display(label: str) -> str:
+    """Who made a change, as the account's people read it: a teammate by email, staff as the
+    review team, a shopper as "A shopper", sweeps and tasks as "System"."""
+    if label.endswith(_STAFF_SUFFIX):
+        return REVIEW_TEAM
+    return {"system": "System", "shopper": "A shopper"}.get(label, label)
+
+
+def _actor_q(actor: str) -> Q:
+    # The filter of one choice in the "Who" list: the review team is every staff member.
+    if actor == REVIEW_TEAM:
+        return Q(actor_label__endswith=_STAFF_SUFFIX)
+    return Q(actor_label=actor)
+
+
+# The sentence each action reads as, after the actor: "{object}" is the changed object as it is
+# named now (or was named then, if it is gone), other fields come from the row's data. An
+# action missing here reads as its name, so a new service's rows are never hidden.
 SENTENCES: dict[str, str] = {
     "account.signed_up": "signed up {object}",
     "account.spend_limit_set": (
@@ -285,7 +377,7 @@ SENTENCES: dict[str, str] = {
     "api_key.revoked": "revoked the key {prefix}… of {object}",
     "payment_method.added": "put the card {object} on file",
     "campaign.created": "started the draft campaign {object}",
-    "campaign.updated": "saved step {step} ({step_name}) of {object}",
+    "campaign.updated": "edited {object} in the wizard ({steps})",
     "campaign.deleted": "deleted the draft campaign {object}",
     "campaign.duplicated": "duplicated {source_name} as the new draft {object}",
     "campaign.submitted": "submitted {object} for review",
@@ -298,9 +390,11 @@ SENTENCES: dict[str, str] = {
     "invoice.issued": "issued invoice {object} of {total|money}",
     "invoice.credited": "issued credit note {credit_note} of {amount|money} on {object}: {reason}",
     "invoice.paid": "marked {object} paid on {paid_on} (reference {reference})",
-    "claim.released": "released the flagged claim {object}",
-    "claim.blocked": "blocked the flagged claim {object}",
-    "claim.returned": "returned the product of {object}",
+    # A claim reads as what was claimed, from which campaign (the page joins both, current):
+    # "released a shopper's flagged claim of Echo Dot (US) from Summer Quest".
+    "claim.released": "released a shopper's flagged claim of {object}",
+    "claim.blocked": "blocked a shopper's flagged claim of {object}",
+    "claim.returned": "returned {object}",
     "exchange_rate.set": "set the exchange rate: {object}",
 }
 
@@ -310,22 +404,50 @@ class _Blank(dict):
         return "?"
 
 
-def activity_what(entry: ActivityEntry) -> str:
+def activity_what(entry: ActivityEntry, *, name: str | None = None) -> str:
     """What happened, said after the actor (the Activity page shows who in a column of its own):
-    "rotated the key of Space Miner"."""
+    "rotated the key of Space Miner".
+
+    `name` is the object as it is called now (the page reads the current names of campaigns,
+    apps and claims' rewards); without it, the object reads as it was named then."""
     template = SENTENCES.get(entry.action)
     if template is None:
-        what = f"{entry.action} {entry.object_repr}".strip()
+        what = f"{entry.action} {name or entry.object_repr}".strip()
     else:
-        values = _Blank({k: _text(v) for k, v in (entry.data or {}).items()})
+        data = entry.data or {}
+        values = _Blank({k: _text(v) for k, v in data.items()})
         # Amounts read as money: "$15,000.00", not "15000.00".
-        for name in _AMOUNTS.findall(template):
-            values[f"{name}|money"] = _money(values.get(name, ""))
-        values["object"] = entry.object_repr or "?"
+        for field in _AMOUNTS.findall(template):
+            values[f"{field}|money"] = _money(values.get(field, ""))
+        for field in ("role", "old_role", "new_role"):
+            if field in data:
+                values[field] = _ROLES.get(data[field], values[field])
+        if entry.action == "campaign.updated":
+            values["steps"] = _steps(data)
+        if name:
+            values["object"] = name
+        elif entry.object_type == "rewards.claim":  # "Claim 3 of grant 5" means nothing to them
+            values["object"] = "a reward"
+        else:
+            values["object"] = entry.object_repr or "?"
         if entry.action == "account.tax_id_set" and not entry.data.get("new"):
             template = "removed the tax / VAT id"
         what = template.format_map(values)
     return what
+
+
+_ROLES = {"admin": "Admin", "member": "Member"}
+
+
+def _steps(data: dict) -> str:
+    # "step 2, name and duration" for one; "steps 2, 3 and 5" for a session of several (rows
+    # written before sessions hold only `step`).
+    steps = data.get("steps") or [data.get("step", "?")]
+    if len(steps) == 1:
+        name = data.get("step_name")
+        return f"step {steps[0]}, {name}" if name else f"step {steps[0]}"
+    numbers = [str(step) for step in steps]
+    return f"steps {', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 # The fields a sentence shows as money: "{limit|money}" (in USD, as spend and limits are).

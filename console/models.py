@@ -237,8 +237,10 @@ class ActivityEntry(models.Model):
     """One state change in an account, written by the service that made it, in the same
     transaction (SPEC §12): who, when, what, on which object, from which IP.
 
-    Rows are never edited. `actor_label` keeps who it was after the user is gone; staff and
-    the system (sweeps, tasks) appear as themselves. Written only by `activity_record`.
+    Rows are never edited, but for one kind: a draft's session of editing gathers its steps in
+    one row (activity_record_session). `actor_label` keeps who it was after the user is gone;
+    staff and the system (sweeps, tasks) appear as themselves. Written only by
+    `activity_record` and `activity_record_session`.
     """
 
     account = models.ForeignKey(

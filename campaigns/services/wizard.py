@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from console.activity import activity_record
+from console.activity import activity_record, activity_record_session
 from console.hooks import PAYMENT_METHOD_ON_FILE, hook_call
 from console.money import format_money
 from rewards.catalog.models import DiscountCategory, Marketplace, Product
@@ -102,15 +102,23 @@ STEP_NAMES = {
 }
 
 
+# Steps saved by the same person within this time of each other are one session of editing:
+# one row in the activity log, not one per step (issue 19).
+EDIT_SESSION = timedelta(minutes=30)
+
+
 def _step_saved(campaign: Campaign, actor, step: int, **data) -> None:
-    """The audit row of a saved wizard step (in the step's transaction): which step, and its
-    values a reader needs."""
-    activity_record(
+    """The audit row of a saved wizard step (in the step's transaction, the campaign's row
+    locked): which step, and its values a reader needs. Consecutive steps of one person's
+    session update one row, which lists the steps saved."""
+    activity_record_session(
         actor=actor,
         account=campaign.account_id,
         action="campaign.updated",
         target=campaign,
         data={"step": step, "step_name": STEP_NAMES[step], **data},
+        gather="step",
+        within=EDIT_SESSION,
     )
 
 

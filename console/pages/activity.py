@@ -18,9 +18,11 @@ from console.activity import (
     account_activity,
     account_activity_actors,
     activity_what,
+    actor_display,
 )
 from console.decorators import admin_required
 from console.models import ActivityEntry, App
+from rewards.redemption.models import Claim
 
 PER_PAGE = 50
 
@@ -41,9 +43,9 @@ class ActivityFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, actors: list[str], **kwargs):
+    def __init__(self, *args, actors: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [("", "Anyone"), *((a, a) for a in actors)]
+        self.fields["actor"].choices = [("", "Anyone"), *actors]
 
     def clean(self):
         cleaned = super().clean()
@@ -54,17 +56,42 @@ class ActivityFilterForm(forms.Form):
 
 
 @dataclass(frozen=True)
+class Ref:
+    """An object a row is about, as it is now: its current name and its page (if it has one)."""
+
+    name: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Row:
-    """One line of the page: the entry, its sentence and the link to its object (if any)."""
+    """One line of the page: the entry, who made it (as developers may read it), its sentence,
+    and the object's current name and page."""
 
     entry: ActivityEntry
+    who: str
     sentence: str
+    object_name: str
     url: str | None
 
 
-def _links(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, str], str]:
-    """The page of each object that still has one, in one query per kind of object (so the
-    page's queries do not grow with its rows). Scoped to the account, like every page."""
+def _claim_text(claim: Claim) -> str:
+    # What the shopper claimed, from which campaign, with no shopper data: "Echo Dot (US)
+    # from Summer Quest".
+    if claim.product_id:
+        item = f"{claim.product.title} ({claim.product.marketplace_id})"
+    else:
+        credit = claim.catalog_credit
+        item = f"a {credit.name} credit ({credit.marketplace_id})"
+    return f"{item} from {claim.grant.campaign.name}"
+
+
+def _objects(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, str], Ref]:
+    """The current name and page of each object that still exists, in one query per kind of
+    object (so the page's queries do not grow with its rows). Names are read now, not kept
+    from when the row was written: a draft renamed after "Untitled campaign fa43179a" reads
+    by its name. Scoped to the account, like every page."""
+
     def ids(object_type: str) -> list[int]:
         return [
             int(e.object_id)
@@ -72,29 +99,50 @@ def _links(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, str
             if e.object_type == object_type and e.object_id.isdigit()
         ]
 
-    links: dict[tuple[str, str], str] = {}
+    refs: dict[tuple[str, str], Ref] = {}
     if app_ids := ids("console.app"):
-        for pk, app_id in App.objects.filter(account_id=account_id, pk__in=app_ids).values_list(
-            "pk", "app_id"
-        ):
-            links["console.app", str(pk)] = reverse("console:app_detail", args=[app_id])
+        for pk, app_id, name in App.objects.filter(
+            account_id=account_id, pk__in=app_ids
+        ).values_list("pk", "app_id", "name"):
+            refs["console.app", str(pk)] = Ref(name, reverse("console:app_detail", args=[app_id]))
     if campaign_ids := ids("campaigns.campaign"):
-        for pk, campaign_id in Campaign.objects.filter(
+        for pk, campaign_id, name in Campaign.objects.filter(
             account_id=account_id, pk__in=campaign_ids
-        ).values_list("pk", "campaign_id"):
-            links["campaigns.campaign", str(pk)] = reverse("campaigns:detail", args=[campaign_id])
+        ).values_list("pk", "campaign_id", "name"):
+            refs["campaigns.campaign", str(pk)] = Ref(
+                name, reverse("campaigns:detail", args=[campaign_id])
+            )
+    if claim_ids := ids("rewards.claim"):
+        claims = Claim.objects.filter(
+            grant__campaign__account_id=account_id, pk__in=claim_ids
+        ).select_related("grant__campaign", "product", "catalog_credit")
+        for claim in claims:
+            refs["rewards.claim", str(claim.pk)] = Ref(
+                _claim_text(claim),
+                reverse("campaigns:detail", args=[claim.grant.campaign.campaign_id]),
+            )
     if endpoint_ids := ids("console.webhookendpoint"):
         from console.webhooks.models import WebhookEndpoint
 
         for pk in WebhookEndpoint.objects.filter(
             account_id=account_id, pk__in=endpoint_ids
         ).values_list("pk", flat=True):
-            links["console.webhookendpoint", str(pk)] = reverse("webhooks:detail", args=[pk])
+            refs["console.webhookendpoint", str(pk)] = Ref(
+                url=reverse("webhooks:detail", args=[pk])
+            )
     for e in entries:
         if e.object_type == "billing.invoice" and e.object_repr:
             # Invoices are reached by their number, which the row keeps.
-            links[e.object_type, e.object_id] = reverse("billing:invoice_pdf", args=[e.object_repr])
-    return links
+            refs[e.object_type, e.object_id] = Ref(
+                url=reverse("billing:invoice_pdf", args=[e.object_repr])
+            )
+    return refs
+
+
+def _row(entry: ActivityEntry, ref: Ref) -> Row:
+    what = activity_what(entry, name=ref.name)
+    shown = ref.name or ("a reward" if entry.object_type == "rewards.claim" else entry.object_repr)
+    return Row(entry, actor_display(entry.actor_label), what, shown, ref.url)
 
 
 @admin_required
@@ -115,7 +163,7 @@ def activity(request):
     )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     entries = list(page.object_list)
-    links = _links(entries, account_id)
+    refs = _objects(entries, account_id)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -124,10 +172,7 @@ def activity(request):
         {
             "form": form,
             "page": page,
-            "rows": [
-                Row(e, activity_what(e), links.get((e.object_type, e.object_id)))
-                for e in entries
-            ],
+            "rows": [_row(e, refs.get((e.object_type, e.object_id), Ref())) for e in entries],
             "query": query.urlencode(),
             "filtered": bool(filters and any(filters.values())),
         },

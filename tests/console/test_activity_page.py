@@ -48,7 +48,8 @@ def test_an_admin_reads_who_changed_what_from_where_newest_first(alice_client, a
     # Who in its own column, then what they did.
     assert "<td>alice@acme.test</td>" in rows[0]
     assert "<td>changed name of the app Space Miner II</td>" in rows[0]
-    assert "<td>rotated the key of Space Miner</td>" in rows[1]
+    # The app as it is called now, not as it was when the key was rotated (issue 19).
+    assert "<td>rotated the key of Space Miner II</td>" in rows[1]
     assert "198.51.100.7" in rows[1]
     app_page = reverse("console:app_detail", args=[acme_app.app_id])
     assert f'href="{app_page}"' in rows[1]
@@ -225,3 +226,128 @@ def test_amounts_in_sentences_read_as_money():
     assert activity_what(entry) == (
         "changed the monthly spend limit from $15,000.00 to $25,000.00: Holiday season"
     )
+
+
+# --- What the rows say (issue 19) --------------------------------------------------------------
+
+
+def _claims_of(acme_app, n: int, *, title="Echo Dot", campaign_name="Summer Quest"):
+    from rewards.redemption.fraud import claim_release
+
+    from ..factories import ProductFactory
+    from ..rewards.claim_helpers import a_claim, a_grant, a_shopper, live_campaign
+
+    campaign = live_campaign(acme_app, name=campaign_name)
+    staff = UserFactory(email="rita@moments.test", is_staff=True)
+    for _ in range(n):
+        claim = a_claim(
+            grant=a_grant(campaign),
+            shopper=a_shopper(),
+            product=ProductFactory(marketplace_id="US", title=title),
+            status="flagged",
+        )
+        claim_release(claim=claim, actor=staff)
+    return campaign
+
+
+def test_rows_name_campaigns_and_apps_as_they_are_called_now(alice_client, alice, acme_app):
+    from campaigns.services.wizard import campaign_draft_create, campaign_duration_set
+
+    draft = campaign_draft_create(account=acme_app.account, actor=alice, app=acme_app)
+    assert draft.name.startswith("Untitled campaign ")
+    campaign_duration_set(
+        campaign=draft,
+        actor=alice,
+        name="Summer Quest",
+        start_date=timezone.localdate() + timedelta(days=10),
+        end_date=timezone.localdate() + timedelta(days=40),
+    )
+    api_key_rotate(app=acme_app, actor=alice)
+    acme_app.name = "Space Miner II"
+    acme_app.save()
+
+    html = alice_client.get(URL).content.decode()
+
+    assert "Untitled campaign" not in html
+    assert "Space Miner<" not in html
+    assert "<td>started the draft campaign Summer Quest</td>" in html
+    assert "<td>edited Summer Quest in the wizard (step 2, name and duration)</td>" in html
+    assert "<td>rotated the key of Space Miner II</td>" in html
+    campaign_page = reverse("campaigns:detail", args=[draft.campaign_id])
+    assert f'<a href="{campaign_page}">Summer Quest</a>' in html
+
+
+def test_current_names_cost_a_fixed_number_of_queries(
+    alice_client, alice, acme, acme_app, django_assert_num_queries
+):
+    def add_rows(n: int) -> None:
+        for _ in range(n):
+            campaign = CampaignFactory(app=acme_app)
+            activity_record(actor=alice, account=acme, action="campaign.created", target=campaign)
+            activity_record(actor=alice, account=acme, action="api_key.rotated", target=acme_app)
+        _claims_of(acme_app, n, campaign_name=f"Campaign of {n}")
+
+    add_rows(1)
+    alice_client.get(URL)
+    with CaptureQueriesContext(connection) as few:
+        alice_client.get(URL)
+    add_rows(15)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = alice_client.get(URL)
+    assert len(rows_of(response.content.decode())) == 48
+
+
+def test_claims_read_in_plain_words_and_staff_as_the_review_team(alice_client, acme_app):
+    campaign = _claims_of(acme_app, 1)
+
+    html = alice_client.get(URL).content.decode()
+    (row,) = rows_of(html)
+
+    assert "<td>Moments review team</td>" in row
+    assert (
+        "<td>released a shopper&#x27;s flagged claim of Echo Dot (US) from Summer Quest</td>"
+        in row
+    )
+    assert "rita@moments.test" not in html  # not in the rows, nor in the "Who" filter
+    assert "Claim " not in row and "grant" not in row
+    assert reverse("campaigns:detail", args=[campaign.campaign_id]) in row
+    # The review team is one choice of the filter, and it finds every staff member's rows.
+    assert '<option value="Moments review team">Moments review team</option>' in html
+    found = alice_client.get(URL, {"actor": "Moments review team"}).content.decode()
+    assert len(rows_of(found)) == 1
+
+
+def test_a_shoppers_return_reads_as_what_they_returned(alice_client, acme_app):
+    from rewards.redemption.returns import claim_return
+
+    from ..factories import ProductFactory
+    from ..rewards.claim_helpers import a_claim, a_grant, a_shopper, live_campaign
+
+    campaign = live_campaign(acme_app, name="Summer Quest")
+    shopper = a_shopper()
+    claim = a_claim(
+        grant=a_grant(campaign),
+        shopper=shopper,
+        product=ProductFactory(marketplace_id="US", title="Puzzle Cube"),
+    )
+    claim_return(claim=claim, shopper=shopper)
+
+    (row,) = rows_of(alice_client.get(URL).content.decode())
+
+    assert "<td>A shopper</td>" in row
+    assert "<td>returned Puzzle Cube (US) from Summer Quest</td>" in row
+
+
+def test_team_changes_read_with_the_roles_as_the_team_page_names_them(alice_client, alice, acme):
+    from console.services import invitation_create, membership_role_set
+
+    from ..factories import MembershipFactory
+
+    invitation_create(account=acme, actor=alice, email="teammate1@acme.test", role="member")
+    dave = MembershipFactory(user__email="dave@acme.test", account=acme, role="member")
+    membership_role_set(actor=alice, membership=dave, role="admin")
+
+    html = alice_client.get(URL).content.decode()
+
+    assert "<td>invited teammate1@acme.test as Member</td>" in html
+    assert "<td>changed the role of dave@acme.test from Member to Admin</td>" in html
