@@ -139,9 +139,21 @@ def _objects(entries: list[ActivityEntry], account_id: int) -> dict[tuple[str, s
     return refs
 
 
+# Team rows name their person by email (kept in the row's data): the seat's or invitation's
+# text ("dave@acme.test (Admin) at Acme Games") would show a role that has changed since.
+_PEOPLE = frozenset({"console.membership", "console.invitation"})
+
+
 def _row(entry: ActivityEntry, ref: Ref) -> Row:
     what = activity_what(entry, name=ref.name)
-    shown = ref.name or ("a reward" if entry.object_type == "rewards.claim" else entry.object_repr)
+    if ref.name:
+        shown = ref.name
+    elif entry.object_type == "rewards.claim":
+        shown = "a reward"
+    elif entry.object_type in _PEOPLE and (entry.data or {}).get("email"):
+        shown = entry.data["email"]
+    else:
+        shown = entry.object_repr
     return Row(entry, actor_display(entry.actor_label), what, shown, ref.url)
 
 

@@ -351,3 +351,5 @@ def test_team_changes_read_with_the_roles_as_the_team_page_names_them(alice_clie
 
     assert "<td>invited teammate1@acme.test as Member</td>" in html
     assert "<td>changed the role of dave@acme.test from Member to Admin</td>" in html
+    # The object is the person, not the seat's text with the role it had then.
+    assert "(Member) at Acme Games" not in html and "Invitation of" not in html

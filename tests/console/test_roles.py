@@ -573,7 +573,7 @@ def test_the_only_admin_is_offered_neither_remove_nor_a_role_change(alice_client
     alice = world.alice.membership.pk
     assert reverse("console:member_remove", args=[alice]) not in page
     assert reverse("console:member_role_set", args=[alice]) not in page
-    assert "The only admin: make another teammate an admin" in page
+    assert "The only admin: make a teammate an admin first" in page
     for user in (world.bob, world.dave):  # the members are still managed
         assert reverse("console:member_remove", args=[user.membership.pk]) in page
         assert reverse("console:member_role_set", args=[user.membership.pk]) in page
