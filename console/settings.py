@@ -347,10 +347,37 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "filters": {
+        "client_errors_one_line": {"()": "console.logs.ClientErrorsOneLine"},
+        "quiet_health_checks": {"()": "console.logs.QuietHealthChecks"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["quiet_health_checks"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default config gives "django" a console handler of its own under DEBUG, on
+        # top of the root's: every line (and traceback) printed twice. Root's handler only.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403/404/400 is one line without a traceback (console/logs.py); 5xx keep theirs.
+        "django.request": {"filters": ["client_errors_one_line"]},
+        # runserver's access log (make run), without the readiness poll's health checks.
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # --- Webhooks (SPEC §12) ----------------------------------------------------------------------
