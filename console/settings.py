@@ -309,11 +309,36 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moments Console <no-
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Invoices (SPEC §9): the seller printed on every invoice and credit note PDF -------------
-INVOICE_SELLER_NAME = env.str("INVOICE_SELLER_NAME", default="Moments Console")
+# Production prints only what is set (a name and a contact by default). Under DEBUG (make run,
+# the demo account) a plausible seller fills the block, so the demo's PDFs read as real ones;
+# each variable still overrides its part.
+_DEMO_SELLER = (
+    {
+        "NAME": "Moments Labs GmbH",
+        "ADDRESS": "Friedrichstraße 68\\n10117 Berlin",
+        "COUNTRY": "DE",
+        "TAX_ID": "DE123456789",
+        "EMAIL": "billing@moments.example",
+    }
+    if DEBUG
+    else {}
+)
+INVOICE_SELLER_NAME = env.str(
+    "INVOICE_SELLER_NAME", default=_DEMO_SELLER.get("NAME", "Moments Console")
+)
 # Several lines: write them with \n in the environment variable.
-INVOICE_SELLER_ADDRESS = env.str("INVOICE_SELLER_ADDRESS", default="").replace("\\n", "\n")
-INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default="")
-INVOICE_SELLER_EMAIL = env.str("INVOICE_SELLER_EMAIL", default="billing@localhost")
+INVOICE_SELLER_ADDRESS = env.str(
+    "INVOICE_SELLER_ADDRESS", default=_DEMO_SELLER.get("ADDRESS", "")
+).replace("\\n", "\n")
+# ISO 3166-1 alpha-2: printed under the address, and compared with the buyer's country for the
+# reverse-charge note (billing/services/tax.py).
+INVOICE_SELLER_COUNTRY = env.str(
+    "INVOICE_SELLER_COUNTRY", default=_DEMO_SELLER.get("COUNTRY", "")
+).upper()
+INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default=_DEMO_SELLER.get("TAX_ID", ""))
+INVOICE_SELLER_EMAIL = env.str(
+    "INVOICE_SELLER_EMAIL", default=_DEMO_SELLER.get("EMAIL", "billing@localhost")
+)
 
 # --- Security ---------------------------------------------------------------------------------
 _PRODUCTION = not (DEBUG or TESTING)
