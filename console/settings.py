@@ -305,6 +305,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# `filemail://` without a path (what `make run` sets): one .log file per message in
+# VAR_DIR/emails, so the demo's hundreds of emails stay out of the terminal.
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend" and not (
+    EMAIL_CONFIG.get("EMAIL_FILE_PATH")
+):
+    EMAIL_FILE_PATH = str(VAR_DIR / "emails")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moments Console <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -44,7 +44,7 @@ def favicon(request):
 
 
 def home(request):
-    if request.user.is_authenticated and request.account is not None:
+    if request.user.is_authenticated and request.account:
         return redirect("console:dashboard")
     return render(request, "console/home.html")
 

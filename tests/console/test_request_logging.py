@@ -87,3 +87,25 @@ def test_console_and_shopper_pages_link_the_favicon(client, url):
     html = client.get(url).content.decode()
 
     assert 'rel="icon" href="/static/favicon.ico"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("is_staff", [False, True])
+def test_a_signed_in_user_of_no_account_gets_the_403_page_not_a_crash(
+    client, monkeypatch, is_staff
+):
+    # request.account is a lazy object: `request.account is None` never held, and the page
+    # crashed (500) reading the account's invoices.
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(email="lost@example.test", is_staff=is_staff))
+    printed = _printed(monkeypatch)
+
+    response = client.get("/billing/")
+    home = client.get("/")
+
+    assert response.status_code == 403
+    assert "not a member of a developer account" in response.content.decode()
+    assert home.status_code == 200
+    (line,) = [line for line in printed if "/billing/" in line]
+    assert "Forbidden" in line and "Traceback" not in line
