@@ -4,8 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
-# The console runs in DEBUG mode under `make run` unless told otherwise.
-RUN_ENV := DEBUG=$${DEBUG:-1}
+# `make run PORT=8107 VAR_DIR=/tmp/x`: the port of the web server, and the folder of the SQLite
+# file, the broker, the emails and the worker's logs (console/settings.py's default otherwise).
+PORT ?= 8000
+VAR_DIR ?= $(CURDIR)/var
+# The console runs in DEBUG mode under `make run` unless told otherwise; links in emails point
+# at this server; emails go to files in $(VAR_DIR)/emails (EMAIL_URL overrides each).
+RUN_ENV := DEBUG=$${DEBUG:-1} VAR_DIR="$(VAR_DIR)" SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
+	EMAIL_URL=$${EMAIL_URL:-filemail://}
 
 # The suite runs on every core (pytest-xdist), at most four: each worker has its own test
 # database and Redis database (tests/conftest.py). Each worker takes tests in pytest-django's
@@ -39,17 +45,21 @@ migrate: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(RUN_ENV) $(BIN)/python manage.py load_demo_catalog
-	@# With DEBUG on (the default here): the demo developer account, fresh on every run, and
-	@# how to sign in with it. With DEBUG=0 it says it was skipped.
-	$(RUN_ENV) $(BIN)/python manage.py load_demo_account --if-debug
-	@echo "Moments Console on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
+	@$(RUN_ENV) $(BIN)/python manage.py load_demo_catalog
+	@# With DEBUG on (the default here): the demo developer account, fresh on every run; how to
+	@# sign in is saved for console_ready, which prints it last. With DEBUG=0 it is skipped.
+	@$(RUN_ENV) $(BIN)/python manage.py load_demo_account --if-debug --save "$(VAR_DIR)/demo-account.json"
+	@mkdir -p "$(VAR_DIR)/logs"
+	@echo "Starting the web server on port $(PORT), the Celery worker and beat (they log to $(VAR_DIR)/logs/)..."
 	@# On Ctrl-C or exit, stop the background worker and beat (and wait for their warm
-	@# shutdown); the trap clears itself first so it never re-enters.
+	@# shutdown); the trap clears itself first so it never re-enters. console_ready waits for
+	@# the web server's health check, then prints the URL and the sign-in in a box: the last
+	@# lines before the request log.
 	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
-	$(RUN_ENV) $(BIN)/celery -A console worker --loglevel=info --concurrency=2 & \
-	$(RUN_ENV) $(BIN)/celery -A console beat --loglevel=info & \
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(BIN)/celery -A console worker --loglevel=info --concurrency=2 >>"$(VAR_DIR)/logs/worker.log" 2>&1 & \
+	$(RUN_ENV) $(BIN)/celery -A console beat --loglevel=info >>"$(VAR_DIR)/logs/beat.log" 2>&1 & \
+	$(RUN_ENV) $(BIN)/python manage.py console_ready --url http://127.0.0.1:$(PORT) --demo "$(VAR_DIR)/demo-account.json" --logs "$(VAR_DIR)/logs" & \
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: install
 	$(BIN)/ruff check .

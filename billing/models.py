@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -153,6 +153,19 @@ class InvoiceCounter(models.Model):
         return f"{self.year}: {self.last}"
 
 
+# Invoice terms: the invoice is due this many days after its issue date (SPEC §9).
+PAYMENT_DAYS = 30
+
+
+def invoice_due_date(*, payment_terms: str, issue_date: date) -> date:
+    """The one rule of "due": invoice terms give PAYMENT_DAYS; a card account is charged on
+    the day of issue, so its invoice is due that day. The monthly run stores it
+    (billing.services.invoices); Invoice.due_on reads it back for invoices stored without one."""
+    if payment_terms == Invoice.PaymentTerms.INVOICE:
+        return issue_date + timedelta(days=PAYMENT_DAYS)
+    return issue_date
+
+
 def invoice_overdue_q(today: date) -> Q:
     """The one rule of "overdue": open, and its due date is before `today` (an invoice due
     today is not overdue yet). The finance filter, the console's badge and the PDF's payment
@@ -275,6 +288,16 @@ class Invoice(models.Model):
     def is_overdue(self) -> bool:
         """Overdue as of the business date (the badge the console and the admin show)."""
         return self.overdue_on(timezone.localdate())
+
+    @property
+    def due_on(self) -> date | None:
+        """The due date printed on the invoice: the stored one, else the terms' rule (card-paid
+        invoices store none: they were charged on issue). Credit notes are never due."""
+        if self.is_credit_note:
+            return None
+        if self.due_date is not None:
+            return self.due_date
+        return invoice_due_date(payment_terms=self.payment_terms, issue_date=self.issue_date)
 
     @property
     def is_corrected(self) -> bool:

@@ -40,6 +40,8 @@ from reportlab.platypus import (
 
 from console.money import format_money
 
+from .services.tax import invoice_tax_note
+
 # Bitstream Vera, shipped inside the reportlab wheel: embedded (subset) with a Unicode map, so
 # every viewer and text extractor reads "Visa •••• 4242" and "Straße" back as printed (the
 # PDF standard fonts' encoding garbles the bullet in some readers). No system font is needed.
@@ -66,6 +68,7 @@ ALERT = colors.HexColor("#b42318")
 SELLER_DEFAULTS = {
     "INVOICE_SELLER_NAME": "Moments Console",
     "INVOICE_SELLER_ADDRESS": "",
+    "INVOICE_SELLER_COUNTRY": "",
     "INVOICE_SELLER_TAX_ID": "",
     "INVOICE_SELLER_EMAIL": "billing@localhost",
 }
@@ -140,6 +143,9 @@ def _styles() -> dict[str, ParagraphStyle]:
             "title_sub", parent=base, fontSize=10, leading=13, alignment=TA_RIGHT
         ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
+        "tax_note": ParagraphStyle(
+            "tax_note", parent=base, fontSize=8, leading=10, textColor=MUTED, alignment=TA_RIGHT
+        ),
         "status": ParagraphStyle(
             "status", parent=base, fontName=FONT_BOLD, fontSize=9.5, leading=13
         ),
@@ -161,6 +167,9 @@ def _lines_of(text: str) -> list[str]:
 def _seller_block(s) -> list:
     flow = [Paragraph(escape(_setting("INVOICE_SELLER_NAME")), s["seller"])]
     details = _lines_of(_setting("INVOICE_SELLER_ADDRESS"))
+    seller_country = _setting("INVOICE_SELLER_COUNTRY")
+    if seller_country:
+        details.append(escape(countries.name(seller_country) or seller_country))
     if _setting("INVOICE_SELLER_EMAIL"):
         details.append(escape(_setting("INVOICE_SELLER_EMAIL")))
     if _setting("INVOICE_SELLER_TAX_ID"):
@@ -188,10 +197,11 @@ def _facts(invoice) -> list[tuple[str, str]]:
     facts = [(f"{title} number", invoice.number), ("Issue date", date_display(invoice.issue_date))]
     if invoice.kind == "credit_note" and invoice.corrects is not None:
         facts.append(("Corrects invoice", invoice.corrects.number))
-    if invoice.kind != "credit_note" and invoice.due_date:
-        facts.append(("Due date", date_display(invoice.due_date)))
+    if invoice.due_on:
+        # Card-paid invoices too: they were due (and charged) on the day of issue.
+        facts.append(("Due date", date_display(invoice.due_on)))
     facts.append(("Period", period_display(invoice.period)))
-    facts.append(("Account", str(invoice.account_id or "")))
+    # The buyer is named in full under "Bill to": no internal account id here.
     facts.append(("Currency", invoice.currency))
     return facts
 
@@ -278,10 +288,11 @@ def _lines_table(invoice, lines: Sequence, s) -> Table:
 
 
 def _totals(invoice, s) -> Table:
-    rows = [["Subtotal", format_money(invoice.subtotal, invoice.currency, places=2)]]
-    if invoice.total != invoice.subtotal:
-        tax = format_money(invoice.total - invoice.subtotal, invoice.currency, places=2)
-        rows.append(["Tax", tax])
+    tax = format_money(invoice.total - invoice.subtotal, invoice.currency, places=2)
+    rows = [
+        ["Subtotal", format_money(invoice.subtotal, invoice.currency, places=2)],
+        ["Tax", tax],
+    ]
     rows += [
         [
             f"Total ({invoice.currency})" if invoice.kind != "credit_note" else "Total credited",
@@ -447,7 +458,13 @@ def invoice_pdf(invoice, *, lines: Iterable | None = None, today: date | None = 
         Spacer(0, 7 * mm),
         _lines_table(invoice, lines, s),
         Spacer(0, 4 * mm),
-        KeepTogether([_totals(invoice, s)]),
+        KeepTogether(
+            [
+                _totals(invoice, s),
+                Spacer(0, 2 * mm),
+                Paragraph(f"{escape(invoice_tax_note(invoice=invoice))}.", s["tax_note"]),
+            ]
+        ),
     ]
     doc.build(story, canvasmaker=_numbered_canvas(invoice))
     return buffer.getvalue()

@@ -15,7 +15,7 @@ def account_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.account is None:
+        if not request.account:  # a lazy object: "is None" is never true
             raise PermissionDenied("This user is not a member of a developer account.")
         return view(request, *args, **kwargs)
 

@@ -4,6 +4,7 @@ limits, database outages (console/outage.py) and the Rewards API's refusals."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -47,3 +48,30 @@ class OncePerInterval:
         with self._lock:
             self._last.clear()
             self._held.clear()
+
+
+class ClientErrorsOneLine(logging.Filter):
+    """On `django.request`: a 4xx (a refused permission, a bad request) is the client's
+    business, not a fault of ours, so it logs one line, with the refusal's own words, and no
+    traceback. 5xx records keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status is not None and status < 500 and record.exc_info:
+            reason = str(record.exc_info[1] or "").strip()
+            if reason and reason not in record.getMessage():
+                record.msg = f"{record.getMessage()}: {reason}"
+                record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+class QuietHealthChecks(logging.Filter):
+    """On `django.server` (runserver's access log): drop the answered health checks, which
+    `make run`'s readiness poll sends before it prints the sign-in box."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        answered = status is not None and int(status) < 400
+        return not (answered and " /healthz " in record.getMessage())

@@ -305,15 +305,46 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# `filemail://` without a path (what `make run` sets): one .log file per message in
+# VAR_DIR/emails, so the demo's hundreds of emails stay out of the terminal.
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend" and not (
+    EMAIL_CONFIG.get("EMAIL_FILE_PATH")
+):
+    EMAIL_FILE_PATH = str(VAR_DIR / "emails")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moments Console <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Invoices (SPEC §9): the seller printed on every invoice and credit note PDF -------------
-INVOICE_SELLER_NAME = env.str("INVOICE_SELLER_NAME", default="Moments Console")
+# Production prints only what is set (a name and a contact by default). Under DEBUG (make run,
+# the demo account) a plausible seller fills the block, so the demo's PDFs read as real ones;
+# each variable still overrides its part.
+_DEMO_SELLER = (
+    {
+        "NAME": "Moments Labs GmbH",
+        "ADDRESS": "Friedrichstraße 68\\n10117 Berlin",
+        "COUNTRY": "DE",
+        "TAX_ID": "DE123456789",
+        "EMAIL": "billing@moments.example",
+    }
+    if DEBUG
+    else {}
+)
+INVOICE_SELLER_NAME = env.str(
+    "INVOICE_SELLER_NAME", default=_DEMO_SELLER.get("NAME", "Moments Console")
+)
 # Several lines: write them with \n in the environment variable.
-INVOICE_SELLER_ADDRESS = env.str("INVOICE_SELLER_ADDRESS", default="").replace("\\n", "\n")
-INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default="")
-INVOICE_SELLER_EMAIL = env.str("INVOICE_SELLER_EMAIL", default="billing@localhost")
+INVOICE_SELLER_ADDRESS = env.str(
+    "INVOICE_SELLER_ADDRESS", default=_DEMO_SELLER.get("ADDRESS", "")
+).replace("\\n", "\n")
+# ISO 3166-1 alpha-2: printed under the address, and compared with the buyer's country for the
+# reverse-charge note (billing/services/tax.py).
+INVOICE_SELLER_COUNTRY = env.str(
+    "INVOICE_SELLER_COUNTRY", default=_DEMO_SELLER.get("COUNTRY", "")
+).upper()
+INVOICE_SELLER_TAX_ID = env.str("INVOICE_SELLER_TAX_ID", default=_DEMO_SELLER.get("TAX_ID", ""))
+INVOICE_SELLER_EMAIL = env.str(
+    "INVOICE_SELLER_EMAIL", default=_DEMO_SELLER.get("EMAIL", "billing@localhost")
+)
 
 # --- Security ---------------------------------------------------------------------------------
 _PRODUCTION = not (DEBUG or TESTING)
@@ -347,10 +378,37 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "filters": {
+        "client_errors_one_line": {"()": "console.logs.ClientErrorsOneLine"},
+        "quiet_health_checks": {"()": "console.logs.QuietHealthChecks"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["quiet_health_checks"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default config gives "django" a console handler of its own under DEBUG, on
+        # top of the root's: every line (and traceback) printed twice. Root's handler only.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403/404/400 is one line without a traceback (console/logs.py); 5xx keep theirs.
+        "django.request": {"filters": ["client_errors_one_line"]},
+        # runserver's access log (make run), without the readiness poll's health checks.
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # --- Webhooks (SPEC §12) ----------------------------------------------------------------------

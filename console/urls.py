@@ -43,6 +43,7 @@ urlpatterns = [
     # First: the Rewards API is the hot path, and Django tries patterns in order.
     path("", include("rewards.urls")),
     path("healthz", health.healthz, name="healthz"),  # load balancers: no slash, no redirect
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", views.home, name="home"),
     path("", include((console_patterns, "console"))),
     path("signup/", views.signup, name="signup"),

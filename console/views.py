@@ -3,15 +3,16 @@ validate, services write, selectors read."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services, throttle
 from .decorators import account_required, admin_required
@@ -30,8 +31,20 @@ from .models import ApiKey, App, Invitation, Membership, StaffRequest
 STAFF_REQUESTS_PER_PAGE = 20
 
 
+# Browsers ask for /favicon.ico before (or instead of) reading the page's <link rel="icon">.
+FAVICON = settings.BASE_DIR / "static" / "favicon.ico"
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico: the logo, cached for a day (a 404 here fills every log with noise)."""
+    response = FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def home(request):
-    if request.user.is_authenticated and request.account is not None:
+    if request.user.is_authenticated and request.account:
         return redirect("console:dashboard")
     return render(request, "console/home.html")
 

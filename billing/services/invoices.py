@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.admin.models import ADDITION
@@ -27,7 +27,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
-from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, PaymentMethod
+from billing.models import (
+    Invoice,
+    InvoicedEntry,
+    InvoiceLine,
+    LedgerEntry,
+    PaymentMethod,
+    invoice_due_date,
+)
 from billing.selectors import uninvoiced_entries
 from console.activity import HistoryLine, activity_record
 from console.clock import month_after, month_before, month_start
@@ -37,8 +44,6 @@ from console.webhooks.events import webhook_event_publish
 
 logger = logging.getLogger(__name__)
 
-# Days an invoice-terms account has to pay (SPEC §9).
-PAYMENT_DAYS = 30
 # Accounts invoiced in one transaction by the monthly run (each in its own savepoint, so a
 # failure costs that account's invoice, never the batch's).
 ACCOUNT_BATCH = 50
@@ -146,7 +151,9 @@ def _payment(*, account: Account, issue_date: date) -> dict:
         return {
             "payment_terms": Invoice.PaymentTerms.INVOICE,
             "status": Invoice.Status.OPEN,
-            "due_date": issue_date + timedelta(days=PAYMENT_DAYS),
+            "due_date": invoice_due_date(
+                payment_terms=Invoice.PaymentTerms.INVOICE, issue_date=issue_date
+            ),
         }
     card = PaymentMethod.objects.filter(account_id=account.pk, is_active=True).first()
     if card is None:
@@ -155,7 +162,9 @@ def _payment(*, account: Account, issue_date: date) -> dict:
         return {
             "payment_terms": Invoice.PaymentTerms.CARD,
             "status": Invoice.Status.OPEN,
-            "due_date": issue_date,
+            "due_date": invoice_due_date(
+                payment_terms=Invoice.PaymentTerms.CARD, issue_date=issue_date
+            ),
         }
     return {
         "payment_terms": Invoice.PaymentTerms.CARD,

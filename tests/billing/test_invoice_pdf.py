@@ -110,7 +110,8 @@ def test_a_card_paid_invoice_says_which_card_paid_it_and_when():
     text = _text(invoice_pdf(invoice, lines=_lines()))
 
     assert "Paid by Visa •••• 4242 on 1 November 2026. Nothing is due." in text
-    assert "Due date" not in text
+    # Charged on issue: due that day (billing.models.invoice_due_date), printed all the same.
+    assert "Due date 1 November 2026" in text
 
 
 def test_an_open_invoice_past_its_due_date_says_overdue_since_then():
@@ -208,4 +209,50 @@ def test_a_stored_invoice_prints_its_stored_lines_in_order(acme):
     text = _text(invoice_pdf(invoice))
 
     assert text.index("level 10 complete") < text.index("first purchase")
-    assert f"Account {acme.pk}" in text
+    # The buyer by name and address, never by the internal account id.
+    assert f"Account {acme.pk}" not in text
+    assert "Acme Games & Co. 1 Main Street Seattle, WA 98101 United States" in text
+
+
+def test_a_vat_registered_buyer_abroad_gets_the_reverse_charge_note(settings):
+    settings.INVOICE_SELLER_COUNTRY = "DE"
+    invoice = _invoice(buyer_country="FR", buyer_tax_id="FR12345678901")
+
+    text = _text(invoice_pdf(invoice, lines=_lines()))
+
+    assert "Tax $0.00" in text
+    assert (
+        "Reverse charge: VAT to be accounted for by the recipient (Art. 196 VAT Directive)." in text
+    )
+    assert "No tax charged" not in text
+
+
+@pytest.mark.parametrize(
+    ("seller_country", "buyer_country", "buyer_tax_id"),
+    [
+        ("DE", "US", ""),  # no VAT id
+        ("DE", "DE", "DE987654321"),  # same country as the seller
+        ("", "FR", "FR12345678901"),  # seller's country unknown: nothing to compare
+    ],
+)
+def test_every_other_invoice_says_no_tax_was_charged(
+    settings, seller_country, buyer_country, buyer_tax_id
+):
+    settings.INVOICE_SELLER_COUNTRY = seller_country
+    invoice = _invoice(buyer_country=buyer_country, buyer_tax_id=buyer_tax_id)
+
+    text = _text(invoice_pdf(invoice, lines=_lines()))
+
+    assert "Tax $0.00" in text
+    assert "No tax charged." in text
+    assert "Reverse charge" not in text
+
+
+def test_the_seller_country_is_printed_under_the_seller_address(settings):
+    settings.INVOICE_SELLER_NAME = "Moments Labs GmbH"
+    settings.INVOICE_SELLER_ADDRESS = "Friedrichstraße 68\n10117 Berlin"
+    settings.INVOICE_SELLER_COUNTRY = "DE"
+
+    text = _text(invoice_pdf(_invoice(), lines=_lines()))
+
+    assert "Moments Labs GmbH Friedrichstraße 68 10117 Berlin Germany" in text

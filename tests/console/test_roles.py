@@ -207,6 +207,7 @@ MEMBER_PAGES = {
     "campaigns:take_down",
     "billing:overview",
     "billing:invoice_pdf",
+    "billing:invoices_csv",
 }
 
 

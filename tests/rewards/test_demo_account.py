@@ -167,3 +167,21 @@ def test_it_refuses_with_debug_off_unless_forced(settings):
     assert not User.objects.filter(username=DEMO_EMAIL).exists()
 
     assert load_demo("--force")["email"] == DEMO_EMAIL
+
+
+def test_make_runs_save_keeps_the_sign_in_for_the_last_box_and_prints_one_line(settings, tmp_path):
+    settings.DEBUG = True
+    saved = tmp_path / "demo-account.json"
+    out = io.StringIO()
+
+    call_command("load_demo_account", "--if-debug", "--save", str(saved), stdout=out)
+
+    demo = json.loads(saved.read_text())
+    assert can_sign_in(demo)
+    assert saved.stat().st_mode & 0o777 == 0o600  # a password and an API key
+    assert demo["password"] not in out.getvalue()
+    assert len(out.getvalue().strip().splitlines()) == 1
+
+    settings.DEBUG = False
+    call_command("load_demo_account", "--if-debug", "--save", str(saved), stdout=io.StringIO())
+    assert not saved.exists()  # no stale sign-in in the box of a DEBUG-off run

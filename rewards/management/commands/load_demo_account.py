@@ -5,6 +5,8 @@ DEBUG off unless --force."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -30,6 +32,13 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Run even with DEBUG off (not in production!)."
         )
         parser.add_argument(
+            "--save",
+            metavar="PATH",
+            help="Write the sign-in details (the --json fields and the URL) to PATH, readable by "
+            "its owner only, and print one line: what `make run` uses, so that "
+            "`manage.py console_ready` prints them last, once the servers answer.",
+        )
+        parser.add_argument(
             "--if-debug",
             action="store_true",
             help="With DEBUG off, do nothing and exit 0 (what `make run` uses).",
@@ -38,6 +47,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:
             if options["if_debug"]:
+                if options["save"]:
+                    # No stale sign-in from an earlier DEBUG run in the box.
+                    Path(options["save"]).unlink(missing_ok=True)
                 self.stdout.write("DEBUG is off: the demo account was not loaded.")
                 return
             raise CommandError(
@@ -46,19 +58,26 @@ class Command(BaseCommand):
                 "--force if you really mean it on this database."
             )
         demo = demo_account_load()
-        if options["json"]:
-            self.stdout.write(
-                json.dumps(
-                    {
-                        "email": demo.email,
-                        "password": demo.password,
-                        "app_id": demo.app_id,
-                        "api_key": demo.api_key,
-                        "live_campaign_id": demo.live_campaign_id,
-                        "approved_campaign_id": demo.approved_campaign_id,
-                    }
-                )
+        details = {
+            "email": demo.email,
+            "password": demo.password,
+            "app_id": demo.app_id,
+            "api_key": demo.api_key,
+            "live_campaign_id": demo.live_campaign_id,
+            "approved_campaign_id": demo.approved_campaign_id,
+        }
+        if options["save"]:
+            self._save(
+                Path(options["save"]),
+                {**details, "charges": demo.charges, "retired": demo.retired or ""},
             )
+            self.stdout.write(
+                f"Demo account ready ({demo.charges} charges): how to sign in is printed once "
+                "the servers answer."
+            )
+            return
+        if options["json"]:
+            self.stdout.write(json.dumps(details))
             return
         reset = f" (the previous one was retired: {demo.retired})" if demo.retired else ""
         self.stdout.write(
@@ -72,3 +91,13 @@ class Command(BaseCommand):
             f"  Approved campaign: {demo.approved_campaign_id} (test mode)\n"
             f"  Pending approval:  {demo.pending_campaign_id}; one draft."
         )
+
+    @staticmethod
+    def _save(path: Path, details: dict) -> None:
+        """The details as JSON, created readable by the owner only (it holds a password and
+        an API key)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(details, file)
