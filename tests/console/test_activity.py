@@ -149,6 +149,7 @@ def state_changing_services() -> set[str]:
 NOT_STATE_CHANGES: dict[str, str] = {
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
     "campaigns.services.lifecycle.rewards_expire_at": "computes a date",
+    "billing.services.tax.invoice_is_reverse_charge": "reads the buyer's and seller's countries",
     "rewards.redemption.services.shopper_reset_token": "signs a reset token (no write)",
     "rewards.redemption.services.shopper_from_reset_token": "reads a reset token",
     "rewards.services.targets.reward_target": "GetReward's target lookup (one SELECT)",
