@@ -594,9 +594,10 @@ def test_the_review_page_and_the_submission_say_the_day_the_sweep_will_go_live(
     html = alice_client.get(step_url(campaign, 7)).content.decode()
     assert f'<strong id="go-live-day">{go_live}</strong>' in html
     response = alice_client.post(step_url(campaign, 7), follow=True)
-    assert f"Once approved, it goes live on {go_live}." in [
-        str(m) for m in response.context["messages"]
-    ][0]
+    assert (
+        f"Once approved, it goes live on {go_live}."
+        in [str(m) for m in response.context["messages"]][0]
+    )
     # The same day the lifecycle stores at approval and the beat sweep acts on.
     campaign.refresh_from_db()
     goes_live_at, _ = campaign_schedule(
