@@ -314,6 +314,17 @@ def test_step_5_lists_each_marketplaces_rewards_with_reference_prices_in_usd(
     assert "Educational Toys credit" in html
 
 
+def test_step_5_shows_each_products_image_and_a_placeholder_without_one(
+    alice_client, at_step_5, earbuds, speaker
+):
+    earbuds.image.save("earbuds.png", upload("earbuds.png", image_bytes(60, 60)), save=True)
+    html = alice_client.get(step_url(at_step_5, 5)).content.decode()
+    row = re.search(r"<tr>(?:(?!</tr>).)*Wireless Earbuds.*?</tr>", html, re.S).group(0)
+    assert f'<img class="mc-thumb" src="{earbuds.image.url}"' in row
+    row = re.search(r"<tr>(?:(?!</tr>).)*Bluetooth Speaker.*?</tr>", html, re.S).group(0)
+    assert "mc-thumb-empty" in row and "<img" not in row
+
+
 def test_step_5_needs_at_least_one_reward_per_marketplace(alice_client, at_step_5, earbuds):
     response = alice_client.post(step_url(at_step_5, 5), rewards_data(us={}))
     assert group_errors(response, "US")["__all__"] == [
