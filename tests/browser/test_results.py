@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -87,6 +88,23 @@ def test_the_demo_campaign_draws_charts_that_add_up_to_the_ledger_and_the_csv(pa
     assert spent == ledger_spend
     assert Decimal(str(series["spend"]["Cumulative spend"][-1])) == ledger_spend
     assert set(series["spend"]["Total budget"]) == {float(live.total_budget)}
+    # A day's spend has its own axis: against the budget's it was a flat line at the bottom.
+    axes = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.getElementById("chart-spend"));
+            const axis = (label) => chart.data.datasets.find((d) => d.label === label).yAxisID;
+            return {
+                perDay: axis("Spend per day"),
+                budget: axis("Total budget"),
+                cumulative: axis("Cumulative spend"),
+                perDayMax: chart.scales[axis("Spend per day")].max,
+            };
+        }"""
+    )
+    assert axes["perDay"] != axes["budget"] == axes["cumulative"]
+    assert axes["perDayMax"] < float(live.total_budget) / 5
+    tallest = max(float(v) for v in series["spend"]["Spend per day"])
+    assert tallest > axes["perDayMax"] / 2  # the tallest day fills at least half the chart
     claimed = RewardGrant.objects.filter(campaign=live, redeemed_at__isnull=False).count()
     assert sum(series["rewards"]["Claimed"]) == claimed > 0
 
@@ -141,3 +159,13 @@ def test_the_dashboard_shows_the_months_spend_and_the_live_campaigns_budget_bars
         "(el) => el.getBoundingClientRect().width"
     )
     assert width > 0
+    # Each bar's percentage is beside it, whole, however narrow the bar.
+    for label in page.locator(".mc-bar-percent").all():
+        expect(label).to_have_text(re.compile(r"^\d+ %$"))
+        assert label.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    # Campaigns in test mode have a tile, linking to them.
+    tile = page.locator("#tile-test-mode")
+    expect(tile).to_contain_text("In test mode")
+    tile.click()
+    expect(page.get_by_role("link", name="Weekend tournament")).to_be_visible()
+    assert page.url.endswith("/campaigns/?status=approved")
