@@ -1,4 +1,4 @@
-// A campaign's results over time (templates/campaigns/_results.html): three Chart.js charts
+// A campaign's results over time (templates/campaigns/_results.html): four Chart.js charts
 // drawn from the page's <script id="results-data" type="application/json">. Money arrives as
 // exact decimal strings; it is turned into numbers here only to be drawn.
 (function () {
@@ -37,30 +37,38 @@
     }),
   });
 
-  // Two axes: a day's spend (tens of dollars) is drawn against the left one, the running total
-  // and the budget (thousands) against the right one; on one axis the days' bars were flat
-  // lines under a $15,000 budget.
-  const spendSets = [
-    { type: "bar", label: "Spend per day", data: money(data.spend), backgroundColor: "#0a6ebd", yAxisID: "y", order: 2 },
-    { type: "line", label: "Cumulative spend", data: money(data.cumulative), borderColor: "#ff9900", backgroundColor: "#ff9900", pointRadius: 0, tension: 0, yAxisID: "y1", order: 1 },
+  // A day's spend (tens of dollars) and the running total against the budget (thousands) are
+  // two charts: on one axis the days' bars were a flat line under a $15,000 budget.
+  const moneyTooltip = Object.assign({}, common.plugins, {
+    tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + dollars(ctx.parsed.y); } } },
+  });
+  new window.Chart(document.getElementById("chart-spend"), {
+    type: "bar",
+    data: {
+      labels: data.labels,
+      datasets: [{ label: "Spend per day", data: money(data.spend), backgroundColor: "#0a6ebd" }],
+    },
+    options: Object.assign({}, common, {
+      scales: { y: { beginAtZero: true, ticks: { callback: wholeDollars } } },
+      plugins: moneyTooltip,
+    }),
+  });
+
+  const cumulativeSets = [
+    { label: "Cumulative spend", data: money(data.cumulative), borderColor: "#ff9900", backgroundColor: "rgba(255, 153, 0, .15)", fill: "origin", pointRadius: 0, tension: 0 },
   ];
   if (data.budget !== null) {
-    spendSets.push({
-      type: "line", label: "Total budget", data: data.labels.map(function () { return Number(data.budget); }),
-      borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4], pointRadius: 0, yAxisID: "y1", order: 0,
+    cumulativeSets.push({
+      label: "Total budget", data: data.labels.map(function () { return Number(data.budget); }),
+      borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4], pointRadius: 0,
     });
   }
-  const axisTitle = function (text, color) { return { display: true, text: text, color: color, font: { size: 11 } }; };
-  new window.Chart(document.getElementById("chart-spend"), {
-    data: { labels: data.labels, datasets: spendSets },
+  new window.Chart(document.getElementById("chart-cumulative"), {
+    type: "line",
+    data: { labels: data.labels, datasets: cumulativeSets },
     options: Object.assign({}, common, {
-      scales: {
-        y: { position: "left", beginAtZero: true, ticks: { callback: wholeDollars, color: "#0a6ebd" }, title: axisTitle("Per day", "#0a6ebd") },
-        y1: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, ticks: { callback: wholeDollars }, title: axisTitle("Cumulative and budget", "#6c757d") },
-      },
-      plugins: Object.assign({}, common.plugins, {
-        tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + dollars(ctx.parsed.y); } } },
-      }),
+      scales: { y: { beginAtZero: true, ticks: { callback: wholeDollars } } },
+      plugins: moneyTooltip,
     }),
   });
 
