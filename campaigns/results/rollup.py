@@ -70,15 +70,39 @@ def day_aggregates(
     claimed the grants redeemed then, expired the unclaimed grants whose expiry passed then
     (decided by `expires_at`, so it is right before the expiry sweep stamps them), returned
     the claims returned then."""
-    out: dict[Key, DayNumbers] = defaultdict(DayNumbers)
 
-    def window(field: str) -> Q:
-        q = Q()
+    def scope(field: str, campaign: str) -> Q:
+        q = Q(**{f"{campaign}_id": campaign_id})
         if since is not None:
             q &= Q(**{f"{field}__gte": since})
         if until is not None:
             q &= Q(**{f"{field}__lt": until})
         return q
+
+    return _aggregates(scope, now=now)
+
+
+def account_aggregates_after_rollup(*, account_id: int, now: datetime) -> dict[Key, DayNumbers]:
+    """The numbers of every campaign of the account that its CampaignDay rows do not hold yet:
+    the rows timestamped from each campaign's own watermark (`rolled_until`) on, or all of a
+    campaign's rows before its first roll-up. The same five grouped queries as
+    `day_aggregates`, whatever the number of campaigns; each reads a few minutes of rows per
+    rolled-up campaign through the (campaign, timestamp) indexes. Added to the account's
+    CampaignDay sums, they give its numbers since it began."""
+
+    def scope(field: str, campaign: str) -> Q:
+        return Q(**{f"{campaign}__account_id": account_id}) & (
+            Q(**{f"{campaign}__rollup__isnull": True})
+            | Q(**{f"{field}__gte": F(f"{campaign}__rollup__rolled_until")})
+        )
+
+    return _aggregates(scope, now=now)
+
+
+def _aggregates(scope, *, now: datetime) -> dict[Key, DayNumbers]:
+    """The one definition of a day's numbers (see `day_aggregates`), over the rows that
+    `scope(timestamp field, path to the campaign)` selects."""
+    out: dict[Key, DayNumbers] = defaultdict(DayNumbers)
 
     def grouped(queryset, field: str, moment: str, group: str):
         return (
@@ -88,11 +112,11 @@ def day_aggregates(
             .order_by()
         )
 
-    grants = RewardGrant.objects.filter(window("created_at"), campaign_id=campaign_id)
+    grants = RewardGrant.objects.filter(scope("created_at", "campaign"))
     for row in grouped(grants, "created_at", "moment_id", "reward_group_id"):
         out[(row["day"], row["m"], row["g"])].actions = row["n"]
     spend = (
-        LedgerEntry.objects.filter(window("created_at"), campaign_id=campaign_id)
+        LedgerEntry.objects.filter(scope("created_at", "campaign"))
         .annotate(day=TruncDate("created_at"), m=F("moment_id"), g=F("grant__reward_group_id"))
         .values("day", "m", "g")
         .annotate(s=Sum("amount"))
@@ -100,18 +124,16 @@ def day_aggregates(
     )
     for row in spend:
         out[(row["day"], row["m"], row["g"])].spend = row["s"] or Decimal(0)
-    claims = RewardGrant.objects.filter(
-        window("redeemed_at"), campaign_id=campaign_id, redeemed_at__isnull=False
-    )
+    claims = RewardGrant.objects.filter(scope("redeemed_at", "campaign"), redeemed_at__isnull=False)
     for row in grouped(claims, "redeemed_at", "moment_id", "reward_group_id"):
         out[(row["day"], row["m"], row["g"])].claimed = row["n"]
     expiries = RewardGrant.objects.filter(
-        window("expires_at"), campaign_id=campaign_id, redeemed_at__isnull=True, expires_at__lte=now
+        scope("expires_at", "campaign"), redeemed_at__isnull=True, expires_at__lte=now
     )
     for row in grouped(expiries, "expires_at", "moment_id", "reward_group_id"):
         out[(row["day"], row["m"], row["g"])].expired = row["n"]
     returns = Claim.objects.filter(
-        window("returned_at"), grant__campaign_id=campaign_id, status=Claim.Status.RETURNED
+        scope("returned_at", "grant__campaign"), status=Claim.Status.RETURNED
     )
     for row in grouped(returns, "returned_at", "grant__moment_id", "grant__reward_group_id"):
         out[(row["day"], row["m"], row["g"])].returned = row["n"]

@@ -21,11 +21,11 @@ from django.utils.formats import date_format
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend
 from console.clock import day_start, month_start
 from console.money import MILLS, csv_amount, round_money
-from rewards.redemption.selectors import RedemptionCounts, redemption_counts, redemption_totals
+from rewards.redemption.selectors import RedemptionCounts, redemption_totals
 
 from ..models import Campaign, CampaignDay, CampaignRollup, Moment, RewardGroup
 from ..services.lifecycle import effective_status_expression
-from .rollup import DayNumbers, day_aggregates
+from .rollup import DayNumbers, account_aggregates_after_rollup, day_aggregates
 
 # Wider than any campaign needs, narrow enough that a typo (year 1) cannot ask for a million
 # rows.
@@ -374,8 +374,75 @@ def campaign_stats_data(campaign) -> dict:
     }
 
 
-def account_redemption_summary(account) -> dict:
-    """The dashboard's redemption counts of the account's campaigns (numbers only, one
-    query)."""
-    counts = redemption_counts(campaigns=Campaign.objects.filter(account=account))
-    return {"totals": redemption_totals(counts), "counts": counts}
+def account_redemption_summary(account, *, now: datetime | None = None) -> dict:
+    """The dashboard's "Rewards handed out": the counts of the campaigns live now and of every
+    campaign since the account began (live and finished), per moment and reward group and in
+    total. Read from the daily roll-up (CampaignDay) plus the minutes after each campaign's
+    watermark, in nine queries whatever the number of grants, so the dashboard costs the same
+    at ten grants and at a million; the numbers are those `redemption_counts` counts over
+    every grant."""
+    now = now or timezone.now()
+    campaigns = Campaign.objects.filter(account=account)
+    live_ids = set(
+        campaigns.alias(shown=effective_status_expression(now))
+        .filter(shown=Campaign.Status.LIVE)
+        .values_list("pk", flat=True)
+    )
+    totals: dict[tuple[int | None, int | None], DayNumbers] = defaultdict(DayNumbers)
+    for row in (
+        CampaignDay.objects.filter(campaign__account=account)
+        .values("moment_id", "reward_group_id")
+        .annotate(a=Sum("actions"), c=Sum("claimed"), e=Sum("expired"), r=Sum("returned"))
+        .order_by()
+    ):
+        totals[(row["moment_id"], row["reward_group_id"])].add(
+            DayNumbers(row["a"], Decimal(0), row["c"], row["e"], row["r"])
+        )
+    after = account_aggregates_after_rollup(account_id=account.pk, now=now)
+    for (_day, moment_pk, group_pk), n in after.items():
+        totals[(moment_pk, group_pk)].add(n)
+    moments = {
+        pk: (moment_id, campaign_pk)
+        for pk, moment_id, campaign_pk in Moment.objects.filter(
+            campaign__account=account
+        ).values_list("pk", "moment_id", "campaign_id")
+    }
+    marketplaces = dict(
+        RewardGroup.objects.filter(campaign__account=account).values_list("pk", "marketplace_id")
+    )
+    every: dict[tuple[str, str], DayNumbers] = defaultdict(DayNumbers)
+    live: dict[tuple[str, str], DayNumbers] = defaultdict(DayNumbers)
+    for (moment_pk, group_pk), n in totals.items():
+        # Ledger corrections have no moment or group, and no reward: not a row here.
+        if moment_pk not in moments or group_pk not in marketplaces:
+            continue
+        moment_id, campaign_pk = moments[moment_pk]
+        key = (moment_id, marketplaces[group_pk])
+        every[key].add(n)
+        if campaign_pk in live_ids:
+            live[key].add(n)
+    all_counts, live_counts = _counts(every), _counts(live)
+    return {
+        "counts": all_counts,
+        "totals": redemption_totals(all_counts),
+        "live_counts": live_counts,
+        "live_totals": redemption_totals(live_counts),
+        "live_campaigns": len(live_ids),
+    }
+
+
+def _counts(numbers: dict[tuple[str, str], DayNumbers]) -> list[RedemptionCounts]:
+    """RedemptionCounts per (moment id, marketplace), in that order; a moment and reward group
+    with no grant has no row (as `redemption_counts`, which groups the grants)."""
+    return [
+        RedemptionCounts(
+            moment_id=moment_id,
+            marketplace_id=marketplace_id,
+            actions=n.actions,
+            claimed=n.claimed,
+            expired=n.expired,
+            returned=n.returned,
+        )
+        for (moment_id, marketplace_id), n in sorted(numbers.items())
+        if n.actions
+    ]

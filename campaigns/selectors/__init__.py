@@ -16,7 +16,12 @@ from rewards.catalog.pricing import suggested_cpa, usd_rates
 from rewards.catalog.selectors import PricedItem, priced_picks
 
 from ..models import Campaign, Moment, RewardGroup
-from ..services.lifecycle import earliest_go_live, effective_status, effective_status_expression
+from ..services.lifecycle import (
+    earliest_go_live,
+    effective_status,
+    effective_status_expression,
+    go_live_day,
+)
 from ..services.notifications import actor_display
 
 
@@ -203,15 +208,20 @@ def campaign_lifecycle_data(campaign: Campaign) -> dict:
         row.campaign = campaign  # already loaded: actor_display reads its account
         row.by = actor_display(row)
     status = effective_status(campaign)
-    go_live = None
+    go_live = goes_live_on = None
     if campaign.submitted_at and status in (S.PENDING_APPROVAL, S.APPROVED):
         go_live = earliest_go_live(campaign.submitted_at)
+        # The day it goes live once approved, by the rule approval stores for the sweep.
+        goes_live_on = go_live_day(
+            submitted_at=campaign.submitted_at, start_date=campaign.start_date
+        )
     return {
         "campaign": campaign,
         "status": status,
         "status_label": S(status).label,
         "transitions": transitions,
         "review_ends": go_live,
+        "goes_live_on": goes_live_on,
         "can_take_down": status in (S.APPROVED, S.LIVE),
         "edit_url": _edit_url(campaign) if campaign.status == S.REJECTED else None,
     }

@@ -404,6 +404,17 @@ def earliest_go_live(submitted_at: datetime) -> datetime:
     return submitted_at + timedelta(days=settings.REVIEW_PERIOD_DAYS)
 
 
+def go_live_day(*, submitted_at: datetime, start_date: date | None) -> date:
+    """The day a campaign submitted at `submitted_at` goes live once approved: the later of the
+    review period's end and its start date (SPEC §6). The one rule the beat sweep (through
+    `campaign_schedule`, stored at approval) and the wizard's "it can go live on" both read;
+    with no start date yet (step 2) it is the review period's end."""
+    goes_live_at, _ = campaign_schedule(
+        submitted_at=submitted_at, start_date=start_date, end_date=None
+    )
+    return timezone.localdate(goes_live_at or earliest_go_live(submitted_at))
+
+
 def campaign_schedule(
     *, submitted_at: datetime | None, start_date: date | None, end_date: date | None
 ) -> tuple[datetime | None, datetime | None]:

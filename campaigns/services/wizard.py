@@ -11,10 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -31,7 +30,12 @@ from rewards.catalog.selectors import PricedItem
 from ..banner import banner_validate
 from ..models import Campaign, Moment, RewardGroup
 from ..selectors import group_picks, reward_groups_with_picks
-from .lifecycle import campaign_check_editable, campaign_transition, reward_expiry_date
+from .lifecycle import (
+    campaign_check_editable,
+    campaign_transition,
+    go_live_day,
+    reward_expiry_date,
+)
 
 S = Campaign.Status
 LAST_STEP = 7
@@ -478,10 +482,13 @@ def _copy_rewards(groups: list[RewardGroup], moments: list[Moment], copy: Campai
 # --- Checking a whole campaign -----------------------------------------------------------------
 
 
-def earliest_go_live_if_submitted(today: date | None = None) -> date:
-    """The first day a campaign submitted today can go live: after the review period."""
-    today = today or timezone.localdate()
-    return today + timedelta(days=settings.REVIEW_PERIOD_DAYS)
+def go_live_if_submitted(campaign: Campaign | None = None) -> date:
+    """The day `campaign` goes live if it is submitted now and approved: the later of the
+    review period's end and its start date, by the lifecycle's own rule (`go_live_day`), so
+    the wizard cannot promise a day the beat sweep will not keep. Without a campaign or a
+    start date yet (step 2), the review period's end: the earliest day any campaign can."""
+    start_date = campaign.start_date if campaign is not None else None
+    return go_live_day(submitted_at=timezone.now(), start_date=start_date)
 
 
 def cpa_covers(cpa: Decimal | None, pick: PricedItem) -> bool:

@@ -45,7 +45,7 @@ from ..forms import (
 )
 from ..models import Campaign, RewardGroup
 from ..selectors import budget_actions, campaign_summary, group_picks, reward_groups_with_picks
-from ..services.lifecycle import EDITABLE_STATUSES, IllegalTransition
+from ..services.lifecycle import EDITABLE_STATUSES, IllegalTransition, go_live_day
 from ..services.wizard import (
     RewardChoice,
     campaign_app_set,
@@ -59,7 +59,7 @@ from ..services.wizard import (
     campaign_submit,
     cpa_covers,
     cpa_shortfalls,
-    earliest_go_live_if_submitted,
+    go_live_if_submitted,
     withdrawn_picks,
 )
 
@@ -199,7 +199,7 @@ def _step_duration(request, campaign: Campaign):
         campaign,
         2,
         form=form,
-        earliest_go_live=earliest_go_live_if_submitted(),
+        earliest_go_live=go_live_if_submitted(),
         review_days=settings.REVIEW_PERIOD_DAYS,
     )
 
@@ -425,15 +425,18 @@ def _step_messages(request, campaign: Campaign):
 def _step_review(request, campaign: Campaign):
     if request.method == "POST":
         try:
-            campaign_submit(campaign=campaign, actor=request.user)
+            submitted = campaign_submit(campaign=campaign, actor=request.user)
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
         else:
+            go_live = go_live_day(
+                submitted_at=submitted.submitted_at, start_date=submitted.start_date
+            )
             messages.success(
                 request,
-                f"“{campaign.name}” is submitted for review. It can go live on "
-                f"{earliest_go_live_if_submitted():%B %-d, %Y} at the earliest, once approved.",
+                f"“{submitted.name}” is submitted for review. Once approved, it goes live on "
+                f"{go_live:%B %-d, %Y}.",
             )
             return redirect("campaigns:detail", campaign_id=campaign.campaign_id)
     review_url = step_url(campaign, 7)
@@ -446,7 +449,7 @@ def _step_review(request, campaign: Campaign):
         problems=campaign_problems(campaign),
         has_payment_method=payment_method_on_file(campaign.account),
         review_url=review_url,
-        earliest_go_live=earliest_go_live_if_submitted(),
+        go_live=go_live_if_submitted(campaign),
     )
 
 

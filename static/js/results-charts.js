@@ -1,4 +1,4 @@
-// A campaign's results over time (templates/campaigns/_results.html): three Chart.js charts
+// A campaign's results over time (templates/campaigns/_results.html): four Chart.js charts
 // drawn from the page's <script id="results-data" type="application/json">. Money arrives as
 // exact decimal strings; it is turned into numbers here only to be drawn.
 (function () {
@@ -10,6 +10,12 @@
   const money = function (values) { return values.map(Number); };
   const dollars = function (value) {
     return "$" + Number(value).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  };
+  // Axis ticks without cents where a tick is a whole dollar ("$15,000"): cents on every tick
+  // crowd a small chart.
+  const wholeDollars = function (value) {
+    const digits = Number.isInteger(Number(value)) ? 0 : 2;
+    return "$" + Number(value).toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
   };
   const common = {
     responsive: true,
@@ -31,23 +37,38 @@
     }),
   });
 
-  const spendSets = [
-    { type: "bar", label: "Spend per day", data: money(data.spend), backgroundColor: "#0a6ebd", yAxisID: "y", order: 2 },
-    { type: "line", label: "Cumulative spend", data: money(data.cumulative), borderColor: "#ff9900", backgroundColor: "#ff9900", pointRadius: 0, tension: 0, yAxisID: "y", order: 1 },
+  // A day's spend (tens of dollars) and the running total against the budget (thousands) are
+  // two charts: on one axis the days' bars were a flat line under a $15,000 budget.
+  const moneyTooltip = Object.assign({}, common.plugins, {
+    tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + dollars(ctx.parsed.y); } } },
+  });
+  new window.Chart(document.getElementById("chart-spend"), {
+    type: "bar",
+    data: {
+      labels: data.labels,
+      datasets: [{ label: "Spend per day", data: money(data.spend), backgroundColor: "#0a6ebd" }],
+    },
+    options: Object.assign({}, common, {
+      scales: { y: { beginAtZero: true, ticks: { callback: wholeDollars } } },
+      plugins: moneyTooltip,
+    }),
+  });
+
+  const cumulativeSets = [
+    { label: "Cumulative spend", data: money(data.cumulative), borderColor: "#ff9900", backgroundColor: "rgba(255, 153, 0, .15)", fill: "origin", pointRadius: 0, tension: 0 },
   ];
   if (data.budget !== null) {
-    spendSets.push({
-      type: "line", label: "Total budget", data: data.labels.map(function () { return Number(data.budget); }),
-      borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4], pointRadius: 0, yAxisID: "y", order: 0,
+    cumulativeSets.push({
+      label: "Total budget", data: data.labels.map(function () { return Number(data.budget); }),
+      borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4], pointRadius: 0,
     });
   }
-  new window.Chart(document.getElementById("chart-spend"), {
-    data: { labels: data.labels, datasets: spendSets },
+  new window.Chart(document.getElementById("chart-cumulative"), {
+    type: "line",
+    data: { labels: data.labels, datasets: cumulativeSets },
     options: Object.assign({}, common, {
-      scales: { y: { beginAtZero: true, ticks: { callback: dollars } } },
-      plugins: Object.assign({}, common.plugins, {
-        tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ": " + dollars(ctx.parsed.y); } } },
-      }),
+      scales: { y: { beginAtZero: true, ticks: { callback: wholeDollars } } },
+      plugins: moneyTooltip,
     }),
   });
 

@@ -1,11 +1,12 @@
-"""Results over time in a real Chromium: the demo account's live campaign draws its three
-charts from the vendored Chart.js, their series add up to the ledger, the CSV says the same
+"""Results over time in a real Chromium: the demo account's live campaign draws its
+charts (four) from the vendored Chart.js, their series add up to the ledger, the CSV says the same
 numbers, and the dashboard shows the spend bars."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -53,7 +54,7 @@ def _series(page) -> dict:
             return {
                 labels: data("chart-actions").labels,
                 actions: sets("chart-actions"),
-                spend: sets("chart-spend"),
+                spend: Object.assign(sets("chart-spend"), sets("chart-cumulative")),
                 rewards: sets("chart-rewards"),
             };
         }"""
@@ -68,10 +69,10 @@ def test_the_demo_campaign_draws_charts_that_add_up_to_the_ledger_and_the_csv(pa
     _log_in(page, demo.email, demo.password)
     page.goto(f"/campaigns/{live.campaign_id}/")
     page.wait_for_function(
-        "['chart-actions', 'chart-spend', 'chart-rewards'].every("
+        "['chart-actions', 'chart-spend', 'chart-cumulative', 'chart-rewards'].every("
         "(id) => window.Chart && Chart.getChart(document.getElementById(id)))"
     )
-    for canvas in ("chart-actions", "chart-spend", "chart-rewards"):
+    for canvas in ("chart-actions", "chart-spend", "chart-cumulative", "chart-rewards"):
         expect(page.locator(f"#{canvas}")).to_be_visible()
         assert _painted_pixels(page, canvas) > 500, f"{canvas} is blank"
 
@@ -87,6 +88,13 @@ def test_the_demo_campaign_draws_charts_that_add_up_to_the_ledger_and_the_csv(pa
     assert spent == ledger_spend
     assert Decimal(str(series["spend"]["Cumulative spend"][-1])) == ledger_spend
     assert set(series["spend"]["Total budget"]) == {float(live.total_budget)}
+    # A day's spend has its own chart: against the budget's axis it was a flat line.
+    per_day_max = page.evaluate(
+        "() => Chart.getChart(document.getElementById('chart-spend')).scales.y.max"
+    )
+    assert per_day_max < float(live.total_budget) / 5
+    tallest = max(float(v) for v in series["spend"]["Spend per day"])
+    assert tallest > per_day_max / 2  # the tallest day fills at least half the chart
     claimed = RewardGrant.objects.filter(campaign=live, redeemed_at__isnull=False).count()
     assert sum(series["rewards"]["Claimed"]) == claimed > 0
 
@@ -141,3 +149,13 @@ def test_the_dashboard_shows_the_months_spend_and_the_live_campaigns_budget_bars
         "(el) => el.getBoundingClientRect().width"
     )
     assert width > 0
+    # Each bar's percentage is beside it, whole, however narrow the bar.
+    for label in page.locator(".mc-bar-percent").all():
+        expect(label).to_have_text(re.compile(r"^\d+ %$"))
+        assert label.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    # Campaigns in test mode have a tile, linking to them.
+    tile = page.locator("#tile-test-mode")
+    expect(tile).to_contain_text("In test mode")
+    tile.click()
+    expect(page.get_by_role("link", name="Weekend tournament")).to_be_visible()
+    assert page.url.endswith("/campaigns/?status=approved")

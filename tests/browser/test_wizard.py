@@ -13,9 +13,9 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Moment, RewardGroup
 from console.services import app_register
-from tests.factories import ProductFactory
+from tests.factories import CampaignFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -151,3 +151,49 @@ def test_run_the_whole_wizard_add_a_card_when_asked_and_submit_for_review(page, 
     expect(
         page.get_by_text("“Summer Quest” was submitted and can no longer be edited")
     ).to_be_visible()
+
+
+def test_step_5_adds_and_removes_moments_without_losing_what_was_typed(page, acme_app, alice):
+    product = ProductFactory(marketplace_id="US", title="Wireless Earbuds", price=Decimal("20.00"))
+    campaign = CampaignFactory(
+        app=acme_app, created_by=alice, status="draft", wizard_step=5, cpa=Decimal("25")
+    )
+    RewardGroup.objects.create(campaign=campaign, marketplace_id="US")
+    Moment.objects.create(campaign=campaign, moment_id="OLD_MOMENT", action="An old action")
+
+    page.goto("/login/")
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Campaigns", exact=True).first).to_be_visible()
+    page.goto(f"/campaigns/{campaign.campaign_id}/edit/5/")
+    expect(page.get_by_text("Step 5 of 7: Rewards & moments")).to_be_visible()
+    page.get_by_label(product.title, exact=True).check()
+
+    ids, actions = page.get_by_label("Moment ID"), page.get_by_label("Action it stands for")
+    expect(ids).to_have_count(2)  # the saved moment and one empty row
+    ids.nth(1).fill("LEVEL_10_COMPLETE")
+    actions.nth(1).fill("Completes level 10")
+    page.get_by_role("button", name="Add another moment").click()
+    expect(ids).to_have_count(3)
+    expect(ids.nth(2)).to_be_focused()
+    ids.nth(2).fill("BOSS_DEFEATED")
+    actions.nth(2).fill("Defeats the first boss")
+    page.get_by_role("button", name="Add another moment").click()
+    ids.nth(3).fill("TYPO_MOMENT")
+    actions.nth(3).fill("Added by mistake")
+    # What was typed is still there after adding rows.
+    expect(ids.nth(1)).to_have_value("LEVEL_10_COMPLETE")
+    expect(actions.nth(2)).to_have_value("Defeats the first boss")
+
+    # Remove the saved moment and the row typed by mistake.
+    page.get_by_role("button", name="Remove").nth(3).click()
+    page.get_by_role("button", name="Remove").nth(0).click()
+    expect(page.locator(".mc-moment:visible")).to_have_count(2)
+    page.get_by_role("button", name="Next").click()
+
+    expect(page.get_by_text("Step 6 of 7: Messages & banner")).to_be_visible()
+    assert sorted(campaign.moments.values_list("moment_id", "action")) == [
+        ("BOSS_DEFEATED", "Defeats the first boss"),
+        ("LEVEL_10_COMPLETE", "Completes level 10"),
+    ]

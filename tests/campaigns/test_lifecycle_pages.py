@@ -63,6 +63,29 @@ def test_an_approved_campaign_shows_when_it_can_go_live_and_a_take_down_button(a
     assert reverse("campaigns:take_down", args=[campaign.campaign_id]) in html
 
 
+@pytest.mark.parametrize(
+    ("status", "start_in_days", "goes_live_on"),
+    [
+        (S.PENDING_APPROVAL, 9, "May 19, 2030"),  # the start date, after the review
+        (S.PENDING_APPROVAL, 3, "May 17, 2030"),  # the review's end, after the start date
+        (S.APPROVED, 9, "May 19, 2030"),
+    ],
+)
+def test_the_campaign_page_says_the_day_it_goes_live_the_later_of_review_end_and_start(
+    time_machine, acme_app, alice, status, start_in_days, goes_live_on
+):
+    time_machine.move_to(NOW + DAY, tick=False)
+    campaign = CampaignFactory(
+        app=acme_app,
+        status=status,
+        submitted_at=NOW,
+        start_date=(NOW + start_in_days * DAY).date(),
+        end_date=(NOW + 60 * DAY).date(),
+    )
+    html = lifecycle_fragment(campaign, alice)
+    assert f'<strong id="goes-live-on">{goes_live_on}</strong>' in html
+
+
 def test_the_history_is_read_in_one_query_whatever_its_length(
     acme_app, alice, django_assert_num_queries
 ):

@@ -16,6 +16,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -399,9 +400,7 @@ def test_the_csv_rows_equal_the_selectors(alice_client, quest):
     results = campaign_results(campaign, period=ResultsRange(campaign.start_date, TODAY))
     expected = [[str(v) for v in row] for row in results_csv_rows(results)]
     assert rows == expected
-    assert rows[-1] == [
-        str(TODAY), "1", "1", "2", "5.0000", "12.5000", "500.0000", "USD", "1", "0"
-    ]
+    assert rows[-1] == [str(TODAY), "1", "1", "2", "5.0000", "12.5000", "500.0000", "USD", "1", "0"]
     assert len(rows) == 1 + (TODAY - campaign.start_date).days + 1
 
 
@@ -582,6 +581,142 @@ def test_the_dashboard_of_an_account_with_nothing_live_says_so(alice_client, acm
     html = alice_client.get(reverse("console:dashboard")).content.decode()
     assert 'id="no-live-campaigns"' in html
     assert "$0.00 of $15,000.00" in html
+
+
+def test_the_account_spend_at_1_percent_reads_1_percent_beside_the_bar(alice_client, acme):
+    AccountMonthlySpend.objects.create(account=acme, month=TODAY.replace(day=1), spent=150)
+    html = alice_client.get(reverse("console:dashboard")).content.decode()
+    # The label is beside the bar, not inside a bar 1 % wide (where it was cut to "1").
+    assert '<div class="progress-bar bg-primary" style="width: 1%"></div>' in html
+    assert 'id="account-spend-percent" aria-hidden="true">1 %</span>' in html
+
+
+def test_the_dashboard_counts_test_mode_campaigns_and_links_to_them(alice_client, acme_app, quest):
+    CampaignFactory(
+        app=acme_app,
+        name="Approved, waiting",
+        status="approved",
+        submitted_at=NOW - timedelta(days=8),
+        approved_at=NOW - timedelta(days=1),
+        goes_live_at=at(TODAY + timedelta(days=5), 0),
+        start_date=TODAY + timedelta(days=5),
+    )
+    html = alice_client.get(reverse("console:dashboard")).content.decode()
+    tile = (
+        html.split('id="tile-test-mode"')[0].rsplit("<a ", 1)[1]
+        + html.split('id="tile-test-mode"')[1].split("</a>")[0]
+    )
+    assert f'href="{reverse("campaigns:list")}?status=approved"' in tile
+    assert "In test mode" in tile and '<div class="mc-stat">1</div>' in tile
+    listed = alice_client.get(reverse("campaigns:list") + "?status=approved").content.decode()
+    assert "Approved, waiting" in listed and "Summer Quest" not in listed
+
+
+def test_rewards_handed_out_says_live_now_apart_from_all_time(alice_client, acme_app, quest):
+    """A finished campaign's rewards count in "All time", not in "Live now"."""
+    campaign, moments = quest  # live: six rewards handed out, two claimed
+    done, group, done_moments = live_campaign(
+        acme_app,
+        name="Winter Quest",
+        start=TODAY - timedelta(days=40),
+        end=TODAY - timedelta(days=10),
+    )
+    Campaign.objects.filter(pk=done.pk).update(status="finished")
+    done.refresh_from_db()
+    for hour in (9, 10, 11):
+        charge(done, group, done_moments[0], at(TODAY - timedelta(days=20), hour))
+    html = alice_client.get(reverse("console:dashboard")).content.decode()
+    live_row = html.split('id="summary-live"')[1].split("</tr>")[0]
+    all_row = html.split('id="summary-all"')[1].split("</tr>")[0]
+    assert "Live now" in live_row and "(1 campaign, since each began)" in live_row
+    assert 'id="summary-live-actions">6<' in live_row
+    assert 'id="summary-live-claimed">2<' in live_row
+    assert "All time" in all_row and "every campaign, live and finished" in all_row
+    assert 'id="summary-actions">9<' in all_row
+
+
+def test_the_redemption_summary_reads_the_daily_rollup_not_every_grant(acme, quest):
+    """Once rolled up, the dashboard adds up the CampaignDay rows (plus the minutes after the
+    watermark): a roll-up row says what the summary shows, whatever the grants behind it."""
+    from campaigns.results.selectors import account_redemption_summary
+
+    campaign, moments = quest
+    campaign_days_roll_up(campaign=campaign)
+    assert account_redemption_summary(acme)["totals"]["actions"] == 6
+    first_day = CampaignDay.objects.filter(campaign=campaign, moment=moments[0]).first()
+    CampaignDay.objects.filter(pk=first_day.pk).update(actions=F("actions") + 1000)
+    # A GetReward after the watermark is read live, and only it.
+    charge(campaign, campaign.reward_groups.get(), moments[1], NOW - timedelta(seconds=30))
+    summary = account_redemption_summary(acme)
+    assert summary["totals"]["actions"] == 6 + 1000 + 1
+    assert summary["live_totals"]["actions"] == 6 + 1000 + 1
+
+
+def dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("console:dashboard"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_dashboard_makes_as_many_queries_with_100000_grants_as_with_10(
+    alice_client, acme, acme_app, django_assert_num_queries
+):
+    from campaigns.results.selectors import account_redemption_summary
+
+    start = TODAY - timedelta(days=40)
+    few, few_group, few_moments = live_campaign(
+        acme_app, name="Few", start=start, end=TODAY + timedelta(days=5), budget="5000"
+    )
+    bulk_charges(few, few_group, few_moments, count=10, days=30)
+    campaigns_days_roll_up()
+    with CaptureQueriesContext(connection) as summary_queries:
+        account_redemption_summary(acme)
+    expected = dashboard_queries(alice_client)
+
+    many, many_group, many_moments = live_campaign(
+        acme_app, name="Many", start=start, end=TODAY + timedelta(days=5), budget="5000"
+    )
+    bulk_charges(many, many_group, many_moments, count=MANY, days=30)
+    campaigns_days_roll_up()
+    with django_assert_num_queries(len(summary_queries)):
+        summary = account_redemption_summary(acme)
+    assert summary["totals"]["actions"] == MANY + 10
+    with django_assert_num_queries(expected):
+        html = alice_client.get(reverse("console:dashboard")).content.decode()
+    assert f'id="summary-actions">{MANY + 10:,}<' in html
+
+
+@pytest.mark.parametrize("rolled", [False, True], ids=["live", "rolled-up"])
+def test_the_dashboard_summary_equals_the_count_over_every_grant_on_the_demo_account(rolled):
+    """The demo account (a live campaign, a finished one with claims, returns and expired
+    grants, one in test mode): the summary read from the rollup says what
+    rewards.redemption.selectors.redemption_counts, the old computation, counts over the raw
+    rows, in all and for the live campaign."""
+    from campaigns.results.selectors import account_redemption_summary
+    from console.pages.demo import demo_account_load
+    from rewards.redemption.selectors import redemption_counts, redemption_totals
+
+    with time_machine.travel(timezone.now(), tick=True):
+        demo = demo_account_load()
+    campaigns = Campaign.objects.filter(account__memberships__user__email=demo.email)
+    account = campaigns.first().account
+    when = NOW + timedelta(minutes=5)
+    if rolled:
+        with time_machine.travel(when, tick=False):
+            assert campaigns_days_roll_up() >= 2
+    with time_machine.travel(when, tick=False):
+        summary = account_redemption_summary(account)
+        every = redemption_counts(campaigns=campaigns)
+        live = redemption_counts(campaigns=campaigns.filter(campaign_id=demo.live_campaign_id))
+    assert summary["counts"] == every
+    assert summary["totals"] == redemption_totals(every)
+    assert summary["live_counts"] == live
+    assert summary["live_totals"] == redemption_totals(live)
+    assert summary["live_campaigns"] == 1
+    assert summary["totals"]["returned"] == demo.returned > 0
+    assert summary["totals"]["expired"] >= demo.expired > 0
+    assert summary["live_totals"]["actions"] < summary["totals"]["actions"]
 
 
 def test_the_campaign_list_shows_spend_and_budget(alice_client, quest):

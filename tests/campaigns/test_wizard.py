@@ -4,13 +4,16 @@ field that breaks the rule, and saves the draft to the database."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignTransition, Moment, RewardGroup
+from campaigns.services.lifecycle import campaign_schedule
 from tests.factories import AppFactory, CampaignFactory, ProductFactory
 
 from .conftest import PASSWORD_FOR_LOGIN, future, image_bytes, make_complete_draft, step_url, upload
@@ -311,6 +314,17 @@ def test_step_5_lists_each_marketplaces_rewards_with_reference_prices_in_usd(
     assert "Educational Toys credit" in html
 
 
+def test_step_5_shows_each_products_image_and_a_placeholder_without_one(
+    alice_client, at_step_5, earbuds, speaker
+):
+    earbuds.image.save("earbuds.png", upload("earbuds.png", image_bytes(60, 60)), save=True)
+    html = alice_client.get(step_url(at_step_5, 5)).content.decode()
+    row = re.search(r"<tr>(?:(?!</tr>).)*Wireless Earbuds.*?</tr>", html, re.S).group(0)
+    assert f'<img class="mc-thumb" src="{earbuds.image.url}"' in row
+    row = re.search(r"<tr>(?:(?!</tr>).)*Bluetooth Speaker.*?</tr>", html, re.S).group(0)
+    assert "mc-thumb-empty" in row and "<img" not in row
+
+
 def test_step_5_needs_at_least_one_reward_per_marketplace(alice_client, at_step_5, earbuds):
     response = alice_client.post(step_url(at_step_5, 5), rewards_data(us={}))
     assert group_errors(response, "US")["__all__"] == [
@@ -571,6 +585,38 @@ def test_the_review_page_shows_everything_with_the_banner(alice_client, complete
         assert text in html
 
 
+@pytest.mark.parametrize(
+    ("start", "go_live"),
+    [
+        # The issue's case: submitted Dec 3, starting Dec 12: the review ends Dec 10, but the
+        # campaign goes live on its start date.
+        (date(2026, 12, 12), "December 12, 2026"),
+        # A start date inside the review period: it goes live when the review is over.
+        (date(2026, 12, 5), "December 10, 2026"),
+    ],
+)
+@time_machine.travel("2026-12-03 15:00Z", tick=False)
+def test_the_review_page_and_the_submission_say_the_day_the_sweep_will_go_live(
+    alice_client, acme_app, earbuds, card_on_file, start, go_live
+):
+    campaign = make_complete_draft(
+        acme_app, product=earbuds, start_date=start, end_date=date(2027, 1, 31)
+    )
+    html = alice_client.get(step_url(campaign, 7)).content.decode()
+    assert f'<strong id="go-live-day">{go_live}</strong>' in html
+    response = alice_client.post(step_url(campaign, 7), follow=True)
+    assert (
+        f"Once approved, it goes live on {go_live}."
+        in [str(m) for m in response.context["messages"]][0]
+    )
+    # The same day the lifecycle stores at approval and the beat sweep acts on.
+    campaign.refresh_from_db()
+    goes_live_at, _ = campaign_schedule(
+        submitted_at=campaign.submitted_at, start_date=campaign.start_date, end_date=None
+    )
+    assert f"{timezone.localdate(goes_live_at):%B %-d, %Y}" == go_live
+
+
 def test_the_review_page_lists_what_keeps_an_incomplete_draft_from_being_submitted(
     alice_client, draft_at, card_on_file
 ):
@@ -634,8 +680,9 @@ def test_submitting_moves_the_campaign_to_pending_approval_and_records_who(
         "campaigns:detail", args=[complete_draft.campaign_id]
     )
     assert (
-        "“Summer Quest” is submitted for review. It can go live on March 9, 2026 at the "
-        "earliest, once approved." in [str(m) for m in response.context["messages"]]
+        # The draft starts after the review is over: it goes live on its start date.
+        "“Summer Quest” is submitted for review. Once approved, it goes live on "
+        f"{complete_draft.start_date:%B %-d, %Y}." in [str(m) for m in response.context["messages"]]
     )
     complete_draft.refresh_from_db()
     assert complete_draft.status == "pending_approval"
