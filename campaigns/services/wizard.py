@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from console.activity import activity_record
@@ -32,6 +33,7 @@ from ..banner import banner_validate
 from ..models import Campaign, Moment, RewardGroup
 from ..selectors import group_picks, reward_groups_with_picks
 from .lifecycle import campaign_check_editable, campaign_transition, reward_expiry_date
+from .review import submission_open
 
 S = Campaign.Status
 LAST_STEP = 7
@@ -104,7 +106,9 @@ STEP_NAMES = {
 
 def _step_saved(campaign: Campaign, actor, step: int, **data) -> None:
     """The audit row of a saved wizard step (in the step's transaction): which step, and its
-    values a reader needs."""
+    values a reader needs. Bumps the campaign's version: a review page of an earlier version is
+    stale (campaigns.services.review)."""
+    Campaign.objects.filter(pk=campaign.pk).update(version=F("version") + 1)
     activity_record(
         actor=actor,
         account=campaign.account_id,
@@ -566,6 +570,9 @@ def campaign_submit(*, campaign: Campaign, actor, now: datetime | None = None) -
                 "(or invoice terms) to be charged.",
                 code="no_payment_method",
             )
-        return campaign_transition(
+        submitted = campaign_transition(
             campaign=locked, to_status=S.PENDING_APPROVAL, actor=actor, now=now
         )
+        # The round the reviewer will judge: what was submitted, to compare a resubmission with.
+        submission_open(campaign=submitted, now=now)
+        return submitted

@@ -39,6 +39,7 @@ def staff_group(name: str) -> Group:
             ("campaigns.migrations.0004_staff_groups", "create_groups"),
             ("billing.migrations.0003_invoices", "grant_finance"),
             ("console.migrations.0006_staff_requests", "grant_groups"),
+            ("campaigns.migrations.0009_review_checklist_seed", "grant_reviewers"),
         ):
             getattr(importlib.import_module(module), function)(django_apps, None)
         group = Group.objects.get(name=name)
