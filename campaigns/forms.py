@@ -105,8 +105,7 @@ class UsdField(forms.DecimalField):
 
     widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
     default_error_messages = {
-        "invalid": "Enter an amount in US dollars with a dot before the cents, like 1000 or "
-        "27.50.",
+        "invalid": "Enter an amount in US dollars with a dot before the cents, like 1000 or 27.50.",
     }
 
     def to_python(self, value):

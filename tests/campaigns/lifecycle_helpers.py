@@ -46,6 +46,17 @@ def staff_group(name: str) -> Group:
     return group
 
 
+def checklist_seeded():
+    """The review policy's checklist as its data migration seeds it; a transactional test's
+    flush empties the table, so seed it again when it is gone."""
+    from campaigns.models import ReviewChecklistItem
+
+    if not ReviewChecklistItem.objects.exists():
+        module = importlib.import_module("campaigns.migrations.0009_review_checklist_seed")
+        module.seed(django_apps, None)
+    return list(ReviewChecklistItem.objects.all())
+
+
 @pytest.fixture
 def reviewer_in_group(reviewer):
     reviewer.groups.add(staff_group("Reviewers"))

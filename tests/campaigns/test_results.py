@@ -399,9 +399,7 @@ def test_the_csv_rows_equal_the_selectors(alice_client, quest):
     results = campaign_results(campaign, period=ResultsRange(campaign.start_date, TODAY))
     expected = [[str(v) for v in row] for row in results_csv_rows(results)]
     assert rows == expected
-    assert rows[-1] == [
-        str(TODAY), "1", "1", "2", "5.0000", "12.5000", "500.0000", "USD", "1", "0"
-    ]
+    assert rows[-1] == [str(TODAY), "1", "1", "2", "5.0000", "12.5000", "500.0000", "USD", "1", "0"]
     assert len(rows) == 1 + (TODAY - campaign.start_date).days + 1
 
 
