@@ -9,8 +9,6 @@ reviewers never see money (SPEC §9): only finance and superusers see the money 
 
 from __future__ import annotations
 
-import math
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -269,19 +267,6 @@ class CampaignReviewAdminMixin:
     total_budget_shown = money_column(Campaign, "total_budget")
     cpa_shown = money_column(Campaign, "cpa")
     spent_shown = money_column(Campaign, "spent")
-
-    @admin.display(description="review period")
-    def review_days_left(self, campaign: Campaign):
-        if not campaign.submitted_at:
-            return "—"
-        left = earliest_go_live(campaign.submitted_at) - timezone.now()
-        days = math.ceil(left.total_seconds() / 86400)
-        if days <= 0:
-            return format_html('<strong style="color:#ba2121">{}</strong>', "over")
-        style = "color:#ba2121;font-weight:bold" if days <= 1 else ""
-        return format_html(
-            '<span style="{}">{} day{} left</span>', style, days, "" if days == 1 else "s"
-        )
 
     @admin.display(description="review period ends")
     def review_period_ends(self, campaign: Campaign):
@@ -679,7 +664,6 @@ class CampaignReviewAdmin(CampaignReviewAdminMixin, admin.ModelAdmin):
             "can_review": self.has_review_permission(request),
             "taken_by_me": desk.taker is not None and desk.taker.pk == request.user.pk,
             "next_url": self._desk_url(following.pk) if following else None,
-            "show_money": may_see_money(request.user),
         }
         return TemplateResponse(request, "admin/campaigns/review_desk.html", context)
 

@@ -28,9 +28,15 @@ S = Campaign.Status
 MONEY = re.compile(
     r"[$€£¥￥]\s?\d|\d\s?[$€£¥￥]|\b(?:USD|EUR|GBP|JPY)\s?\d|\d\s?(?:USD|EUR|GBP|JPY)\b"
 )
-# Where the desk's screenshot goes when asked for (the note's pictures), e.g.
-# REVIEW_DESK_SHOT=/work/notes/shots/review_desk.png.
-SHOT = os.environ.get("REVIEW_DESK_SHOT")
+# Where the screenshots of the desk, the queue and the report go when asked for (the note's
+# pictures), e.g. REVIEW_SHOTS=/work/notes/shots.
+SHOTS = os.environ.get("REVIEW_SHOTS")
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -119,6 +125,7 @@ def test_a_reviewer_takes_the_oldest_fails_an_item_and_rejects_and_the_developer
     expect(rows.first).to_contain_text("Oldest Quest")
     expect(rows.first).to_contain_text("due in 4 days")
     assert not MONEY.search(page.content())
+    shot(page, "review_queue")
     page.locator("#take-next").click()
 
     expect(page).to_have_url(re.compile(re.escape(desk(oldest)) + "$"))
@@ -176,9 +183,7 @@ def test_after_a_resubmission_the_reviewer_sees_the_diff_and_approves_with_the_k
     expect(changed.locator("th")).to_have_text("Notification message")
     expect(changed.locator("del")).to_have_text("EDIT 1: win a casino bonus")
     expect(changed.locator("ins")).to_have_text("EDIT 2: reach level 10 for earbuds")
-    if SHOT:
-        page.set_viewport_size({"width": 1280, "height": 900})
-        page.screenshot(path=SHOT, full_page=True)
+    shot(page, "review_desk")
 
     page.locator("body").click(position={"x": 5, "y": 5})  # focus the page, not a field
     page.keyboard.press("a")
@@ -186,6 +191,9 @@ def test_after_a_resubmission_the_reviewer_sees_the_diff_and_approves_with_the_k
     expect(page.locator(".messagelist")).to_contain_text("1 campaign approved.")
     campaign.refresh_from_db()
     assert campaign.status == S.APPROVED
+    page.goto("/admin/campaigns/campaignreview/report/")
+    expect(page.locator("#throughput-table")).to_contain_text("rita@moments.test")
+    shot(page, "review_report")
 
 
 def test_two_reviewers_cannot_take_the_same_campaign(browser, live_server, page, world):
