@@ -24,6 +24,7 @@ from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
 from .events import status_changed_events
+from .rounds import round_close, round_open
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ def campaign_transition(
     values = {"status": to_status, "updated_at": now, **(extra or {})}
     if stamp:
         values[stamp] = now
+    if from_status == S.PENDING_APPROVAL:
+        values.update(review_taken_by=None, review_taken_at=None)  # decided: nobody's to take
     with transaction.atomic():
         rows = Campaign.objects.filter(pk=campaign.pk, status=from_status)
         if condition is not None:
@@ -143,6 +146,18 @@ def campaign_transition(
             history=_history_message(from_status, to_status, reason),
             created_at=now,
         )
+        # The rounds of review follow the status: a submission opens one, a decision closes it.
+        if to_status == S.PENDING_APPROVAL:
+            round_open(campaign=campaign, now=now)
+        elif from_status == S.PENDING_APPROVAL:
+            round_close(
+                campaign=campaign,
+                to_status=to_status,
+                actor=actor,
+                actor_label=row.actor_label,
+                reason=reason,
+                now=now,
+            )
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():

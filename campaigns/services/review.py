@@ -167,7 +167,8 @@ def campaign_review_approve(
 ) -> Campaign:
     """Approve the version of the campaign the reviewer saw (`version`, from the desk's form).
     Refused, with why, when it changed since, was decided already, or another reviewer holds
-    it. Closes the round of review with the checklist as ticked and frees the claim."""
+    it. The move closes the round of review and frees the claim; the checklist as ticked is
+    recorded on the round."""
     _require_reviewer(actor)
     now = now or timezone.now()
     if any(not result.passed for result in checklist):
@@ -182,7 +183,7 @@ def campaign_review_approve(
             )
         except IllegalTransition as exc:
             raise ReviewRefused(_why_refused(campaign.pk, actor, version, exc)) from exc
-        _round_close(campaign, actor, now, CampaignSubmission.Outcome.APPROVED, checklist, "")
+        _checklist_record(campaign, checklist)
     return campaign
 
 
@@ -211,59 +212,14 @@ def campaign_review_reject(
             )
         except IllegalTransition as exc:
             raise ReviewRefused(_why_refused(campaign.pk, actor, version, exc)) from exc
-        _round_close(
-            campaign, actor, now, CampaignSubmission.Outcome.REJECTED, checklist, reason.strip()
-        )
+        _checklist_record(campaign, checklist)
     return campaign
 
 
-def _round_close(campaign, actor, now, outcome, checklist, reason: str) -> None:
-    """Record the decision on the campaign's open round, and free the claim. A campaign
-    submitted before rounds were recorded gets its round now, from the row as decided."""
-    Campaign.objects.filter(pk=campaign.pk).update(review_taken_by=None, review_taken_at=None)
-    campaign.review_taken_by, campaign.review_taken_at = None, None
-    open_round = (
-        CampaignSubmission.objects.filter(campaign=campaign, outcome="pending")
-        .order_by("-number")
-        .first()
-    )
-    if open_round is None:
-        open_round = submission_open(campaign=campaign, now=campaign.submitted_at or now)
-    open_round.outcome = outcome
-    open_round.decided_by = actor
-    open_round.decided_by_label = _actor_label(actor)
-    open_round.decided_at = now
-    open_round.checklist = [result.as_json() for result in checklist]
-    open_round.reason = reason
-    open_round.save(
-        update_fields=[
-            "outcome",
-            "decided_by",
-            "decided_by_label",
-            "decided_at",
-            "checklist",
-            "reason",
-        ]
-    )
-
-
-def submission_open(*, campaign: Campaign, now: datetime) -> CampaignSubmission:
-    """A new round of review for a campaign just submitted: the snapshot of what the reviewer
-    judges (never money), numbered after the campaign's earlier rounds. Called in the
-    submission's transaction (the campaign row is locked), so numbers do not collide."""
-    from ..selectors.review import review_snapshot
-
-    last = (
-        CampaignSubmission.objects.filter(campaign=campaign)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    version = Campaign.objects.values_list("version", flat=True).get(pk=campaign.pk)
-    return CampaignSubmission.objects.create(
-        campaign=campaign,
-        number=(last or 0) + 1,
-        version=version,
-        submitted_at=now,
-        snapshot=review_snapshot(campaign),
-    )
+def _checklist_record(campaign: Campaign, checklist) -> None:
+    """The checklist as ticked, on the round the move just closed (campaigns.services.rounds)."""
+    if not checklist:
+        return
+    closed = CampaignSubmission.objects.filter(campaign=campaign).order_by("-number").first()
+    closed.checklist = [result.as_json() for result in checklist]
+    closed.save(update_fields=["checklist"])

@@ -33,7 +33,6 @@ from ..banner import banner_validate
 from ..models import Campaign, Moment, RewardGroup
 from ..selectors import group_picks, reward_groups_with_picks
 from .lifecycle import campaign_check_editable, campaign_transition, reward_expiry_date
-from .review import submission_open
 
 S = Campaign.Status
 LAST_STEP = 7
@@ -570,9 +569,7 @@ def campaign_submit(*, campaign: Campaign, actor, now: datetime | None = None) -
                 "(or invoice terms) to be charged.",
                 code="no_payment_method",
             )
-        submitted = campaign_transition(
+        # The move also opens the round of review, with a snapshot of what was submitted.
+        return campaign_transition(
             campaign=locked, to_status=S.PENDING_APPROVAL, actor=actor, now=now
         )
-        # The round the reviewer will judge: what was submitted, to compare a resubmission with.
-        submission_open(campaign=submitted, now=now)
-        return submitted

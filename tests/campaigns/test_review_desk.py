@@ -432,3 +432,50 @@ def test_the_throughput_report_counts_decisions_per_day_per_reviewer_and_overdue
     assert rita.count("<td>1</td>") == 2 and "<strong>2</strong>" in rita and "60.0 h" in rita
     rex_row = page[page.index("<th>rex@moments.test</th>") :].split("</tr>")[0]
     assert "<strong>1</strong>" in rex_row and "24.0 h" in rex_row
+
+
+@pytest.mark.django_db
+def test_every_path_of_a_decision_closes_its_round_and_frees_the_claim(
+    submitted, alice, reviewer_in_group
+):
+    from campaigns.services.lifecycle import campaign_approve, campaign_reject
+
+    campaign_review_take(campaign=submitted, actor=reviewer_in_group)
+    campaign_reject(campaign=submitted, actor=reviewer_in_group, reason="Blurry banner.")
+    set_message(submitted, alice, "EDIT 2")
+    campaign_submit(campaign=submitted, actor=alice)
+    submitted.refresh_from_db()
+    campaign_approve(campaign=submitted, actor=reviewer_in_group)
+
+    submitted.refresh_from_db()
+    assert submitted.review_taken_by is None
+    rounds = CampaignSubmission.objects.filter(campaign=submitted).order_by("number")
+    assert [(r.number, r.outcome, r.reason) for r in rounds] == [
+        (1, "rejected", "Blurry banner."),
+        (2, "approved", ""),
+    ]
+    assert all(r.decided_by_label == "rita@moments.test" for r in rounds)
+
+
+@pytest.mark.django_db
+def test_a_superuser_edits_the_policy_and_the_desk_shows_it(client, reviewer_in_group, submitted):
+    item = ReviewChecklistItem.objects.first()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    change = reverse("admin:campaigns_reviewchecklistitem_change", args=[item.pk])
+    response = client.post(
+        change,
+        {
+            "text": "No logos of other stores.",
+            "rejection_text": "Remove the other store's logo.",
+            "position": 1,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302
+
+    client.force_login(reviewer_in_group)
+    page = client.get(desk_url(submitted)).content.decode()
+    assert "No logos of other stores." in page
+    assert 'data-rejection-text="Remove the other store&#x27;s logo."' in page
+    # Reviewers read the policy; they do not rewrite it.
+    assert client.post(change, {"text": "Anything goes."}).status_code == 403
