@@ -1,11 +1,13 @@
-"""Django admin for campaigns: the reviewers' queue (pending approval, oldest first) and every
-campaign, both read-only. Approve, reject and suspend (both with a reason, on an intermediate
-page) are lifecycle moves through the services, allowed to holders of `campaigns.review_campaign`;
-no field, least of all budget, CPA or spend, is edited here."""
+"""Django admin for campaigns: the review desk and every campaign, both read-only.
+
+The review queue lists campaigns pending approval by review deadline, with who has taken each;
+a campaign's page in the queue is the desk (everything needed to decide, no money, the
+checklist, the diff against the rejected round). Approve and reject carry the version the
+reviewer saw (campaigns.services.review); suspend is a lifecycle move. All need
+`campaigns.review_campaign`. No field, least of all budget, CPA or spend, is edited here, and
+reviewers never see money (SPEC §9): only finance and superusers see the money columns."""
 
 from __future__ import annotations
-
-import math
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,14 +26,35 @@ from django.utils.text import Truncator
 from console.admin_money import money_column
 from console.money import format_money
 
-from .models import Campaign, CampaignReview, CampaignTransition, Moment, RewardGroup
+from .models import (
+    Campaign,
+    CampaignReview,
+    CampaignTransition,
+    Moment,
+    ReviewChecklistItem,
+    RewardGroup,
+)
+from .selectors.review import (
+    live_taker,
+    next_in_queue,
+    review_deadline,
+    review_desk,
+    review_queue,
+    review_throughput,
+)
 from .services.lifecycle import (
     REVIEW_PERMISSION,
     IllegalTransition,
-    campaign_approve,
-    campaign_reject,
     campaign_suspend,
     earliest_go_live,
+)
+from .services.review import (
+    ChecklistResult,
+    ReviewRefused,
+    campaign_review_approve,
+    campaign_review_reject,
+    campaign_review_release,
+    campaign_review_take,
 )
 
 S = Campaign.Status
@@ -61,7 +84,7 @@ class ReasonForm(forms.Form):
 # What the intermediate page of each move that needs a reason says.
 REASON_MOVES = {
     "reject": {
-        "move": campaign_reject,
+        "move": campaign_review_reject,
         "done": "rejected",
         "action": "reject_selected",
         "missing": "Give the developer a reason for the rejection.",
@@ -78,6 +101,16 @@ REASON_MOVES = {
         "suspended campaign cannot be resumed. The developer receives the reason by email.",
     },
 }
+
+
+# Finance's permission to read the ledger stands for "may see money" in campaign pages.
+MONEY_PERMISSION = "billing.view_ledgerentry"
+
+
+def may_see_money(user) -> bool:
+    """Budgets, CPAs, spend and prices are for finance and superusers; reviewers never see
+    money (SPEC §9), so every money column and field is left out of their pages."""
+    return user.is_superuser or user.has_perm(MONEY_PERMISSION)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -107,7 +140,15 @@ class RewardGroupInline(ReadOnlyInline):
 
     @admin.display(description="rewards")
     def rewards(self, group: RewardGroup):
-        return _group_rewards(group)
+        return _group_rewards(group, prices=True)
+
+
+class RewardGroupWithoutPricesInline(RewardGroupInline):
+    """The rewards inline as reviewers see it: titles and ASINs, no prices."""
+
+    @admin.display(description="rewards")
+    def rewards(self, group: RewardGroup):
+        return _group_rewards(group, prices=False)
 
 
 class MomentInline(ReadOnlyInline):
@@ -123,10 +164,13 @@ class TransitionInline(ReadOnlyInline):
     verbose_name_plural = "history"
 
 
-def _group_rewards(group: RewardGroup):
+def _group_rewards(group: RewardGroup, *, prices: bool):
     lines = [
         format_html(
-            "{} — {} {}", p.asin, p.title, format_money(p.price, group.marketplace.currency)
+            "{} — {} {}",
+            p.asin,
+            p.title,
+            format_money(p.price, group.marketplace.currency) if prices else "",
         )
         for p in group.products.all()  # prefetched; the group's marketplace is joined
     ]
@@ -195,25 +239,34 @@ class CampaignReviewAdminMixin:
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account", "app")
 
+    # --- money: finance and superusers only ----------------------------------------------------
+
+    MONEY_COLUMNS = ("total_budget_shown", "cpa_shown", "spent_shown", "actions_bought")
+
+    def get_fieldsets(self, request, obj=None):
+        if may_see_money(request.user):
+            return self.fieldsets
+        return [(name, opts) for name, opts in self.fieldsets if name != "Budget"]
+
+    def get_inlines(self, request, obj):
+        if may_see_money(request.user):
+            return self.inlines
+        return [
+            RewardGroupWithoutPricesInline if inline is RewardGroupInline else inline
+            for inline in self.inlines
+        ]
+
+    def get_list_display(self, request):
+        if may_see_money(request.user):
+            return self.list_display
+        return [column for column in self.list_display if column not in self.MONEY_COLUMNS]
+
     # --- columns ------------------------------------------------------------------------------
 
     # Campaigns are in US dollars (SPEC §5).
     total_budget_shown = money_column(Campaign, "total_budget")
     cpa_shown = money_column(Campaign, "cpa")
     spent_shown = money_column(Campaign, "spent")
-
-    @admin.display(description="review period")
-    def review_days_left(self, campaign: Campaign):
-        if not campaign.submitted_at:
-            return "—"
-        left = earliest_go_live(campaign.submitted_at) - timezone.now()
-        days = math.ceil(left.total_seconds() / 86400)
-        if days <= 0:
-            return format_html('<strong style="color:#ba2121">{}</strong>', "over")
-        style = "color:#ba2121;font-weight:bold" if days <= 1 else ""
-        return format_html(
-            '<span style="{}">{} day{} left</span>', style, days, "" if days == 1 else "s"
-        )
 
     @admin.display(description="review period ends")
     def review_period_ends(self, campaign: Campaign):
@@ -288,11 +341,15 @@ class CampaignReviewAdminMixin:
 
     # --- moves --------------------------------------------------------------------------------
 
-    def _apply(self, request, campaigns, move, done: str, **kwargs) -> int:
+    def _apply(self, request, campaigns, move, done: str, *, as_loaded=False, **kwargs) -> int:
+        """Make the move on each campaign, saying what failed and how many moved.
+        `as_loaded`: a list action's review move, on each campaign as the action's query
+        loaded it (its version then), so one changed since is refused like a stale desk."""
         moved = 0
         for campaign in campaigns:
+            extra = {"version": campaign.version} if as_loaded else {}
             try:
-                move(campaign=campaign, actor=request.user, **kwargs)
+                move(campaign=campaign, actor=request.user, **kwargs, **extra)
             except (IllegalTransition, PermissionDenied) as exc:
                 self.message_user(request, f"“{campaign}”: {exc}", messages.ERROR)
             else:
@@ -305,7 +362,7 @@ class CampaignReviewAdminMixin:
 
     @admin.action(description="Approve selected campaigns", permissions=["review"])
     def approve_selected(self, request, queryset: QuerySet):
-        self._apply(request, queryset, campaign_approve, "approved")
+        self._apply(request, list(queryset), campaign_review_approve, "approved", as_loaded=True)
 
     @admin.action(description="Reject selected campaigns (with a reason)…", permissions=["review"])
     def reject_selected(self, request, queryset: QuerySet):
@@ -317,16 +374,33 @@ class CampaignReviewAdminMixin:
 
     def _reason_move(self, request, campaigns: list[Campaign], kind: str, *, bulk: bool):
         """Show the reason form; once it is posted with a reason, make the move. `bulk`: from
-        the list's actions (the form re-posts the selection), else from one campaign's page."""
+        the list's actions (the form re-posts the selection), else from one campaign's page,
+        whose form carries the version the reviewer saw."""
         spec = REASON_MOVES[kind]
         posted = "apply" in request.POST if bulk else request.method == "POST"
         form = ReasonForm(request.POST if posted else None, missing=spec["missing"])
+        versioned = kind == "reject"
         if form.is_valid():
-            self._apply(
-                request, campaigns, spec["move"], spec["done"], reason=form.cleaned_data["reason"]
-            )
+            reason = form.cleaned_data["reason"]
+            if not versioned:
+                self._apply(request, campaigns, spec["move"], spec["done"], reason=reason)
+            elif bulk:
+                self._apply(
+                    request, campaigns, spec["move"], spec["done"], reason=reason, as_loaded=True
+                )
+            else:
+                self._apply(
+                    request,
+                    campaigns,
+                    spec["move"],
+                    spec["done"],
+                    reason=reason,
+                    version=_posted_version(request),
+                    checklist=_posted_checklist(request),
+                )
             return None if bulk else self._back(request, campaigns[0].pk)
         verb = kind.capitalize()
+        version = request.POST.get("version") or request.GET.get("version")
         context = {
             **self.admin_site.each_context(request),
             "title": f"{verb} campaigns" if bulk else f"{verb} “{campaigns[0]}”",
@@ -338,6 +412,8 @@ class CampaignReviewAdminMixin:
             "bulk": bulk,
             "action": spec["action"],
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            # The version of the page the reviewer came from, else the one shown here now.
+            "version": (version or campaigns[0].version) if versioned and not bulk else None,
         }
         return TemplateResponse(request, "admin/campaigns/reason.html", context)
 
@@ -352,9 +428,11 @@ class CampaignReviewAdminMixin:
         ]
 
     def _campaign_for_move(self, request, pk: int) -> Campaign:
+        """Any campaign, whatever its status: a second click on Approve finds it (and the
+        service says who decided it), where the queue's own query, pending only, gave a 404."""
         if not self.has_review_permission(request):
             raise PermissionDenied
-        return get_object_or_404(self.get_queryset(request), pk=pk)
+        return get_object_or_404(Campaign.objects.select_related("account", "app"), pk=pk)
 
     def _back(self, request, pk: int):
         """Back to the campaign's page after a move. A move takes a campaign out of the queue:
@@ -374,8 +452,25 @@ class CampaignReviewAdminMixin:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])  # a move is never a GET
         campaign = self._campaign_for_move(request, pk)
-        self._apply(request, [campaign], campaign_approve, "approved")
+        moved = self._apply(
+            request,
+            [campaign],
+            campaign_review_approve,
+            "approved",
+            version=_posted_version(request),
+            checklist=_posted_checklist(request),
+        )
+        if moved and "_next" in request.POST:
+            return self._to_next(request, campaign)
         return self._back(request, campaign.pk)
+
+    def _to_next(self, request, campaign: Campaign):
+        following = next_in_queue(campaign, request.user)
+        if following is None:
+            return HttpResponseRedirect(reverse("admin:campaigns_campaignreview_changelist"))
+        return HttpResponseRedirect(
+            reverse("admin:campaigns_campaignreview_change", args=[following.pk])
+        )
 
     def reject_view(self, request, pk: int):
         return self._reason_move(
@@ -392,15 +487,46 @@ class CampaignReviewAdminMixin:
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
+def _posted_version(request) -> int | None:
+    """The campaign version the reviewer's page showed; None (refused) when absent or garbled."""
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _posted_checklist(request) -> list[ChecklistResult]:
+    """The desk's checklist as marked: `check-<item pk>` = pass | fail (unmarked items are
+    left out)."""
+    marks = {
+        int(key.removeprefix("check-")): value
+        for key, value in request.POST.items()
+        if key.startswith("check-") and key.removeprefix("check-").isdigit()
+    }
+    if not marks:
+        return []
+    items = ReviewChecklistItem.objects.filter(pk__in=marks).order_by("position", "pk")
+    return [
+        ChecklistResult(item=item.pk, text=item.text, passed=marks[item.pk] == "pass")
+        for item in items
+        if marks[item.pk] in ("pass", "fail")
+    ]
+
+
 @admin.register(CampaignReview)
 class CampaignReviewAdmin(CampaignReviewAdminMixin, admin.ModelAdmin):
-    """The queue: campaigns pending approval, oldest submission first."""
+    """The queue: campaigns pending approval by review deadline, with who has taken each;
+    each campaign's page is the review desk."""
 
+    change_list_template = "admin/campaigns/review_queue.html"
     list_display = [
         "name",
         "account",
+        "app",
         "submitted_at",
-        "review_days_left",
+        "age",
+        "deadline",
+        "taken_by",
         "banner_thumb",
         "rewards_summary",
         "messages_summary",
@@ -417,10 +543,157 @@ class CampaignReviewAdmin(CampaignReviewAdminMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .filter(status=S.PENDING_APPROVAL)
-            .order_by("submitted_at")
+            .select_related("review_taken_by")
+            # The review deadline is submission + a fixed period: earliest deadline first.
+            .order_by("submitted_at", "pk")
             # The columns show each campaign's rewards: a fixed number of queries per page.
             .prefetch_related("reward_groups__products", "reward_groups__discount_category")
         )
+
+    @admin.display(description="age")
+    def age(self, campaign: Campaign):
+        if not campaign.submitted_at:
+            return "—"
+        days = review_deadline(campaign.submitted_at).age_days
+        return f"{days} day{'s' if days != 1 else ''}"
+
+    @admin.display(description="review deadline", ordering="submitted_at")
+    def deadline(self, campaign: Campaign):
+        if not campaign.submitted_at:
+            return "—"
+        due = review_deadline(campaign.submitted_at)
+        if due.overdue:
+            return format_html(
+                '<strong class="review-overdue" style="color:#ba2121">{}</strong>', due.label
+            )
+        return format_html('<span class="review-due">{}</span>', due.label)
+
+    @admin.display(description="taken by")
+    def taken_by(self, campaign: Campaign):
+        taker = live_taker(campaign)
+        take = reverse("admin:campaigns_campaignreview_take", args=[campaign.pk])
+        button = format_html(
+            '<button type="submit" form="take-form" formaction="{}" class="button take-button" '
+            'data-campaign="{}">Take</button>',
+            take,
+            campaign.pk,
+        )
+        if taker is None:
+            return button
+        return format_html('<span class="taken-by">{}</span>', taker.email or taker.get_username())
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/take/", view(self.take_view), name="campaigns_campaignreview_take"),
+            path(
+                "<int:pk>/release/",
+                view(self.release_view),
+                name="campaigns_campaignreview_release",
+            ),
+            path("take-next/", view(self.take_next_view), name="campaigns_campaignreview_next"),
+            path("report/", view(self.report_view), name="campaigns_campaignreview_report"),
+            *super().get_urls(),
+        ]
+
+    def _desk_url(self, pk: int) -> str:
+        return reverse("admin:campaigns_campaignreview_change", args=[pk])
+
+    def take_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self._campaign_for_move(request, pk)
+        try:
+            campaign_review_take(campaign=campaign, actor=request.user)
+        except (ReviewRefused, PermissionDenied) as exc:
+            self.message_user(request, f"“{campaign}”: {exc}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:campaigns_campaignreview_changelist"))
+        self.message_user(request, f"You have taken “{campaign}” for an hour.", messages.SUCCESS)
+        return HttpResponseRedirect(self._desk_url(campaign.pk))
+
+    def release_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self._campaign_for_move(request, pk)
+        campaign_review_release(campaign=campaign, actor=request.user)
+        self.message_user(request, f"“{campaign}” is back in the queue.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:campaigns_campaignreview_changelist"))
+
+    def take_next_view(self, request):
+        """Take the campaign with the earliest deadline that nobody else holds. Two reviewers
+        pressing it at once: the loser tries the next one."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        for campaign in review_queue()[:20]:
+            if live_taker(campaign) not in (None, request.user):
+                continue
+            try:
+                campaign_review_take(campaign=campaign, actor=request.user)
+            except ReviewRefused:
+                continue
+            return HttpResponseRedirect(self._desk_url(campaign.pk))
+        self.message_user(
+            request, "Nothing left to take: the queue is empty or taken.", messages.INFO
+        )
+        return HttpResponseRedirect(reverse("admin:campaigns_campaignreview_changelist"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The review desk: everything needed to decide on one campaign, and no money."""
+        if request.method != "GET":
+            raise PermissionDenied  # campaigns are never edited here; moves have their URLs
+        campaign = (
+            Campaign.objects.select_related("account", "app", "review_taken_by")
+            .filter(pk=object_id)
+            .first()
+        )
+        if campaign is None or not self.has_view_permission(request, campaign):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if campaign.status != S.PENDING_APPROVAL:
+            # Decided meanwhile: its page in the list of every campaign tells how and by whom.
+            return self._back(request, campaign.pk)
+        desk = review_desk(campaign)
+        following = next_in_queue(campaign, request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Review “{campaign}”",
+            "opts": self.opts,
+            "desk": desk,
+            "campaign": campaign,
+            "can_review": self.has_review_permission(request),
+            "taken_by_me": desk.taker is not None and desk.taker.pk == request.user.pk,
+            "next_url": self._desk_url(following.pk) if following else None,
+        }
+        return TemplateResponse(request, "admin/campaigns/review_desk.html", context)
+
+    def report_view(self, request):
+        """Reviewers' throughput: decisions per day per reviewer, median time to decision,
+        and the overdue count. Staff with the review permission or superusers."""
+        if not (self.has_review_permission(request) or request.user.is_superuser):
+            raise PermissionDenied
+        try:
+            days = min(max(int(request.GET.get("days", 14)), 1), 90)
+        except ValueError:
+            days = 14
+        report = review_throughput(days=days)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reviewers’ throughput",
+            "opts": self.opts,
+            "report": report,
+            "rows": [
+                {
+                    "reviewer": r.reviewer,
+                    "counts": [r.per_day.get(day, 0) for day in report.days],
+                    "total": r.total,
+                    "median_hours": r.median_hours,
+                }
+                for r in report.reviewers
+            ],
+            "days": days,
+        }
+        return TemplateResponse(request, "admin/campaigns/review_report.html", context)
 
 
 @admin.register(Campaign)
@@ -446,3 +719,14 @@ class CampaignAdmin(CampaignReviewAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-created_at")
+
+
+@admin.register(ReviewChecklistItem)
+class ReviewChecklistItemAdmin(admin.ModelAdmin):
+    """The review policy as a checklist, edited here by staff: each item's canned rejection
+    text pre-fills the reason when a reviewer fails it on the desk."""
+
+    list_display = ["text", "position", "active"]
+    list_editable = ["position", "active"]
+    list_display_links = ["text"]
+    fields = ["text", "rejection_text", "position", "active"]

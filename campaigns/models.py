@@ -66,6 +66,22 @@ class Campaign(models.Model):
     goes_live_at = models.DateTimeField(null=True, blank=True, editable=False)
     ends_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Bumped (one F() UPDATE) by every saved wizard step and every status move. The review
+    # desk's forms carry the version the reviewer saw; approve and reject match it in their
+    # conditional UPDATE, so content changed since the page was opened is never decided on.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # The reviewer working on the campaign ("Take"): a lease, taken by a conditional UPDATE and
+    # lapsing after campaigns.services.review.TAKE_LEASE, so two reviewers never work the same one.
+    review_taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    review_taken_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -225,6 +241,72 @@ class CampaignReview(Campaign):
         proxy = True
         verbose_name = "campaign pending approval"
         verbose_name_plural = "review queue"
+
+
+class CampaignSubmission(models.Model):
+    """One round of review: a submission of the campaign, the snapshot of the fields a reviewer
+    judges as they were submitted (so a resubmission is compared with the rejected round,
+    field by field), and the round's decision: who, when, the checklist and the reason.
+
+    Written by campaign_submit (the round opens) and by approve / reject (it closes); the
+    throughput report reads the closed rounds."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="submissions")
+    number = models.PositiveIntegerField()
+    version = models.PositiveIntegerField()
+    submitted_at = models.DateTimeField()
+    snapshot = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_label = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # [{"item": pk, "text": ..., "passed": bool}] as ticked on the desk.
+    checklist = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "number"], name="campaign_submission_round_unique"
+            ),
+            # A round is decided once: an outcome always comes with its moment.
+            models.CheckConstraint(
+                condition=Q(outcome="pending", decided_at__isnull=True)
+                | (~Q(outcome="pending") & Q(decided_at__isnull=False)),
+                name="campaign_submission_decided_with_moment",
+            ),
+        ]
+        indexes = [models.Index(fields=["decided_at"], name="campaign_submission_decided")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} round {self.number}"
+
+
+class ReviewChecklistItem(models.Model):
+    """One rule of the review policy, kept here so staff edit it in admin: what the reviewer
+    checks, and the canned text that pre-fills the rejection reason when the item fails."""
+
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField("what to check", max_length=300)
+    rejection_text = models.TextField(
+        "rejection text", help_text="Pre-fills the reason the developer reads when this fails."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "review checklist item"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 # --- Budget alerts (SPEC §12) ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from console.webhooks.events import webhook_events_publish
 
 from ..models import Campaign, CampaignTransition
 from .events import status_changed_events
+from .rounds import round_close, round_open
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def campaign_transition(
     extra: dict | None = None,
     now: datetime | None = None,
     action: str | None = None,
+    condition: Q | None = None,
 ) -> Campaign:
     """Move one campaign from `expected` (default: its current status) to `to_status`.
 
@@ -95,6 +97,10 @@ def campaign_transition(
     in the same transaction; notifications and cache invalidation run after commit.
     `extra` are further fields set by the same UPDATE (e.g. the rejection reason).
     `action` names the move in the activity log when the status alone does not (a take-down).
+    `condition` narrows the UPDATE further (the review desk: the version the reviewer saw, and
+    nobody else's live claim), so the check and the write are one statement.
+
+    Every move bumps the campaign's `version`: a page opened before it is stale.
     """
     from_status = expected or campaign.status
     stamp = TRANSITIONS.get((from_status, to_status), "")
@@ -106,8 +112,13 @@ def campaign_transition(
     values = {"status": to_status, "updated_at": now, **(extra or {})}
     if stamp:
         values[stamp] = now
+    if from_status == S.PENDING_APPROVAL:
+        values.update(review_taken_by=None, review_taken_at=None)  # decided: nobody's to take
     with transaction.atomic():
-        moved = Campaign.objects.filter(pk=campaign.pk, status=from_status).update(**values)
+        rows = Campaign.objects.filter(pk=campaign.pk, status=from_status)
+        if condition is not None:
+            rows = rows.filter(condition)
+        moved = rows.update(version=F("version") + 1, **values)
         if moved != 1:
             raise IllegalTransition(
                 f"The campaign is no longer {S(from_status).label}; reload and try again."
@@ -135,10 +146,23 @@ def campaign_transition(
             history=_history_message(from_status, to_status, reason),
             created_at=now,
         )
+        # The rounds of review follow the status: a submission opens one, a decision closes it.
+        if to_status == S.PENDING_APPROVAL:
+            round_open(campaign=campaign, now=now)
+        elif from_status == S.PENDING_APPROVAL:
+            round_close(
+                campaign=campaign,
+                to_status=to_status,
+                actor=actor,
+                actor_label=row.actor_label,
+                reason=reason,
+                now=now,
+            )
         moves = [Move(campaign.pk, from_status, to_status, row.pk)]
         transaction.on_commit(lambda: after_moves(moves))
     for field, value in values.items():
         setattr(campaign, field, value)
+    campaign.refresh_from_db(fields=["version"])
     return campaign
 
 
@@ -178,7 +202,9 @@ def _require_reviewer(actor) -> None:
         raise PermissionDenied("Only Moments reviewers can approve, reject or suspend campaigns.")
 
 
-def campaign_approve(*, campaign: Campaign, actor, now: datetime | None = None) -> Campaign:
+def campaign_approve(
+    *, campaign: Campaign, actor, now: datetime | None = None, condition: Q | None = None
+) -> Campaign:
     """A reviewer approves a campaign pending approval: it enters test mode and goes live
     when its review period is over and its start date has come (the beat sweep).
 
@@ -199,11 +225,17 @@ def campaign_approve(*, campaign: Campaign, actor, now: datetime | None = None) 
             actor=actor,
             now=now,
             extra={"goes_live_at": goes_live_at, "ends_at": ends_at},
+            condition=condition,
         )
 
 
 def campaign_reject(
-    *, campaign: Campaign, actor, reason: str, now: datetime | None = None
+    *,
+    campaign: Campaign,
+    actor,
+    reason: str,
+    now: datetime | None = None,
+    condition: Q | None = None,
 ) -> Campaign:
     """A reviewer rejects a campaign pending approval. The reason is required: the developer
     reads it on the campaign page and in the email, edits the campaign and resubmits."""
@@ -218,6 +250,7 @@ def campaign_reject(
         reason=reason,
         extra={"rejection_reason": reason},
         now=now,
+        condition=condition,
     )
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from console.activity import activity_record, activity_record_session
@@ -114,7 +115,9 @@ EDIT_SESSION = timedelta(minutes=30)
 def _step_saved(campaign: Campaign, actor, step: int, **data) -> None:
     """The audit row of a saved wizard step (in the step's transaction, the campaign's row
     locked): which step, and its values a reader needs. Consecutive steps of one person's
-    session update one row, which lists the steps saved."""
+    session update one row, which lists the steps saved. Bumps the campaign's version: a review
+    page of an earlier version is stale (campaigns.services.review)."""
+    Campaign.objects.filter(pk=campaign.pk).update(version=F("version") + 1)
     activity_record_session(
         actor=actor,
         account=campaign.account_id,
@@ -581,6 +584,7 @@ def campaign_submit(*, campaign: Campaign, actor, now: datetime | None = None) -
                 "(or invoice terms) to be charged.",
                 code="no_payment_method",
             )
+        # The move also opens the round of review, with a snapshot of what was submitted.
         return campaign_transition(
             campaign=locked, to_status=S.PENDING_APPROVAL, actor=actor, now=now
         )

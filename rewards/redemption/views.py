@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign
-from campaigns.services.lifecycle import effective_status
+from campaigns.services.lifecycle import REVIEW_PERMISSION, effective_status
 from console import throttle
 from rewards.models import DiscountCategory, Product
 
@@ -147,10 +148,14 @@ def reward_done(request, token: str):
 
 
 def _test_campaign(campaign_id, request):
-    campaign = get_object_or_404(Campaign, campaign_id=campaign_id, status=Campaign.Status.APPROVED)
+    statuses = [Campaign.Status.APPROVED]
+    if request.user.is_authenticated and request.user.has_perm(REVIEW_PERMISSION):
+        # The review desk shows reviewers the shopper page of a campaign they are judging.
+        statuses.append(Campaign.Status.PENDING_APPROVAL)
+    campaign = get_object_or_404(Campaign, campaign_id=campaign_id, status__in=statuses)
     # Read as GetReward reads it: an approved campaign whose go-live has come is live (test
     # mode over) even before the sweep moves it.
-    if effective_status(campaign) != Campaign.Status.APPROVED:
+    if effective_status(campaign) not in statuses:
         raise Http404
     groups = list(campaign.reward_groups.select_related("marketplace", "discount_category"))
     if not groups:
@@ -164,6 +169,7 @@ def _test_campaign(campaign_id, request):
     return campaign, groups, group
 
 
+@xframe_options_sameorigin  # framed by the review desk, on the same site
 def test_reward_page(request, campaign_id):
     campaign, groups, group = _test_campaign(campaign_id, request)
     context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)

@@ -39,10 +39,22 @@ def staff_group(name: str) -> Group:
             ("campaigns.migrations.0004_staff_groups", "create_groups"),
             ("billing.migrations.0003_invoices", "grant_finance"),
             ("console.migrations.0006_staff_requests", "grant_groups"),
+            ("campaigns.migrations.0009_review_checklist_seed", "grant_reviewers"),
         ):
             getattr(importlib.import_module(module), function)(django_apps, None)
         group = Group.objects.get(name=name)
     return group
+
+
+def checklist_seeded():
+    """The review policy's checklist as its data migration seeds it; a transactional test's
+    flush empties the table, so seed it again when it is gone."""
+    from campaigns.models import ReviewChecklistItem
+
+    if not ReviewChecklistItem.objects.exists():
+        module = importlib.import_module("campaigns.migrations.0009_review_checklist_seed")
+        module.seed(django_apps, None)
+    return list(ReviewChecklistItem.objects.all())
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def test_the_migration_creates_the_reviewers_and_finance_groups_with_their_permi
     assert not {p for p in finance if p.startswith("campaigns.change")}
 
 
-def test_the_queue_lists_pending_campaigns_oldest_first_with_what_a_reviewer_needs(
+def test_the_queue_lists_pending_campaigns_by_deadline_with_what_a_reviewer_needs_and_no_money(
     now, reviewer_client, acme_app
 ):
     newer = pending_campaign(app=acme_app, submitted_at=now - 1 * DAY, name="Newer Quest")
@@ -90,13 +90,13 @@ def test_the_queue_lists_pending_campaigns_oldest_first_with_what_a_reviewer_nee
     assert response.status_code == 200
     assert page.index("Older Quest") < page.index("Newer Quest")
     assert "Done One" not in page
-    assert "4 days left" in page and "6 days left" in page
+    assert "due in 4 days" in page and "due in 6 days" in page
     assert '<img src="/media/banners/older.png"' in page
     assert "<strong>US</strong>: Wireless Earbuds Pro (limit 100)" in page
     assert "Reach level 10 for free earbuds!" in page
-    # Money as people read it, in dollars: never the stored "1000.0000" without a currency.
-    assert "$27.50" in page and "$1,000.00" in page
-    assert "27.5000" not in page and "1000.0000" not in page
+    # Reviewers never see money (SPEC §9): no budget or CPA, in any form.
+    assert "$27.50" not in page and "$1,000.00" not in page
+    assert "27.5" not in page and "1000.0000" not in page and "Total budget" not in page
     assert older.pk and newer.pk
 
 
@@ -157,8 +157,9 @@ def test_the_change_page_has_approve_reject_and_suspend_buttons(now, reviewer_cl
     assert 'id="approve-campaign"' in page and 'id="reject-campaign"' in page
 
     reject_url = reverse("admin:campaigns_campaignreview_reject", args=[campaign.pk])
-    assert reviewer_client.post(reject_url, {"reason": ""}).status_code == 200
-    response = reviewer_client.post(reject_url, {"reason": "Wrong marketplace."})
+    seen = {"version": campaign.version}
+    assert reviewer_client.post(reject_url, {"reason": "", **seen}).status_code == 200
+    response = reviewer_client.post(reject_url, {"reason": "Wrong marketplace.", **seen})
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert (campaign.status, campaign.rejection_reason) == (S.REJECTED, "Wrong marketplace.")
@@ -166,7 +167,7 @@ def test_the_change_page_has_approve_reject_and_suspend_buttons(now, reviewer_cl
     other = pending_campaign(app=acme_app, submitted_at=now - DAY, name="Other Quest")
     approve_url = reverse("admin:campaigns_campaign_approve", args=[other.pk])
     assert reviewer_client.get(approve_url).status_code == 405
-    reviewer_client.post(approve_url)
+    reviewer_client.post(approve_url, {"version": other.version})
     other.refresh_from_db()
     assert other.status == S.APPROVED
     page = reviewer_client.get(reverse("admin:campaigns_campaign_change", args=[other.pk]))
@@ -295,7 +296,9 @@ def test_a_move_from_the_queue_page_of_a_campaign_lands_on_a_page_that_exists(
     campaign = pending_campaign(app=acme_app, submitted_at=now - DAY, name="Moon Quest")
     url = reverse(f"admin:campaigns_campaignreview_{move}", args=[campaign.pk])
 
-    response = reviewer_client.post(url, {"reason": "Wrong marketplace."}, follow=True)
+    response = reviewer_client.post(
+        url, {"reason": "Wrong marketplace.", "version": campaign.version}, follow=True
+    )
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -308,8 +311,8 @@ def test_a_move_from_the_queue_page_of_a_campaign_lands_on_a_page_that_exists(
     assert "Moon Quest" in page
 
 
-def test_admin_shows_campaign_money_in_dollars_in_the_list_and_on_the_page(
-    now, reviewer_client, acme_app
+def test_admin_shows_campaign_money_in_dollars_in_the_list_and_on_the_page_to_finance_only(
+    now, client, finance_in_group, reviewer_in_group, acme_app
 ):
     campaign = CampaignFactory(
         app=acme_app,
@@ -319,8 +322,15 @@ def test_admin_shows_campaign_money_in_dollars_in_the_list_and_on_the_page(
         cpa=Decimal("0.1250"),
         spent=Decimal("1234.5000"),
     )
-    listing = reviewer_client.get(ALL).content.decode()
-    page = reviewer_client.get(
+    client.force_login(reviewer_in_group)
+    for url in (ALL, reverse("admin:campaigns_campaign_change", args=[campaign.pk])):
+        html = client.get(url).content.decode()
+        assert "Spent" not in html and "Total budget" not in html
+        assert "$" not in html and "12500" not in html and "12,500" not in html
+
+    client.force_login(finance_in_group)
+    listing = client.get(ALL).content.decode()
+    page = client.get(
         reverse("admin:campaigns_campaign_change", args=[campaign.pk])
     ).content.decode()
     for html in (listing, page):
@@ -328,7 +338,8 @@ def test_admin_shows_campaign_money_in_dollars_in_the_list_and_on_the_page(
         assert "12500.0000" not in html and "0.1250" not in html and "1234.5000" not in html
     assert "Total budget" in listing  # the column keeps the field's name...
     CampaignFactory(app=acme_app, name="Small One", total_budget=Decimal("50"), cpa=Decimal("5"))
-    by_budget = reviewer_client.get(ALL, {"o": "8"}).content.decode()  # ...and sorts on it
+    # ...and sorts on it (column 7: finance has no actions, so no checkbox column before it)
+    by_budget = client.get(ALL, {"o": "7"}).content.decode()
     assert by_budget.index("$50.00") < by_budget.index("$12,500.00")
-    by_budget = reviewer_client.get(ALL, {"o": "-8"}).content.decode()
+    by_budget = client.get(ALL, {"o": "-7"}).content.decode()
     assert by_budget.index("$12,500.00") < by_budget.index("$50.00")

@@ -150,6 +150,16 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
     "campaigns.services.lifecycle.rewards_expire_at": "computes a date",
     "billing.services.tax.invoice_is_reverse_charge": "reads the buyer's and seller's countries",
+    "campaigns.services.review.campaign_review_take": (
+        "a reviewer's lease on the review desk (staff's own work queue, no change to the account)"
+    ),
+    "campaigns.services.review.campaign_review_release": "gives a reviewer's lease back",
+    "campaigns.services.rounds.round_open": (
+        "the review round's snapshot, inside the submit move that writes campaign.submitted"
+    ),
+    "campaigns.services.rounds.round_close": (
+        "closes the round inside the approve/reject move that writes its own row"
+    ),
     "rewards.redemption.services.shopper_reset_token": "signs a reset token (no write)",
     "rewards.redemption.services.shopper_from_reset_token": "reads a reset token",
     "rewards.services.targets.reward_target": "GetReward's target lookup (one SELECT)",
@@ -921,6 +931,38 @@ def _approve(request):
         return campaign_approve(campaign=campaign, actor=reviewer)
 
     return call, _move("campaign.approved", "reviewer_in_group", campaign, request)
+
+
+@case("campaigns.services.review.campaign_review_approve")
+def _review_approve(request):
+    from campaigns.services.review import campaign_review_approve
+
+    campaign, reviewer = _pending(request), fixture(request, "reviewer_in_group")
+
+    def call():
+        return campaign_review_approve(campaign=campaign, actor=reviewer, version=campaign.version)
+
+    return call, _move("campaign.approved", "reviewer_in_group", campaign, request)
+
+
+@case("campaigns.services.review.campaign_review_reject")
+def _review_reject(request):
+    from campaigns.services.review import campaign_review_reject
+
+    campaign, reviewer = _pending(request), fixture(request, "reviewer_in_group")
+
+    def call():
+        return campaign_review_reject(
+            campaign=campaign, actor=reviewer, version=campaign.version, reason="Blurred."
+        )
+
+    return call, _move(
+        "campaign.rejected",
+        "reviewer_in_group",
+        campaign,
+        request,
+        data={"reason": "Blurred."},
+    )
 
 
 @case("campaigns.services.lifecycle.campaign_reject")

@@ -298,7 +298,7 @@ WRONG = re.compile(r"\$0\.1[23](?!\d)|\$?0\.1250")
 
 
 @pytest.mark.django_db
-def test_a_cpa_of_an_eighth_of_a_dollar_reads_the_same_everywhere(client, reviewer):
+def test_a_cpa_of_an_eighth_of_a_dollar_reads_the_same_everywhere(client, finance):
     """The wizard, admin, the campaign page, the results CSV and the invoice PDF all say $0.125
     (the CSV as the plain decimal 0.1250 with its currency); none says $0.13 or $0.12."""
     membership = MembershipFactory(account__name="Acme Games", user__email="owner@acme.test")
@@ -333,8 +333,9 @@ def test_a_cpa_of_an_eighth_of_a_dollar_reads_the_same_everywhere(client, review
         )
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
-        reviewer.groups.add(staff_group("Reviewers"))
-        client.force_login(reviewer)
+        # Finance: reviewers never see money (SPEC §9).
+        finance.groups.add(staff_group("Finance"))
+        client.force_login(finance)
         admin_page = client.get(
             reverse("admin:campaigns_campaign_change", args=[live.pk])
         ).content.decode()
