@@ -18,7 +18,9 @@ from console import throttle
 from rewards.models import DiscountCategory, Product
 
 from . import selectors, services
+from .delivery import delivery_estimate, support_contact
 from .device import device_id_of
+from .errors import shopper_page
 from .forms import AddressForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
 from .language import preview_marketplace
 from .models import Claim
@@ -66,8 +68,14 @@ def _pick_from(request, reward_group):
     return product, credit
 
 
+# Refusals that mean the grant can no longer be claimed by anyone: the claim page is stale (a
+# second tab, an expiry while the form was open), so the reward page shows the grant's state.
+UNCLAIMABLE = {"already_claimed", "expired", "blocked"}
+
+
 def _page_context(request, *, campaign, reward_group, grant=None, test_mode=False) -> dict:
     now = timezone.now()
+    code = reward_group.marketplace_id
     context = {
         "campaign": campaign,
         "reward_group": reward_group,
@@ -77,16 +85,23 @@ def _page_context(request, *, campaign, reward_group, grant=None, test_mode=Fals
         "test_mode": test_mode,
         "shopper": None if test_mode else selectors.current_shopper(request),
         "now": now,
+        "app": campaign.app,
+        "support": support_contact(campaign.app),
+        "product_delivery": delivery_estimate(kind=Claim.Kind.PRODUCT, marketplace_code=code),
+        "credit_delivery": delivery_estimate(kind=Claim.Kind.CREDIT, marketplace_code=code),
+        "claimable": True,
     }
     if grant is not None:
         context["expired"] = grant.redeemed_at is None and grant.expires_at <= now
         context["claim"] = selectors.grant_claim(grant) if grant.redeemed_at else None
+        context["claimable"] = selectors.grant_claimable(grant, now=now)
     return context
 
 
 # --- The reward page and the claim ------------------------------------------------------------
 
 
+@shopper_page
 def reward_page(request, token: str):
     grant = _grant_or_404(token)
     context = _page_context(
@@ -95,6 +110,7 @@ def reward_page(request, token: str):
     return render(request, "rewards/redemption/reward.html", context)
 
 
+@shopper_page
 @require_http_methods(["GET", "POST"])
 def reward_claim_view(request, token: str):
     grant = _grant_or_404(token)
@@ -104,10 +120,14 @@ def reward_claim_view(request, token: str):
         return redirect(
             f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.get_full_path()})}"
         )
+    if not selectors.grant_claimable(grant, now=timezone.now()):
+        # Claimed (maybe in another tab), expired or blocked: no form to fill in for nothing.
+        return redirect("rewards:reward_page", token=token)
     product, credit = _pick_from(request, group)
     form = AddressForm(
         request.POST if request.method == "POST" and product else None,
         marketplace_code=group.marketplace_id,
+        country=request.GET.get("country"),
     )
     error = None
     if request.method == "POST" and (credit or form.is_valid()):
@@ -122,6 +142,10 @@ def reward_claim_view(request, token: str):
                 ip=throttle.client_ip(request) or None,
             )
         except services.ClaimRefused as exc:
+            if exc.code in UNCLAIMABLE:
+                # Another tab or shopper was first: the reward page shows the claimed state
+                # (and, if it was this shopper, what they claimed); nothing to submit again.
+                return redirect("rewards:reward_page", token=token)
             error = exc.message
         else:
             return redirect("rewards:reward_done", token=token)
@@ -130,6 +154,7 @@ def reward_claim_view(request, token: str):
     return render(request, "rewards/redemption/claim.html", context)
 
 
+@shopper_page
 def reward_done(request, token: str):
     grant = _grant_or_404(token)
     shopper = selectors.current_shopper(request)
@@ -164,6 +189,7 @@ def _test_campaign(campaign_id, request):
     return campaign, groups, group
 
 
+@shopper_page
 def test_reward_page(request, campaign_id):
     campaign, groups, group = _test_campaign(campaign_id, request)
     context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)
@@ -171,6 +197,7 @@ def test_reward_page(request, campaign_id):
     return render(request, "rewards/redemption/reward.html", context)
 
 
+@shopper_page
 @require_http_methods(["GET", "POST"])
 def test_reward_claim(request, campaign_id):
     """The claim form of test mode: validated like a claim, then a confirmation; no claim,
@@ -180,6 +207,7 @@ def test_reward_claim(request, campaign_id):
     form = AddressForm(
         request.POST if request.method == "POST" and product else None,
         marketplace_code=group.marketplace_id,
+        country=request.GET.get("country"),
     )
     error = None
     context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)

@@ -92,8 +92,8 @@ def ship_to_seattle(page) -> None:
     form.locator("[name=name]").fill("Dana Shopper")
     form.locator("[name=line1]").fill("12 Elm Street")
     form.locator("[name=city]").fill("Seattle")
+    form.locator("[name=area]").select_option("WA")
     form.locator("[name=postcode]").fill("98101")
-    form.locator("[name=country]").select_option("US")
     page.get_by_role("button", name="Claim this reward").click()
 
 
