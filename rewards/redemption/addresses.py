@@ -105,8 +105,8 @@ def address_layout(country: str | None) -> AddressLayout:
     country = (country or "").upper()
     labels = {
         "name": _("Full name"),
-        "line1": _("Street address"),
-        "line2": _("Apartment, suite, building (optional)"),
+        "line1": _("Address"),
+        "line2": _("Address line 2"),
         "city": _("City"),
         "postcode": _("Postcode"),
         "area": _("State"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 # Business days from claim to doorstep, per marketplace: (fastest, slowest). Rest of World
 # ships through AmazonGlobal, across borders and customs.
@@ -40,11 +39,8 @@ def delivery_estimate(*, kind: str, marketplace_code: str) -> str:
     low, high = SHIPPING_BUSINESS_DAYS.get(
         (marketplace_code or "").upper(), DEFAULT_SHIPPING_BUSINESS_DAYS
     )
-    return ngettext(
-        "Delivered in %(low)s–%(high)s business day",
-        "Delivered in %(low)s–%(high)s business days",
-        high,
-    ) % {"low": low, "high": high}
+    # Always a range of several days: one plural form is enough in every language we speak.
+    return str(_("Delivered in %(low)s–%(high)s business days")) % {"low": low, "high": high}
 
 
 @dataclass(frozen=True)
