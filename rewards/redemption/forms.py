@@ -114,12 +114,8 @@ class AddressForm(forms.Form):
             label = self.layout.labels.get(name, "")
             if code == "required":
                 message = forms.Field.default_error_messages["required"]
-            elif name == "postcode" and self.layout.postcode_example:
-                message = _("Enter a valid %(label)s, for example %(example)s.") % {
-                    "label": label,
-                    "example": self.layout.postcode_example,
-                }
             else:
+                # The field's help text under it gives an example (a postcode's).
                 message = _("Enter a valid %(label)s.") % {"label": label}
             self.add_error(target, message)
         return cleaned
