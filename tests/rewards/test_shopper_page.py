@@ -285,3 +285,16 @@ def test_an_admin_sets_the_apps_support_email_shown_to_shoppers(alice, acme):
 
     app.refresh_from_db()
     assert app.support_email == "support@acme.example"
+
+
+def test_an_older_us_claim_without_a_state_still_prints_cleanly():
+    lines = address_lines(
+        name="Dana",
+        line1="1 Elm St",
+        line2="Apt 2",
+        city="Springfield",
+        postcode="62701",
+        country="US",
+    )
+
+    assert lines == ["Dana", "1 Elm St", "Apt 2", "Springfield, 62701"]
