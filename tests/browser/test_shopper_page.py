@@ -8,6 +8,7 @@ Set SHOPPER_SHOTS=<dir> to also write the reward page at desktop and phone width
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -253,3 +254,23 @@ def test_the_claim_form_confirmation_and_404_at_phone_width(browse):
     page.goto("/r/no-such-token/")
     expect(page.locator("#shopper-not-found")).to_be_visible()
     shot("shopper_404_phone")
+
+
+def test_a_rest_of_world_form_changes_its_fields_with_the_country(browse):
+    campaign = reward_campaign(marketplace="WW")
+    grant = grant_for(campaign)
+    make_shopper("kim@shopper.test")
+    page = browse().new_page()
+    sign_in(page, f"/r/{grant.token}/", "kim@shopper.test")
+    page.locator("li", has_text="Wireless Earbuds").get_by_role("link", name="Choose").click()
+    form = page.locator("#claim-form")
+    expect(form.locator("[name=area]")).to_have_count(0)  # no country chosen yet
+
+    form.get_by_label("Country").select_option(label="Canada")
+
+    expect(page).to_have_url(re.compile(r"country=CA"))
+    expect(form.get_by_label("Province")).to_be_visible()
+    expect(form.get_by_label("Country")).to_have_value("CA")
+    form.get_by_label("Country").select_option(label="Germany")
+    expect(form.get_by_label("Country")).to_have_value("DE")
+    expect(form.locator("[name=area]")).to_have_count(0)
