@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaigns.models import Campaign
 from campaigns.services.lifecycle import effective_status
@@ -152,6 +152,17 @@ def reward_claim_view(request, token: str):
     context = _page_context(request, campaign=grant.campaign, reward_group=group, grant=grant)
     context.update({"product": product, "credit": credit, "form": form, "error": error})
     return render(request, "rewards/redemption/claim.html", context)
+
+
+@shopper_page
+@require_GET
+def reward_state(request, token: str):
+    """Whether the reward can still be claimed, for the claim page's script: a tab left open
+    while another tab claimed turns to the claimed state when the shopper comes back to it."""
+    grant = _grant_or_404(token)
+    response = JsonResponse({"claimable": selectors.grant_claimable(grant, now=timezone.now())})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @shopper_page

@@ -139,6 +139,28 @@ def test_a_second_tab_cannot_claim_after_the_first_and_shows_the_claimed_state(b
     assert Claim.objects.count() == 1
 
 
+def test_a_second_tab_turns_to_the_claimed_state_when_the_shopper_comes_back_to_it(browse):
+    campaign = reward_campaign()
+    grant = grant_for(campaign)
+    make_shopper("dana@shopper.test")
+    context = browse(DESKTOP)
+    first, second = context.new_page(), context.new_page()
+    sign_in(first, f"/r/{grant.token}/", "dana@shopper.test")
+    credit = campaign.reward_groups.get().discount_category
+    for tab in (first, second):
+        tab.goto(f"/r/{grant.token}/claim/?credit={credit.pk}")
+    first.locator("#claim-submit").click()
+    expect(first.locator("#claim-confirmed")).to_be_visible()
+
+    # Back to the second tab (its window gets the focus): nothing pressed, it asks and turns.
+    second.bring_to_front()
+    second.evaluate("window.dispatchEvent(new Event('focus'))")
+
+    expect(second.locator("#reward-state")).to_have_text("This reward has already been claimed.")
+    expect(second.locator("#claim-submit")).to_have_count(0)
+    assert Claim.objects.count() == 1
+
+
 def test_the_claim_button_submits_once_however_often_it_is_pressed(browse):
     campaign = reward_campaign()
     grant = grant_for(campaign)

@@ -96,6 +96,19 @@ def test_a_claimable_reward_congratulates_and_the_claim_form_of_an_expired_one_i
     assert response.status_code == 302 and response.url == f"/r/{expired.token}/"
 
 
+def test_the_state_of_a_reward_says_whether_it_can_still_be_claimed(client):
+    campaign = reward_campaign()
+    grant = grant_for(campaign)
+
+    before = client.get(f"/r/{grant.token}/state/")
+    RewardGrant.objects.filter(pk=grant.pk).update(redeemed_at=timezone.now())
+    after = client.get(f"/r/{grant.token}/state/")
+
+    assert before.json() == {"claimable": True} and after.json() == {"claimable": False}
+    assert after["Cache-Control"] == "no-store"
+    assert client.get("/r/no-such-token/state/").status_code == 404
+
+
 # --- Address forms per country ----------------------------------------------------------------
 
 
