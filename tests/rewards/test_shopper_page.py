@@ -12,7 +12,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone, translation
 
-from console.services import app_update
 from rewards.models import RewardGrant
 from rewards.redemption.addresses import address_layout, address_lines
 from rewards.redemption.forms import AddressForm
@@ -284,21 +283,43 @@ def test_a_japanese_reward_page_estimates_delivery_and_badges_in_japanese(client
     assert "<strong>Moments</strong> でお届け" in page
 
 
-def test_an_admin_sets_the_apps_support_email_shown_to_shoppers(alice, acme):
-    app = AppFactory(account=acme, created_by=alice)
+def test_an_admin_gives_the_app_a_support_email_that_its_reward_pages_show(
+    alice_client, client
+):
+    from django.urls import reverse
 
-    app_update(
-        app=app,
-        actor=alice,
-        name=app.name,
-        store_url=app.store_url,
-        allowed_ips=[],
-        support_email="support@acme.example",
+    from console.models import App
+
+    alice_client.post(
+        reverse("console:app_create"),
+        {
+            "name": "Space Miner",
+            "platform": "android",
+            "store_url": "https://play.example.test/store/apps/details?id=space.miner",
+            "support_email": "",
+            "allowed_ips": "",
+            "message": "",
+        },
     )
+    app = App.objects.get(name="Space Miner")
+    grant = grant_for(reward_campaign(app=app))
+    without = client.get(f"/r/{grant.token}/").content.decode()
+    edited = alice_client.post(
+        reverse("console:app_edit", args=[app.app_id]),
+        {
+            "name": "Space Miner",
+            "store_url": app.store_url,
+            "support_email": "help@spaceminer.example",
+            "allowed_ips": "",
+        },
+    )
+    detail = alice_client.get(reverse("console:app_detail", args=[app.app_id])).content.decode()
+    shown = client.get(f"/r/{grant.token}/").content.decode()
 
-    app.refresh_from_db()
-    assert app.support_email == "support@acme.example"
-
+    assert "Contact the developer" in without and "mailto:" not in without
+    assert edited.status_code == 302
+    assert "help@spaceminer.example" in detail
+    assert "mailto:help@spaceminer.example" in shown
 
 def test_an_older_us_claim_without_a_state_still_prints_cleanly():
     lines = address_lines(
