@@ -155,12 +155,23 @@ class AllowedIpsField(forms.CharField):
         return services.parse_allowed_ips(value or "")
 
 
+SUPPORT_EMAIL_HELP = (
+    "Optional. Shown on your reward pages for questions about your app. Left empty, the "
+    "reward page links to your store URL or website."
+)
+
+
 class AppForm(forms.Form):
     """Register an app (or, for Fire TV, ask support to)."""
 
     name = forms.CharField(label="App name", max_length=120)
     platform = forms.ChoiceField(choices=App.Platform.choices)
     store_url = forms.URLField(label="Store URL or website", max_length=500, assume_scheme="https")
+    support_email = forms.EmailField(
+        label="Support email for your users",
+        required=False,
+        help_text=SUPPORT_EMAIL_HELP,
+    )
     allowed_ips = AllowedIpsField(
         label="Allowed server IP addresses",
         required=False,
@@ -186,6 +197,9 @@ class AppForm(forms.Form):
 
 class AppEditForm(forms.ModelForm):
     store_url = forms.URLField(label="Store URL or website", max_length=500, assume_scheme="https")
+    support_email = forms.EmailField(
+        label="Support email for your users", required=False, help_text=SUPPORT_EMAIL_HELP
+    )
     allowed_ips = AllowedIpsField(
         label="Allowed server IP addresses",
         required=False,
@@ -194,7 +208,7 @@ class AppEditForm(forms.ModelForm):
 
     class Meta:
         model = App
-        fields = ["name", "store_url", "allowed_ips"]
+        fields = ["name", "store_url", "support_email", "allowed_ips"]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

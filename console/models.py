@@ -139,6 +139,9 @@ class App(models.Model):
     name = models.CharField(max_length=120)
     platform = models.CharField(max_length=10, choices=Platform.choices)
     store_url = models.URLField("store URL or website", max_length=500)
+    # Where shoppers ask about the app (shown on its reward pages, SPEC §8). Empty: the reward
+    # page points them to the store URL or website instead.
+    support_email = models.EmailField("support email", blank=True)
     # IPs and CIDRs allowed to call the Rewards API with this app's key; empty = anywhere.
     allowed_ips = models.JSONField(default=list, blank=True)
     # Rewards API calls per second per key; staff may change it (SPEC §7).

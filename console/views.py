@@ -276,6 +276,7 @@ def app_create(request):
                 name=data["name"],
                 platform=data["platform"],
                 store_url=data["store_url"],
+                support_email=data["support_email"],
                 allowed_ips=data["allowed_ips"],
             )
         except ValidationError as exc:

@@ -109,6 +109,7 @@ def app_register(
     platform: str,
     store_url: str,
     allowed_ips: list[str] | None = None,
+    support_email: str = "",
 ) -> IssuedKey:
     """Register an app and issue its first API key (returned raw, once)."""
     if platform == App.Platform.FIRE_TV:
@@ -119,6 +120,7 @@ def app_register(
             name=name.strip(),
             platform=platform,
             store_url=store_url,
+            support_email=support_email,
             allowed_ips=allowed_ips or [],
             created_by=actor,
         )
@@ -135,12 +137,21 @@ def app_register(
         return issued
 
 
-def app_update(*, app: App, actor, name: str, store_url: str, allowed_ips: list[str]) -> App:
-    """Change an app's name, store URL and IP allow-list."""
-    fields = ["name", "store_url", "allowed_ips"]
+def app_update(
+    *,
+    app: App,
+    actor,
+    name: str,
+    store_url: str,
+    allowed_ips: list[str],
+    support_email: str = "",
+) -> App:
+    """Change an app's name, store URL, support email and IP allow-list."""
+    fields = ["name", "store_url", "support_email", "allowed_ips"]
     before = {field: getattr(app, field) for field in fields}
     app.name = name.strip()
     app.store_url = store_url
+    app.support_email = support_email
     app.allowed_ips = allowed_ips
     app.full_clean()
     with transaction.atomic():

@@ -8,6 +8,8 @@ The FAQ links AmazonGlobal's list rather than printing it: AMAZONGLOBAL is that 
 
 from __future__ import annotations
 
+from console.money import babel_locale
+
 # A marketplace's own country; UK is the marketplace code, GB the ISO country.
 MARKETPLACE_COUNTRY = {
     "US": "US",
@@ -41,3 +43,16 @@ def delivery_countries(marketplace_code: str) -> frozenset[str]:
         return AMAZONGLOBAL
     own = MARKETPLACE_COUNTRY.get(marketplace_code)
     return frozenset({own}) if own else frozenset()
+
+
+def country_name(code: str, *, language: str | None = None) -> str:
+    """A country's name in the shopper's language (babel's CLDR names): Vereinigte Staaten,
+    アメリカ合衆国. The code itself when CLDR has no name for it."""
+    code = (code or "").upper()
+    return babel_locale(language=language).territories.get(code, code)
+
+
+def country_choices(codes, *, language: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) for a drop-down, sorted by the name as the shopper reads it."""
+    names = babel_locale(language=language).territories
+    return sorted(((c, names.get(c, c)) for c in codes), key=lambda pair: pair[1].casefold())

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from console.money import format_money
 
+from .addresses import address_lines
+
 
 class Shopper(models.Model):
     """A person who redeems rewards: email and password, nothing else. Not a console user: a
@@ -84,6 +86,9 @@ class Claim(models.Model):
     ship_line2 = models.CharField(max_length=200, blank=True)
     ship_city = models.CharField(max_length=100, blank=True)
     ship_postcode = models.CharField(max_length=20, blank=True)
+    # State/prefecture/province and district, for the countries whose addresses have them.
+    ship_area = models.CharField(max_length=100, blank=True)
+    ship_city_area = models.CharField(max_length=100, blank=True)
     ship_country = models.CharField(max_length=2, blank=True)
     # Lowercased, punctuation and spacing folded: compared across shoppers by the fraud check.
     address_normalised = models.CharField(max_length=600, blank=True, db_index=True)
@@ -124,6 +129,19 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"Claim {self.pk} of grant {self.grant_id}"
+
+    def shipping_lines(self) -> list[str]:
+        """The shipping address as its country writes it, without the country's name."""
+        return address_lines(
+            name=self.ship_name,
+            line1=self.ship_line1,
+            line2=self.ship_line2,
+            city=self.ship_city,
+            postcode=self.ship_postcode,
+            country=self.ship_country,
+            area=self.ship_area,
+            city_area=self.ship_city_area,
+        )
 
 
 class CreditEntry(models.Model):

@@ -20,11 +20,17 @@ SESSION_HASH_KEY = "shopper_hash"
 def grant_by_token(token: str) -> RewardGrant | None:
     return (
         RewardGrant.objects.select_related(
-            "campaign", "reward_group__marketplace", "reward_group__discount_category"
+            "campaign__app", "reward_group__marketplace", "reward_group__discount_category"
         )
         .filter(token=token)
         .first()
     )
+
+
+def grant_claimable(grant: RewardGrant, *, now) -> bool:
+    """Whether the grant can still be claimed: the page's Claim buttons and congratulations.
+    The claim's conditional UPDATE (services.reward_claim) is what decides a race."""
+    return grant.redeemed_at is None and not grant.blocked and grant.expires_at > now
 
 
 @dataclass(frozen=True)

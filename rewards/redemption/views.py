@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaigns.models import Campaign
 from campaigns.services.lifecycle import REVIEW_PERMISSION, effective_status
@@ -19,7 +19,9 @@ from console import throttle
 from rewards.models import DiscountCategory, Product
 
 from . import selectors, services
+from .delivery import delivery_estimate, support_contact
 from .device import device_id_of
+from .errors import shopper_page
 from .forms import AddressForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
 from .language import preview_marketplace
 from .models import Claim
@@ -67,8 +69,14 @@ def _pick_from(request, reward_group):
     return product, credit
 
 
+# Refusals that mean the grant can no longer be claimed by anyone: the claim page is stale (a
+# second tab, an expiry while the form was open), so the reward page shows the grant's state.
+UNCLAIMABLE = {"already_claimed", "expired", "blocked"}
+
+
 def _page_context(request, *, campaign, reward_group, grant=None, test_mode=False) -> dict:
     now = timezone.now()
+    code = reward_group.marketplace_id
     context = {
         "campaign": campaign,
         "reward_group": reward_group,
@@ -78,16 +86,23 @@ def _page_context(request, *, campaign, reward_group, grant=None, test_mode=Fals
         "test_mode": test_mode,
         "shopper": None if test_mode else selectors.current_shopper(request),
         "now": now,
+        "app": campaign.app,
+        "support": support_contact(campaign.app),
+        "product_delivery": delivery_estimate(kind=Claim.Kind.PRODUCT, marketplace_code=code),
+        "credit_delivery": delivery_estimate(kind=Claim.Kind.CREDIT, marketplace_code=code),
+        "claimable": True,
     }
     if grant is not None:
         context["expired"] = grant.redeemed_at is None and grant.expires_at <= now
         context["claim"] = selectors.grant_claim(grant) if grant.redeemed_at else None
+        context["claimable"] = selectors.grant_claimable(grant, now=now)
     return context
 
 
 # --- The reward page and the claim ------------------------------------------------------------
 
 
+@shopper_page
 def reward_page(request, token: str):
     grant = _grant_or_404(token)
     context = _page_context(
@@ -96,6 +111,7 @@ def reward_page(request, token: str):
     return render(request, "rewards/redemption/reward.html", context)
 
 
+@shopper_page
 @require_http_methods(["GET", "POST"])
 def reward_claim_view(request, token: str):
     grant = _grant_or_404(token)
@@ -105,10 +121,14 @@ def reward_claim_view(request, token: str):
         return redirect(
             f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.get_full_path()})}"
         )
+    if not selectors.grant_claimable(grant, now=timezone.now()):
+        # Claimed (maybe in another tab), expired or blocked: no form to fill in for nothing.
+        return redirect("rewards:reward_page", token=token)
     product, credit = _pick_from(request, group)
     form = AddressForm(
         request.POST if request.method == "POST" and product else None,
         marketplace_code=group.marketplace_id,
+        country=request.GET.get("country"),
     )
     error = None
     if request.method == "POST" and (credit or form.is_valid()):
@@ -123,6 +143,10 @@ def reward_claim_view(request, token: str):
                 ip=throttle.client_ip(request) or None,
             )
         except services.ClaimRefused as exc:
+            if exc.code in UNCLAIMABLE:
+                # Another tab or shopper was first: the reward page shows the claimed state
+                # (and, if it was this shopper, what they claimed); nothing to submit again.
+                return redirect("rewards:reward_page", token=token)
             error = exc.message
         else:
             return redirect("rewards:reward_done", token=token)
@@ -131,6 +155,18 @@ def reward_claim_view(request, token: str):
     return render(request, "rewards/redemption/claim.html", context)
 
 
+@shopper_page
+@require_GET
+def reward_state(request, token: str):
+    """Whether the reward can still be claimed, for the claim page's script: a tab left open
+    while another tab claimed turns to the claimed state when the shopper comes back to it."""
+    grant = _grant_or_404(token)
+    response = JsonResponse({"claimable": selectors.grant_claimable(grant, now=timezone.now())})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@shopper_page
 def reward_done(request, token: str):
     grant = _grant_or_404(token)
     shopper = selectors.current_shopper(request)
@@ -170,6 +206,7 @@ def _test_campaign(campaign_id, request):
 
 
 @xframe_options_sameorigin  # framed by the review desk, on the same site
+@shopper_page
 def test_reward_page(request, campaign_id):
     campaign, groups, group = _test_campaign(campaign_id, request)
     context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)
@@ -177,6 +214,7 @@ def test_reward_page(request, campaign_id):
     return render(request, "rewards/redemption/reward.html", context)
 
 
+@shopper_page
 @require_http_methods(["GET", "POST"])
 def test_reward_claim(request, campaign_id):
     """The claim form of test mode: validated like a claim, then a confirmation; no claim,
@@ -186,6 +224,7 @@ def test_reward_claim(request, campaign_id):
     form = AddressForm(
         request.POST if request.method == "POST" and product else None,
         marketplace_code=group.marketplace_id,
+        country=request.GET.get("country"),
     )
     error = None
     context = _page_context(request, campaign=campaign, reward_group=group, test_mode=True)

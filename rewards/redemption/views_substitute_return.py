@@ -13,12 +13,15 @@ from django.views.decorators.http import require_GET, require_POST
 from rewards.models import Product
 
 from . import selectors
+from .delivery import delivery_estimate, support_contact
+from .errors import shopper_page
 from .forms import AddressForm
 from .models import Claim
 from .returns import ReturnRefused, claim_return
 from .substitution import substitute_for_out_of_stock
 
 
+@shopper_page
 @require_GET
 def reward_substitute(request, token: str):
     """An out-of-stock pick: the product that will be shipped instead, with the address form;
@@ -49,7 +52,14 @@ def reward_substitute(request, token: str):
         "picked": picked,
         "substitute": substitute,
         "claim_url": claim_url,
-        "form": AddressForm(marketplace_code=group.marketplace_id),
+        "app": grant.campaign.app,
+        "support": support_contact(grant.campaign.app),
+        "product_delivery": delivery_estimate(
+            kind=Claim.Kind.PRODUCT, marketplace_code=group.marketplace_id
+        ),
+        "form": AddressForm(
+            marketplace_code=group.marketplace_id, country=request.GET.get("country")
+        ),
     }
     return render(request, "rewards/redemption/substitute.html", context)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import template
 
+from rewards.redemption.countries import country_name
 from rewards.redemption.language import format_day
 
 register = template.Library()
@@ -14,3 +15,18 @@ register = template.Library()
 @register.filter
 def day(value) -> str:
     return format_day(value)
+
+
+@register.filter
+def country(code) -> str:
+    """A country's name in the shopper's language: `{{ "US"|country }}` → Vereinigte Staaten."""
+    return country_name(code)
+
+
+@register.filter
+def ship_to(claim) -> list[str]:
+    """A claim's shipping address as its country writes it, then the country's name in the
+    shopper's language: San Francisco, CA 94105 / Vereinigte Staaten."""
+    if not claim.ship_name:
+        return []
+    return [*claim.shipping_lines(), country_name(claim.ship_country)]

@@ -32,6 +32,7 @@ US_ADDRESS = ShippingAddress(
     city="Springfield",
     postcode="12345",
     country="US",
+    area="NY",
 )
 
 

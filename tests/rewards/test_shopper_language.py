@@ -118,14 +118,16 @@ def test_a_german_claim_page_labels_its_form_and_refuses_in_german(client):
     grant = grant_for(campaign)
     product = campaign.reward_groups.get().products.get(title="Wireless Earbuds")
     winner = make_shopper("first@shopper.test")
-    germany = US_ADDRESS.__class__(**{**US_ADDRESS.__dict__, "country": "DE"})
-    reward_claim(
-        grant=grant, shopper=winner, product=product, address=germany, device_id="a", ip=None
-    )
+    germany = US_ADDRESS.__class__(**{**US_ADDRESS.__dict__, "country": "DE", "area": ""})
     sign_in(client, make_shopper())
     client.get(f"/r/{grant.token}/")
 
     form = client.get(f"/r/{grant.token}/claim/?product={product.pk}").content.decode()
+    # Another shopper claims while this one fills in the form: the claim answers "already
+    # claimed" with the reward page, in German.
+    reward_claim(
+        grant=grant, shopper=winner, product=product, address=germany, device_id="a", ip=None
+    )
     refused = client.post(
         f"/r/{grant.token}/claim/",
         {
@@ -136,6 +138,7 @@ def test_a_german_claim_page_labels_its_form_and_refuses_in_german(client):
             "postcode": "10115",
             "country": "DE",
         },
+        follow=True,
     ).content.decode()
 
     assert "Lieferadresse" in form and "Vollständiger Name" in form and "Postleitzahl" in form

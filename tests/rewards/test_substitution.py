@@ -105,6 +105,7 @@ def test_the_shopper_sees_the_substitute_of_an_out_of_stock_pick_and_confirms_it
             "line1": US_ADDRESS.line1,
             "city": US_ADDRESS.city,
             "postcode": US_ADDRESS.postcode,
+            "area": US_ADDRESS.area,
             "country": "US",
         },
         follow=True,
