@@ -56,6 +56,7 @@ from console.clock import day_start, month_after, month_before, month_start
 from console.models import Account, ApiKey, App, Membership
 from console.money import round_money
 from console.services import account_signup, api_key_revoke, app_register
+from console.services.staff import staff_groups_ensure
 from rewards.catalog.demo import demo_specs
 from rewards.catalog.selectors import priced_picks
 from rewards.catalog.services import catalog_seed
@@ -256,12 +257,7 @@ def _reviewer():
         reviewer.save(update_fields=["password"])
     group = Group.objects.filter(name="Reviewers").first()
     if group is None:  # a flushed database (transactional tests): recreate the staff groups
-        import importlib
-
-        from django.apps import apps
-
-        importlib.import_module("campaigns.migrations.0004_staff_groups").create_groups(apps, None)
-        group = Group.objects.get(name="Reviewers")
+        group = staff_groups_ensure()["Reviewers"]
     reviewer.groups.add(group)
     return User.objects.get(pk=reviewer.pk)  # fresh: permissions are cached per instance
 
