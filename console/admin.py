@@ -26,7 +26,23 @@ from .models import (
     StaffRequest,
 )
 from .money import format_money
-from .services import account_spend_limit_set, app_access_changed, staff_request_answer
+from .services import (
+    MONEY_KINDS,
+    account_spend_limit_set,
+    app_access_changed,
+    staff_request_answer,
+    staff_request_may_answer,
+)
+from .services.staff_requests import FINANCE_PERMISSION
+
+# Money columns of an account: shown to finance (and superusers) only. Reviewers read
+# accounts to know whose campaign they review, and SPEC §1 says they never see money.
+ACCOUNT_MONEY_FIELDS = ("monthly_spend_limit", "payment_terms", "spend_limit_history")
+
+
+def sees_money(request) -> bool:
+    """Whether the staff user may see money: finance's permission (superusers hold it too)."""
+    return request.user.has_perm(FINANCE_PERMISSION)
 
 
 class MembershipInline(admin.TabularInline):
@@ -49,6 +65,22 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["payment_terms", "monthly_spend_limit", "spend_limit_history"]
     actions = [set_invoice_terms, set_card_terms]
 
+    def get_list_display(self, request):
+        if sees_money(request):
+            return self.list_display
+        return [f for f in self.list_display if f not in ACCOUNT_MONEY_FIELDS]
+
+    def get_list_filter(self, request):
+        if sees_money(request):
+            return self.list_filter
+        return [f for f in self.list_filter if f not in ACCOUNT_MONEY_FIELDS]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if sees_money(request):
+            return fields
+        return [f for f in fields if f not in ACCOUNT_MONEY_FIELDS]
+
     def get_readonly_fields(self, request, obj=None):
         # Finance staff hold change_account for its actions (terms, spend limit): every field
         # of a developer's account is theirs to read, not to edit.
@@ -56,7 +88,7 @@ class AccountAdmin(admin.ModelAdmin):
             return self.readonly_fields
         return [
             *(f.name for f in self.model._meta.fields if f.name != "id"),
-            "spend_limit_history",
+            *(["spend_limit_history"] if sees_money(request) else []),
         ]
 
     def get_inlines(self, request, obj):
@@ -293,7 +325,6 @@ class StaffRequestAdmin(admin.ModelAdmin):
         "subject",
         "status",
         "requested_by",
-        "answer_link",
     ]
     list_filter = [StaffRequestQueueFilter, "kind"]
     list_select_related = ["account", "requested_by"]
@@ -319,6 +350,30 @@ class StaffRequestAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # Requests about money (a spend limit, invoice terms: their subjects and amounts are
+        # money) are finance's: the other staff do not see them in the queue.
+        queryset = super().get_queryset(request)
+        if sees_money(request):
+            return queryset
+        return queryset.exclude(kind__in=MONEY_KINDS)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if sees_money(request) else [f for f in fields if f != "amount"]
+
+    def get_list_display(self, request):
+        # "Answer…" only where this staff user may answer: a button that leads to a 403 is
+        # not shown (issue 20, item 8).
+        def answer_link(obj):
+            if not obj.is_open or not staff_request_may_answer(actor=request.user, kind=obj.kind):
+                return ""
+            url = reverse("admin:console_staffrequest_answer", args=[obj.pk])
+            return format_html('<a class="button" href="{}">Answer…</a>', url)
+
+        answer_link.short_description = ""
+        return [*self.list_display, answer_link]
+
     def get_ordering(self, request):
         # A queue: the oldest open request first; answered ones newest first.
         queue = request.GET.get(StaffRequestQueueFilter.parameter_name) or "open"
@@ -333,15 +388,8 @@ class StaffRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the account's history of what it asked and was told
 
-    def _may_answer(self, request) -> bool:
-        return request.user.is_staff and request.user.has_perm("console.change_staffrequest")
-
-    @admin.display(description="")
-    def answer_link(self, obj):
-        if not obj.is_open:
-            return ""
-        url = reverse("admin:console_staffrequest_answer", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Answer…</a>', url)
+    def _may_answer(self, request, staff_request: StaffRequest) -> bool:
+        return staff_request_may_answer(actor=request.user, kind=staff_request.kind)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -355,7 +403,7 @@ class StaffRequestAdmin(admin.ModelAdmin):
         ]
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
-        context["can_answer"] = obj is not None and obj.is_open and self._may_answer(request)
+        context["can_answer"] = obj is not None and obj.is_open and self._may_answer(request, obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def answer_view(self, request, pk: int):
@@ -363,7 +411,7 @@ class StaffRequestAdmin(admin.ModelAdmin):
         staff_request = get_object_or_404(
             StaffRequest.objects.select_related("account", "requested_by"), pk=pk
         )
-        if not self._may_answer(request):
+        if not self._may_answer(request, staff_request):
             raise PermissionDenied
         form = StaffRequestAnswerForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -385,8 +433,9 @@ class StaffRequestAdmin(admin.ModelAdmin):
                 )
                 return HttpResponseRedirect(reverse("admin:console_staffrequest_changelist"))
         account = staff_request.account
-        may_change_account = request.user.has_perm("console.change_account")
+        may_change_account = sees_money(request)
         context = {
+            "sees_money": may_change_account,
             **self.admin_site.each_context(request),
             "title": f"Answer request #{staff_request.pk}",
             "opts": self.model._meta,

@@ -23,7 +23,7 @@ from console.webhooks.events import webhook_event_publish
 from rewards.models import DiscountCategory, Product, RewardGrant
 
 from .countries import delivery_countries
-from .fraud import OK, address_normalise, fraud_check
+from .fraud import OK, address_normalise, fraud_assess
 from .models import Claim, CreditEntry, Shopper
 from .substitution import substitute_for_out_of_stock
 
@@ -277,7 +277,7 @@ def reward_claim(
     }
     flagged = None
     with transaction.atomic():
-        verdict = fraud_check(
+        verdict, why = fraud_assess(
             grant=grant,
             shopper=shopper,
             device_id=device_id,
@@ -286,7 +286,8 @@ def reward_claim(
         )
         if verdict != OK:
             # Kept for staff, and the grant is not claimed: committed, then refused below.
-            flagged = Claim.objects.create(**fields, status=Claim.Status.FLAGGED)
+            # The reason is stored now: the links it counted may change before staff look.
+            flagged = Claim.objects.create(**fields, status=Claim.Status.FLAGGED, flag_reason=why)
         else:
             claimed = RewardGrant.objects.filter(
                 pk=grant.pk,
