@@ -124,9 +124,9 @@ def staff_user_set(*, email: str, role: str, password: str | None = None, actor=
     """Create a staff user in the group of `role`, or put an existing user there: staff
     (`is_staff`), in that group, active. With `password`, it is validated and set; without,
     a new user gets an unusable one (they set theirs through the reset link). Returns
-    (user, created). Raises ValidationError for an unknown role, a bad address or a weak
-    password, and for a superuser or a developer's account (a staff user has no developer
-    account: the console and the back office are separate people).
+    (user, created). Raises ValidationError for an unknown role, a bad address, a weak
+    password, or the address of a developer account's member (staff have no developer
+    account: the console would take them for the developer).
     """
     from django.contrib.auth.password_validation import validate_password
 
