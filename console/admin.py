@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -14,7 +15,7 @@ from django.utils.http import urlencode
 from billing.admin import set_card_terms, set_invoice_terms
 
 from .admin_base import ReadOnlyAdmin
-from .forms import SpendLimitForm, StaffRequestAnswerForm
+from .forms import AllowedIpsField, SpendLimitForm, StaffRequestAnswerForm
 from .models import (
     Account,
     ActivityEntry,
@@ -29,7 +30,8 @@ from .money import format_money
 from .services import (
     MONEY_KINDS,
     account_spend_limit_set,
-    app_access_changed,
+    api_key_revoke,
+    app_update,
     staff_request_answer,
     staff_request_may_answer,
 )
@@ -210,71 +212,139 @@ class InvitationAdmin(admin.ModelAdmin):
     ]
 
 
+class _RevokeKeyForm(forms.ModelForm):
+    """A key's row in admin: everything read-only but "revoke", which goes through
+    api_key_revoke (the activity row, every web process told) instead of saving the row."""
+
+    revoke = forms.BooleanField(
+        required=False, help_text="End this key now (the developer rotates a new one)."
+    )
+
+    class Meta:
+        model = ApiKey
+        fields: list[str] = []
+
+
+def _revoke_keys(request, forms_) -> list[ApiKey]:
+    revoked = []
+    for form in forms_:
+        key = form.instance
+        if form.cleaned_data.get("revoke") and key.pk and key.revoked_at is None:
+            api_key_revoke(api_key=key, actor=request.user)
+            revoked.append(key)
+    return revoked
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
+    form = _RevokeKeyForm
     extra = 0
-    fields = ["prefix", "created_at", "expires_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at"]
+    fields = ["prefix", "created_at", "expires_at", "revoked_at", "revoke"]
+    readonly_fields = ["prefix", "created_at", "expires_at", "revoked_at"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
 
+class AppStaffForm(forms.ModelForm):
+    """What staff may change of an app: its name, store URL, IP allow-list and rate limit.
+    The account and platform are the developer's registration; saving calls app_update."""
+
+    allowed_ips = AllowedIpsField(label="Allowed server IP addresses", required=False)
+
+    class Meta:
+        model = App
+        fields = ["name", "store_url", "allowed_ips", "rate_limit_per_second"]
+
+
 @admin.register(App)
 class AppAdmin(admin.ModelAdmin):
+    """Apps are registered in the console; staff change an app's name, URL, allowed IPs and
+    rate limit, and revoke its keys, each through the services (activity rows), never by
+    saving the rows."""
+
+    form = AppStaffForm
     list_display = ["name", "account", "platform", "rate_limit_per_second", "created_at"]
     list_filter = ["platform"]
+    list_select_related = ["account"]
     search_fields = ["name", "app_id", "account__name"]
-    readonly_fields = ["app_id", "created_at", "created_by"]
-    raw_id_fields = ["account"]
+    fields = [
+        "name",
+        "account",
+        "platform",
+        "store_url",
+        "allowed_ips",
+        "rate_limit_per_second",
+        "app_id",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = ["account", "platform", "app_id", "created_at", "created_by"]
     inlines = [ApiKeyInline]
 
+    def has_add_permission(self, request):
+        return False  # developers register apps in the console (the key is shown to them once)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an app holds campaigns, grants and its history
+
+    def save_model(self, request, obj, form, change):
+        # `obj` already carries the form's values: the service compares against the row.
+        app_update(
+            app=App.objects.get(pk=obj.pk),
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            store_url=form.cleaned_data["store_url"],
+            allowed_ips=form.cleaned_data["allowed_ips"],
+            rate_limit_per_second=form.cleaned_data["rate_limit_per_second"],
+        )
+
+    def save_formset(self, request, form, formset, change):
+        revoked = _revoke_keys(request, formset.forms)
+        # What the admin's own history line reads (it expects a saved formset's lists).
+        formset.new_objects, formset.deleted_objects = [], []
+        formset.changed_objects = [(key, ["revoked_at"]) for key in revoked]
+
     def save_related(self, request, form, formsets, change):
-        # After the app and its inline keys are saved: the allow-list, the rate limit or a
-        # key's expiry may have changed, and the Rewards API must not trust its memory.
-        super().save_related(request, form, formsets, change)
-        if change:
-            moved_from = form.initial.get("account")
-            app_access_changed(app=form.instance, account_ids=(moved_from,) if moved_from else ())
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        app_access_changed(app=obj)
-
-    def delete_queryset(self, request, queryset):
-        apps = list(queryset)
-        super().delete_queryset(request, queryset)
-        for app in apps:
-            app_access_changed(app=app)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are issued in the console only (the secret is shown once to the developer); staff
-    can see prefixes and end a key, never read or create one."""
+    can see prefixes and revoke a key (api_key_revoke), never read, create or edit one."""
 
+    form = _RevokeKeyForm
     list_display = ["prefix", "app", "created_at", "expires_at", "revoked_at", "status"]
+    list_select_related = ["app"]
     search_fields = ["prefix", "app__name"]
-    fields = ["prefix", "app", "created_at", "expires_at", "revoked_at"]
-    readonly_fields = ["prefix", "app", "created_at"]
+    fields = ["prefix", "app", "created_at", "expires_at", "revoked_at", "revoke"]
+    readonly_fields = ["prefix", "app", "created_at", "expires_at", "revoked_at"]
+    actions = ["revoke_keys"]
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a revoked key stays, the record of what could call
+
+    def get_fields(self, request, obj=None):
+        fields = list(self.fields)
+        if obj is not None and obj.revoked_at is not None:
+            fields.remove("revoke")
+        return fields
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        app_access_changed(app=obj.app)
+        _revoke_keys(request, [form])
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        app_access_changed(app=obj.app)
-
-    def delete_queryset(self, request, queryset):
-        apps = {key.app for key in queryset.select_related("app")}
-        super().delete_queryset(request, queryset)
-        for app in apps:
-            app_access_changed(app=app)
+    @admin.action(description="Revoke the selected keys now", permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        keys = [key for key in queryset.select_related("app") if key.revoked_at is None]
+        for key in keys:
+            api_key_revoke(api_key=key, actor=request.user)
+        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
 
 
 class StaffRequestQueueFilter(admin.SimpleListFilter):

@@ -135,13 +135,27 @@ def app_register(
         return issued
 
 
-def app_update(*, app: App, actor, name: str, store_url: str, allowed_ips: list[str]) -> App:
-    """Change an app's name, store URL and IP allow-list."""
+def app_update(
+    *,
+    app: App,
+    actor,
+    name: str,
+    store_url: str,
+    allowed_ips: list[str],
+    rate_limit_per_second: int | None = None,
+) -> App:
+    """Change an app's name, store URL and IP allow-list; staff (the App admin) may also pass
+    the Rewards API's rate limit per second, which developers cannot change. One activity row
+    lists what changed, whoever changed it."""
     fields = ["name", "store_url", "allowed_ips"]
+    if rate_limit_per_second is not None:
+        fields.append("rate_limit_per_second")
     before = {field: getattr(app, field) for field in fields}
     app.name = name.strip()
     app.store_url = store_url
     app.allowed_ips = allowed_ips
+    if rate_limit_per_second is not None:
+        app.rate_limit_per_second = rate_limit_per_second
     app.full_clean()
     with transaction.atomic():
         app.save(update_fields=fields)
