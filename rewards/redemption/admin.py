@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from console.admin_base import ReadOnlyAdmin
 from rewards.models import Claim, ClaimReview
@@ -71,16 +72,9 @@ class ClaimAdmin(ReadOnlyAdmin):
     """Claims are written by the claim flow; support staff read them and decide on flagged
     ones."""
 
-    list_display = [
-        "flagged_at",
-        "shopper_email",
-        "campaign_and_reward",
-        "why_flagged",
-        "linked_on_device",
-        "linked_on_address",
-        "state",
-    ]
-    list_display_links = ["flagged_at", "shopper_email"]
+    # Four columns: the queue fits beside admin's sidebar and filters at 1280 pixels.
+    list_display = ["shopper_and_when", "campaign_and_reward", "why_and_links", "state"]
+    list_display_links = ["shopper_and_when"]
     list_filter = [AwaitingReviewFilter, "status", "kind"]
     search_fields = ["shopper__email", "device_id", "address_normalised", "grant__token"]
     list_select_related = [
@@ -114,6 +108,14 @@ class ClaimAdmin(ReadOnlyAdmin):
             )
         )
 
+    def changelist_view(self, request, extra_context=None):
+        queue = request.GET.get(AwaitingReviewFilter.parameter_name) or "awaiting"
+        title = {
+            "awaiting": "Fraud queue: flagged claims awaiting a decision",
+            "decided": "Fraud queue: decided claims",
+        }.get(queue, "Claims")
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
     def get_ordering(self, request):
         # A queue: the oldest flagged attempt first; the decided ones newest first.
         queue = request.GET.get(AwaitingReviewFilter.parameter_name) or "awaiting"
@@ -124,9 +126,9 @@ class ClaimAdmin(ReadOnlyAdmin):
 
     # --- Columns, in the words of the desk (no "Shopper 11", no "Grant 286 of 1") ------------
 
-    @admin.display(description="when", ordering="created_at")
+    @admin.display(description="when (UTC)", ordering="created_at")
     def flagged_at(self, obj: Claim) -> str:
-        return obj.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        return obj.created_at.strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="shopper", ordering="shopper__email")
     def shopper_email(self, obj: Claim) -> str:
@@ -143,13 +145,22 @@ class ClaimAdmin(ReadOnlyAdmin):
             return obj.flag_reason
         return "—" if obj.status == Claim.Status.CLAIMED else "Linked shopper accounts."
 
-    @admin.display(description="shoppers on device", ordering="device_shoppers")
-    def linked_on_device(self, obj: Claim):
-        return obj.device_shoppers if obj.device_id else "—"
+    def linked(self, obj: Claim) -> str:
+        device = obj.device_shoppers if obj.device_id else "—"
+        address = obj.address_shoppers if obj.address_normalised else "—"
+        return f"shoppers linked: device {device} · address {address}"
 
-    @admin.display(description="shoppers at address", ordering="address_shoppers")
-    def linked_on_address(self, obj: Claim):
-        return obj.address_shoppers if obj.address_normalised else "—"
+    @admin.display(description="shopper · when (UTC)", ordering="created_at")
+    def shopper_and_when(self, obj: Claim):
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', obj.shopper.email, self.flagged_at(obj)
+        )
+
+    @admin.display(description="why flagged · links")
+    def why_and_links(self, obj: Claim):
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', self.why_flagged(obj), self.linked(obj)
+        )
 
     @admin.display(description="state", ordering="status")
     def state(self, obj: Claim) -> str:

@@ -4,6 +4,8 @@ block one or many, each decision in the activity log and emailed to the shopper.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
@@ -13,11 +15,11 @@ from django.urls import reverse
 from console.models import ActivityEntry
 from rewards.models import Claim, ClaimReview, RewardGrant
 from rewards.redemption.fraud import claim_release
-from rewards.redemption.services import ClaimRefused, reward_claim
+from rewards.redemption.services import reward_claim
 
 from ..campaigns.lifecycle_helpers import staff_group
 from ..factories import UserFactory
-from .redemption_helpers import grant_for, make_shopper, reward_campaign
+from .redemption_helpers import flagged_claim, reward_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -43,30 +45,8 @@ def campaign():
     return reward_campaign(name="Space Miner Summer")
 
 
-def _claim(campaign, email: str, *, device: str = "phone-1"):
-    """A shopper claims the campaign's catalog credit from `device` through the service; the
-    flagged attempt (if it is refused) is returned."""
-    shopper = make_shopper(email)
-    grant = grant_for(campaign)
-    try:
-        return reward_claim(
-            grant=grant,
-            shopper=shopper,
-            catalog_credit=grant.reward_group.discount_category,
-            device_id=device,
-            ip="198.51.100.7",
-        )
-    except ClaimRefused:
-        return Claim.objects.get(shopper=shopper, status="flagged")
-
-
 def _flag(campaign, email: str = "fourth@shopper.test", *, device: str = "phone-1") -> Claim:
-    """Three shoppers claim from one phone; the fourth is flagged."""
-    for n in range(3):
-        _claim(campaign, f"{device}-player{n}@shopper.test", device=device)
-    flagged = _claim(campaign, email, device=device)
-    assert flagged.status == "flagged"
-    return flagged
+    return flagged_claim(campaign, email, device=device)
 
 
 def test_the_reason_is_stored_when_a_claim_is_flagged(campaign):
@@ -88,7 +68,7 @@ def test_support_staff_see_the_queue_with_the_shopper_campaign_and_reason_not_id
     assert "fourth@shopper.test" in page
     assert "Space Miner Summer · Educational Toys credit" in page
     assert "4 shopper accounts on this device (the limit is 3)." in page
-    assert "Shopper " not in page and " of 1<" not in page and "Grant " not in page
+    assert not re.search(r"Shopper \d|Grant \d+ of \d", page)  # no row ids as names
     assert 'value="release"' in page and 'value="block"' in page
 
 
