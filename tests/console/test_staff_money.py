@@ -202,3 +202,46 @@ def test_reviewers_see_no_spend_limit_or_terms_in_the_accounts_admin(
 
     for page in (finance.get(changelist), finance.get(change)):
         assert "15,000" in page.content.decode() or "15000" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_finance_users_approving_one_request_at_once_change_the_limit_once(
+    postgres, alice, acme, finance_in_group
+):
+    import threading
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    from tests.factories import UserFactory
+
+    second = UserFactory(email="fiona@moments.test", is_staff=True)
+    second.groups.add(Group.objects.get(name="Finance"))
+    staff_request = _spend_limit_request(alice, acme)
+    barrier = threading.Barrier(2)
+    refused: list[Exception] = []
+
+    def approve(actor):
+        try:
+            barrier.wait(timeout=10)
+            services.staff_request_answer(
+                actor=actor,
+                staff_request=StaffRequest.objects.get(pk=staff_request.pk),
+                decision="approved",
+                answer=f"Approved by {actor.email}.",
+            )
+        except ValidationError as exc:
+            refused.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(u,)) for u in (finance_in_group, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(refused) == 1 and "can be answered once" in str(refused[0])
+    assert SpendLimitChange.objects.filter(account=acme).count() == 1
+    assert _limit(acme) == Decimal("100000.00")
+    assert ActivityEntry.objects.filter(action="staff_request.answered").count() == 1

@@ -198,3 +198,31 @@ def test_a_decided_claim_shows_no_release_or_block_button(support, support_clien
 
     assert 'id="release-claim"' not in html and 'id="block-claim"' not in html
     assert "Released by sue@moments.test" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_release_and_a_block_at_once_decide_the_claim_once(postgres, support):
+    from rewards.redemption.fraud import ReviewRefused, claim_block
+
+    from .redemption_helpers import at_once
+
+    flagged = _flag(reward_campaign(name="Space Miner Summer"))
+
+    def decide(service):
+        def call():
+            try:
+                return service(claim=flagged, actor=support)
+            except ReviewRefused as exc:
+                return exc
+
+        return call
+
+    results = at_once([decide(claim_release), decide(claim_block)])
+
+    assert sum(isinstance(r, ReviewRefused) for r in results) == 1
+    assert ClaimReview.objects.filter(claim=flagged).count() == 1
+    decision = ClaimReview.objects.get(claim=flagged).decision
+    flagged.refresh_from_db()
+    assert flagged.status == {"release": "released", "block": "blocked"}[decision]
+    assert RewardGrant.objects.get(pk=flagged.grant_id).blocked == (decision == "block")
+    assert ActivityEntry.objects.filter(object_id=str(flagged.pk)).count() == 1
