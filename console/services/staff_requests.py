@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..activity import activity_record
+from ..hooks import PAYMENT_TERMS_SET, hook_call
 from ..models import (
     Account,
     Membership,
@@ -256,7 +257,8 @@ def staff_request_answer(
     `account_spend_limit_set` in the same transaction (issue 20: the developer was told
     "approved" while the limit stayed put): the answer and the change commit together or not
     at all. A limit already at or above the amount asked is left as it is (approving never
-    lowers it). Invoice terms are set by billing's own action (a higher layer).
+    lowers it). Approving an invoice-terms request moves the account to invoice terms the same
+    way (billing's payment_terms_set, through the PAYMENT_TERMS_SET hook).
     """
     if not staff_request_may_answer(actor=actor, kind=staff_request.kind):
         if staff_request_may_answer(actor=actor, kind=StaffRequest.Kind.OTHER):
@@ -286,11 +288,19 @@ def staff_request_answer(
             )
         staff_request.refresh_from_db()
         limit_change = None
-        if (
-            decision == StaffRequest.Status.APPROVED
-            and staff_request.kind == StaffRequest.Kind.SPEND_LIMIT
-        ):
+        approved = decision == StaffRequest.Status.APPROVED
+        if approved and staff_request.kind == StaffRequest.Kind.SPEND_LIMIT:
             limit_change = _spend_limit_apply(actor=actor, staff_request=staff_request)
+        if approved and staff_request.kind == StaffRequest.Kind.INVOICE_TERMS:
+            # Billing is a layer above: it registers the hook that sets the terms, and it
+            # runs here, in this transaction.
+            hook_call(
+                PAYMENT_TERMS_SET,
+                account=Account.objects.get(pk=staff_request.account_id),
+                terms=Account.PaymentTerms.INVOICE,
+                actor=actor,
+                reason=f"Request #{staff_request.pk} approved: {staff_request.answer}",
+            )
         activity_record(
             actor=actor,
             account=staff_request.account_id,

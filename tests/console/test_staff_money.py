@@ -245,3 +245,31 @@ def test_two_finance_users_approving_one_request_at_once_change_the_limit_once(
     assert SpendLimitChange.objects.filter(account=acme).count() == 1
     assert _limit(acme) == Decimal("100000.00")
     assert ActivityEntry.objects.filter(action="staff_request.answered").count() == 1
+
+
+def test_finance_approving_an_invoice_terms_request_moves_the_account_to_invoice_terms(
+    alice, acme, finance_in_group
+):
+    staff_request = services.staff_request_create(
+        account=acme, actor=alice, kind="invoice_terms", amount=Decimal("40000"), details="AP"
+    )
+
+    services.staff_request_answer(
+        actor=finance_in_group, staff_request=staff_request, decision="approved", answer="Yes."
+    )
+
+    assert Account.objects.get(pk=acme.pk).payment_terms == "invoice"
+    entry = ActivityEntry.objects.get(action="account.payment_terms_set")
+    assert (entry.actor, entry.data["new"]) == (finance_in_group, "Invoice (set by finance)")
+
+
+def test_declining_a_money_request_changes_nothing(alice, acme, finance_in_group):
+    before = _limit(acme)
+    staff_request = _spend_limit_request(alice, acme)
+
+    services.staff_request_answer(
+        actor=finance_in_group, staff_request=staff_request, decision="declined", answer="No."
+    )
+
+    assert _limit(acme) == before
+    assert not SpendLimitChange.objects.filter(account=acme).exists()
