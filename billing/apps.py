@@ -7,6 +7,14 @@ def _payment_method_on_file(account) -> bool:
     return payment_method_on_file(account)
 
 
+def _payment_terms_set(*, account, terms: str, actor, reason: str):
+    from .services.payments import payment_terms_set
+
+    # An approved invoice-terms request (console.services.staff_requests) sets the terms in
+    # its own transaction; the request and its answer are the reason, kept in its activity.
+    return payment_terms_set(account=account, terms=terms, actor=actor)
+
+
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
@@ -16,3 +24,5 @@ class BillingConfig(AppConfig):
 
         # Campaigns (a layer below) ask before a submit whether the account can be charged.
         hooks.hook_register(hooks.PAYMENT_METHOD_ON_FILE, _payment_method_on_file)
+        # Console (below) sets the terms an approved invoice-terms request asked for.
+        hooks.hook_register(hooks.PAYMENT_TERMS_SET, _payment_terms_set)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -14,7 +15,7 @@ from django.utils.http import urlencode
 from billing.admin import set_card_terms, set_invoice_terms
 
 from .admin_base import ReadOnlyAdmin
-from .forms import SpendLimitForm, StaffRequestAnswerForm
+from .forms import AllowedIpsField, SpendLimitForm, StaffRequestAnswerForm
 from .models import (
     Account,
     ActivityEntry,
@@ -26,7 +27,24 @@ from .models import (
     StaffRequest,
 )
 from .money import format_money
-from .services import account_spend_limit_set, app_access_changed, staff_request_answer
+from .services import (
+    MONEY_KINDS,
+    account_spend_limit_set,
+    api_key_revoke,
+    app_update,
+    staff_request_answer,
+    staff_request_may_answer,
+)
+from .services.staff_requests import FINANCE_PERMISSION
+
+# Money columns of an account: shown to finance (and superusers) only. Reviewers read
+# accounts to know whose campaign they review, and SPEC §1 says they never see money.
+ACCOUNT_MONEY_FIELDS = ("monthly_spend_limit", "payment_terms", "spend_limit_history")
+
+
+def sees_money(request) -> bool:
+    """Whether the staff user may see money: finance's permission (superusers hold it too)."""
+    return request.user.has_perm(FINANCE_PERMISSION)
 
 
 class MembershipInline(admin.TabularInline):
@@ -49,6 +67,22 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["payment_terms", "monthly_spend_limit", "spend_limit_history"]
     actions = [set_invoice_terms, set_card_terms]
 
+    def get_list_display(self, request):
+        if sees_money(request):
+            return self.list_display
+        return [f for f in self.list_display if f not in ACCOUNT_MONEY_FIELDS]
+
+    def get_list_filter(self, request):
+        if sees_money(request):
+            return self.list_filter
+        return [f for f in self.list_filter if f not in ACCOUNT_MONEY_FIELDS]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if sees_money(request):
+            return fields
+        return [f for f in fields if f not in ACCOUNT_MONEY_FIELDS]
+
     def get_readonly_fields(self, request, obj=None):
         # Finance staff hold change_account for its actions (terms, spend limit): every field
         # of a developer's account is theirs to read, not to edit.
@@ -56,7 +90,7 @@ class AccountAdmin(admin.ModelAdmin):
             return self.readonly_fields
         return [
             *(f.name for f in self.model._meta.fields if f.name != "id"),
-            "spend_limit_history",
+            *(["spend_limit_history"] if sees_money(request) else []),
         ]
 
     def get_inlines(self, request, obj):
@@ -178,71 +212,139 @@ class InvitationAdmin(admin.ModelAdmin):
     ]
 
 
+class _RevokeKeyForm(forms.ModelForm):
+    """A key's row in admin: everything read-only but "revoke", which goes through
+    api_key_revoke (the activity row, every web process told) instead of saving the row."""
+
+    revoke = forms.BooleanField(
+        required=False, help_text="End this key now (the developer rotates a new one)."
+    )
+
+    class Meta:
+        model = ApiKey
+        fields: list[str] = []
+
+
+def _revoke_keys(request, forms_) -> list[ApiKey]:
+    revoked = []
+    for form in forms_:
+        key = form.instance
+        if form.cleaned_data.get("revoke") and key.pk and key.revoked_at is None:
+            api_key_revoke(api_key=key, actor=request.user)
+            revoked.append(key)
+    return revoked
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
+    form = _RevokeKeyForm
     extra = 0
-    fields = ["prefix", "created_at", "expires_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at"]
+    fields = ["prefix", "created_at", "expires_at", "revoked_at", "revoke"]
+    readonly_fields = ["prefix", "created_at", "expires_at", "revoked_at"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
 
+class AppStaffForm(forms.ModelForm):
+    """What staff may change of an app: its name, store URL, IP allow-list and rate limit.
+    The account and platform are the developer's registration; saving calls app_update."""
+
+    allowed_ips = AllowedIpsField(label="Allowed server IP addresses", required=False)
+
+    class Meta:
+        model = App
+        fields = ["name", "store_url", "allowed_ips", "rate_limit_per_second"]
+
+
 @admin.register(App)
 class AppAdmin(admin.ModelAdmin):
+    """Apps are registered in the console; staff change an app's name, URL, allowed IPs and
+    rate limit, and revoke its keys, each through the services (activity rows), never by
+    saving the rows."""
+
+    form = AppStaffForm
     list_display = ["name", "account", "platform", "rate_limit_per_second", "created_at"]
     list_filter = ["platform"]
+    list_select_related = ["account"]
     search_fields = ["name", "app_id", "account__name"]
-    readonly_fields = ["app_id", "created_at", "created_by"]
-    raw_id_fields = ["account"]
+    fields = [
+        "name",
+        "account",
+        "platform",
+        "store_url",
+        "allowed_ips",
+        "rate_limit_per_second",
+        "app_id",
+        "created_at",
+        "created_by",
+    ]
+    readonly_fields = ["account", "platform", "app_id", "created_at", "created_by"]
     inlines = [ApiKeyInline]
 
+    def has_add_permission(self, request):
+        return False  # developers register apps in the console (the key is shown to them once)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an app holds campaigns, grants and its history
+
+    def save_model(self, request, obj, form, change):
+        # `obj` already carries the form's values: the service compares against the row.
+        app_update(
+            app=App.objects.get(pk=obj.pk),
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            store_url=form.cleaned_data["store_url"],
+            allowed_ips=form.cleaned_data["allowed_ips"],
+            rate_limit_per_second=form.cleaned_data["rate_limit_per_second"],
+        )
+
+    def save_formset(self, request, form, formset, change):
+        revoked = _revoke_keys(request, formset.forms)
+        # What the admin's own history line reads (it expects a saved formset's lists).
+        formset.new_objects, formset.deleted_objects = [], []
+        formset.changed_objects = [(key, ["revoked_at"]) for key in revoked]
+
     def save_related(self, request, form, formsets, change):
-        # After the app and its inline keys are saved: the allow-list, the rate limit or a
-        # key's expiry may have changed, and the Rewards API must not trust its memory.
-        super().save_related(request, form, formsets, change)
-        if change:
-            moved_from = form.initial.get("account")
-            app_access_changed(app=form.instance, account_ids=(moved_from,) if moved_from else ())
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        app_access_changed(app=obj)
-
-    def delete_queryset(self, request, queryset):
-        apps = list(queryset)
-        super().delete_queryset(request, queryset)
-        for app in apps:
-            app_access_changed(app=app)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are issued in the console only (the secret is shown once to the developer); staff
-    can see prefixes and end a key, never read or create one."""
+    can see prefixes and revoke a key (api_key_revoke), never read, create or edit one."""
 
+    form = _RevokeKeyForm
     list_display = ["prefix", "app", "created_at", "expires_at", "revoked_at", "status"]
+    list_select_related = ["app"]
     search_fields = ["prefix", "app__name"]
-    fields = ["prefix", "app", "created_at", "expires_at", "revoked_at"]
-    readonly_fields = ["prefix", "app", "created_at"]
+    fields = ["prefix", "app", "created_at", "expires_at", "revoked_at", "revoke"]
+    readonly_fields = ["prefix", "app", "created_at", "expires_at", "revoked_at"]
+    actions = ["revoke_keys"]
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a revoked key stays, the record of what could call
+
+    def get_fields(self, request, obj=None):
+        fields = list(self.fields)
+        if obj is not None and obj.revoked_at is not None:
+            fields.remove("revoke")
+        return fields
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        app_access_changed(app=obj.app)
+        _revoke_keys(request, [form])
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        app_access_changed(app=obj.app)
-
-    def delete_queryset(self, request, queryset):
-        apps = {key.app for key in queryset.select_related("app")}
-        super().delete_queryset(request, queryset)
-        for app in apps:
-            app_access_changed(app=app)
+    @admin.action(description="Revoke the selected keys now", permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        keys = [key for key in queryset.select_related("app") if key.revoked_at is None]
+        for key in keys:
+            api_key_revoke(api_key=key, actor=request.user)
+        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
 
 
 class StaffRequestQueueFilter(admin.SimpleListFilter):
@@ -293,7 +395,6 @@ class StaffRequestAdmin(admin.ModelAdmin):
         "subject",
         "status",
         "requested_by",
-        "answer_link",
     ]
     list_filter = [StaffRequestQueueFilter, "kind"]
     list_select_related = ["account", "requested_by"]
@@ -319,6 +420,30 @@ class StaffRequestAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # Requests about money (a spend limit, invoice terms: their subjects and amounts are
+        # money) are finance's: the other staff do not see them in the queue.
+        queryset = super().get_queryset(request)
+        if sees_money(request):
+            return queryset
+        return queryset.exclude(kind__in=MONEY_KINDS)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if sees_money(request) else [f for f in fields if f != "amount"]
+
+    def get_list_display(self, request):
+        # "Answer…" only where this staff user may answer: a button that leads to a 403 is
+        # not shown (issue 20, item 8).
+        def answer_link(obj):
+            if not obj.is_open or not staff_request_may_answer(actor=request.user, kind=obj.kind):
+                return ""
+            url = reverse("admin:console_staffrequest_answer", args=[obj.pk])
+            return format_html('<a class="button" href="{}">Answer…</a>', url)
+
+        answer_link.short_description = ""
+        return [*self.list_display, answer_link]
+
     def get_ordering(self, request):
         # A queue: the oldest open request first; answered ones newest first.
         queue = request.GET.get(StaffRequestQueueFilter.parameter_name) or "open"
@@ -333,15 +458,8 @@ class StaffRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the account's history of what it asked and was told
 
-    def _may_answer(self, request) -> bool:
-        return request.user.is_staff and request.user.has_perm("console.change_staffrequest")
-
-    @admin.display(description="")
-    def answer_link(self, obj):
-        if not obj.is_open:
-            return ""
-        url = reverse("admin:console_staffrequest_answer", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Answer…</a>', url)
+    def _may_answer(self, request, staff_request: StaffRequest) -> bool:
+        return staff_request_may_answer(actor=request.user, kind=staff_request.kind)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -355,7 +473,7 @@ class StaffRequestAdmin(admin.ModelAdmin):
         ]
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
-        context["can_answer"] = obj is not None and obj.is_open and self._may_answer(request)
+        context["can_answer"] = obj is not None and obj.is_open and self._may_answer(request, obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def answer_view(self, request, pk: int):
@@ -363,7 +481,7 @@ class StaffRequestAdmin(admin.ModelAdmin):
         staff_request = get_object_or_404(
             StaffRequest.objects.select_related("account", "requested_by"), pk=pk
         )
-        if not self._may_answer(request):
+        if not self._may_answer(request, staff_request):
             raise PermissionDenied
         form = StaffRequestAnswerForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -385,8 +503,9 @@ class StaffRequestAdmin(admin.ModelAdmin):
                 )
                 return HttpResponseRedirect(reverse("admin:console_staffrequest_changelist"))
         account = staff_request.account
-        may_change_account = request.user.has_perm("console.change_account")
+        may_change_account = sees_money(request)
         context = {
+            "sees_money": may_change_account,
             **self.admin_site.each_context(request),
             "title": f"Answer request #{staff_request.pk}",
             "opts": self.model._meta,

@@ -15,7 +15,9 @@ def account_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not request.account:  # a lazy object: "is None" is never true
+        # `request.account` is a lazy object (AccountMiddleware): it is never `None` itself,
+        # only falsy when it wraps None (a staff user has no developer account).
+        if not request.account:
             raise PermissionDenied("This user is not a member of a developer account.")
         return view(request, *args, **kwargs)
 

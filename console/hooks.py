@@ -19,6 +19,8 @@ from typing import Any
 API_CACHE_INVALIDATE = "api_cache_invalidate"  # rewards: (campaign_pks) after commit
 ACCOUNT_LIMITS_CHANGED = "account_limits_changed"  # rewards: (account=) in the transaction
 PAYMENT_METHOD_ON_FILE = "payment_method_on_file"  # billing: (account) -> bool
+# billing: (account=, terms=, actor=, reason=) in the transaction of an approved request
+PAYMENT_TERMS_SET = "payment_terms_set"
 
 _hooks: dict[str, Callable[..., Any]] = {}
 

@@ -9,7 +9,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from . import health, views
-from .pages import activity, dashboard
+from .pages import activity, dashboard, staff
 
 console_patterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
@@ -45,6 +45,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),  # load balancers: no slash, no redirect
     path("favicon.ico", views.favicon, name="favicon"),
     path("", views.home, name="home"),
+    path("staff/", staff.staff_home, name="staff_home"),  # admin's "View site", for staff
     path("", include((console_patterns, "console"))),
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),

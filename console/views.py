@@ -44,8 +44,13 @@ def favicon(request):
 
 
 def home(request):
+    """The front page; a developer goes on to their dashboard, Moments staff (admin's "View
+    site") to the staff landing page. `request.account` is lazy: test it for truth, never
+    `is None` (it wraps None for a user without an account)."""
     if request.user.is_authenticated and request.account:
         return redirect("console:dashboard")
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("staff_home")
     return render(request, "console/home.html")
 
 

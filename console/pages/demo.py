@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -56,6 +57,7 @@ from console.clock import day_start, month_after, month_before, month_start
 from console.models import Account, ApiKey, App, Membership
 from console.money import round_money
 from console.services import account_signup, api_key_revoke, app_register
+from console.services.staff import staff_groups_ensure
 from rewards.catalog.demo import demo_specs
 from rewards.catalog.selectors import priced_picks
 from rewards.catalog.services import catalog_seed
@@ -108,6 +110,7 @@ class DemoAccount:
     claims: int = 0  # grants claimed by the demo shoppers
     returned: int = 0  # of those, products the shoppers returned for a credit
     expired: int = 0  # grants of the finished campaign left to expire
+    flagged: int = 0  # claims flagged by the fraud check, for staff to practise on
 
 
 def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
@@ -149,6 +152,7 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         claims = _claims(campaign=live, now=now) + _claims(campaign=finished, now=now, share=3)
         expired = grants_expire(now=now)
         returned = _returns(campaign=live, now=now)
+        flagged = _flagged_claim(campaign=live, now=now)
         invoices = _invoices(account=account, now=now)
         approved = _campaign(
             app=app, user=user, name="Weekend tournament", start_in_days=10, now=now
@@ -178,6 +182,7 @@ def demo_account_load(*, now: datetime | None = None) -> DemoAccount:
         retired=retired,
         claims=claims,
         returned=returned,
+        flagged=flagged,
         expired=expired,
         invoices=invoices,
     )
@@ -256,12 +261,7 @@ def _reviewer():
         reviewer.save(update_fields=["password"])
     group = Group.objects.filter(name="Reviewers").first()
     if group is None:  # a flushed database (transactional tests): recreate the staff groups
-        import importlib
-
-        from django.apps import apps
-
-        importlib.import_module("campaigns.migrations.0004_staff_groups").create_groups(apps, None)
-        group = Group.objects.get(name="Reviewers")
+        group = staff_groups_ensure()["Reviewers"]
     reviewer.groups.add(group)
     return User.objects.get(pk=reviewer.pk)  # fresh: permissions are cached per instance
 
@@ -468,6 +468,41 @@ def _claims(*, campaign: Campaign, now: datetime, share: int = 2) -> int:
             continue  # e.g. expired already: the demo shows it as expired instead
         claimed += 1
     return claimed
+
+
+def _flagged_claim(*, campaign: Campaign, now: datetime) -> int:
+    """One claim flagged by the fraud check, for the fraud queue (staff practise on it): one
+    more household shopper than FRAUD_MAX_LINKED_ACCOUNTS claims a catalog credit from one
+    shared tablet, through reward_claim, an hour apart; the last is refused and flagged. The
+    tablet is new on every run, so a reset's household does not link to the last one's."""
+    grants = list(
+        RewardGrant.objects.filter(campaign=campaign, redeemed_at__isnull=True, blocked=False)
+        .exclude(reward_group__discount_category=None)
+        .select_related("reward_group__discount_category")
+        .order_by("-created_at", "-pk")[: settings.FRAUD_MAX_LINKED_ACCOUNTS + 1]
+    )
+    if len(grants) <= settings.FRAUD_MAX_LINKED_ACCOUNTS:
+        return 0
+    device = f"demo-shared-tablet-{secrets.token_hex(6)}"
+    flagged = 0
+    for n, grant in enumerate(grants, start=1):
+        email = f"household{n}@{SHOPPER_DOMAIN}"
+        shopper = Shopper.objects.filter(email=email).first() or shopper_sign_up(
+            email=email, password=secrets.token_urlsafe(16)
+        )
+        at = min(max(grant.created_at, now - timedelta(hours=len(grants) - n + 1)), now)
+        try:
+            reward_claim(
+                grant=grant,
+                shopper=shopper,
+                catalog_credit=grant.reward_group.discount_category,
+                device_id=device,
+                ip="203.0.113.50",
+                now=at,
+            )
+        except ClaimRefused as refusal:
+            flagged += refusal.code == "flagged"
+    return flagged
 
 
 DEMO_RETURNS = 3

@@ -33,11 +33,13 @@ from .spend_limits import (
 )
 from .staff_requests import (
     ASIN_PATTERN,
+    MONEY_KINDS,
     marketplace_choices,
     staff_request_answer,
     staff_request_answer_recipients,
     staff_request_create,
     staff_request_errors,
+    staff_request_may_answer,
     staff_request_withdraw,
 )
 from .team import (
@@ -62,6 +64,7 @@ __all__ = [
     "KEY_ISSUE_ATTEMPTS",
     "KEY_PREFIX_TAG",
     "LAST_ADMIN",
+    "MONEY_KINDS",
     "SPEND_LIMIT_MAX",
     "SPEND_LIMIT_REASON_REQUIRED",
     "account_limits_changed",
@@ -90,6 +93,7 @@ __all__ = [
     "staff_request_answer_recipients",
     "staff_request_create",
     "staff_request_errors",
+    "staff_request_may_answer",
     "staff_request_withdraw",
     "tax_id_normalize",
 ]

@@ -145,14 +145,21 @@ def app_update(
     store_url: str,
     allowed_ips: list[str],
     support_email: str = "",
+    rate_limit_per_second: int | None = None,
 ) -> App:
-    """Change an app's name, store URL, support email and IP allow-list."""
+    """Change an app's name, store URL, support email and IP allow-list; staff (the App admin)
+    may also pass the Rewards API's rate limit per second, which developers cannot change. One
+    activity row lists what changed, whoever changed it."""
     fields = ["name", "store_url", "support_email", "allowed_ips"]
+    if rate_limit_per_second is not None:
+        fields.append("rate_limit_per_second")
     before = {field: getattr(app, field) for field in fields}
     app.name = name.strip()
     app.store_url = store_url
     app.support_email = support_email
     app.allowed_ips = allowed_ips
+    if rate_limit_per_second is not None:
+        app.rate_limit_per_second = rate_limit_per_second
     app.full_clean()
     with transaction.atomic():
         app.save(update_fields=fields)

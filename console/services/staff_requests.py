@@ -14,13 +14,20 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..activity import activity_record
+from ..hooks import PAYMENT_TERMS_SET, hook_call
 from ..models import (
     Account,
     Membership,
     StaffRequest,
 )
 from ..money import round_money
-from .spend_limits import SPEND_LIMIT_MAX, _money
+from .spend_limits import SPEND_LIMIT_MAX, _money, account_spend_limit_set
+
+# Requests about money: answered by finance only (SPEC §1: reviewers never see money). The
+# finance permission is the one that changes an account's limit and terms.
+MONEY_KINDS = (StaffRequest.Kind.SPEND_LIMIT, StaffRequest.Kind.INVOICE_TERMS)
+FINANCE_PERMISSION = "console.change_account"
+ANSWER_PERMISSION = "console.change_staffrequest"
 
 # --- Requests to staff ------------------------------------------------------------------------
 
@@ -227,18 +234,38 @@ def staff_request_answer_recipients(staff_request: StaffRequest) -> list[str]:
     return list(dict.fromkeys(e.lower() for e in emails))
 
 
+def staff_request_may_answer(*, actor, kind: str) -> bool:
+    """Whether `actor` may answer a request of this kind: staff with the answer permission,
+    and for a request about money (a spend limit, invoice terms) the finance permission too.
+    The admin shows "Answer…" only where this is true."""
+    if not (getattr(actor, "is_staff", False) and actor.has_perm(ANSWER_PERMISSION)):
+        return False
+    return kind not in MONEY_KINDS or actor.has_perm(FINANCE_PERMISSION)
+
+
 def staff_request_answer(
     *, actor, staff_request: StaffRequest, decision: str, answer: str
 ) -> StaffRequest:
     """Staff approve or decline an open request with an answer the developer reads; the
     requester and the account's admins are emailed it after commit.
 
-    Only staff with the change permission of requests may (PermissionDenied). A conditional
-    UPDATE answers an open request once: a second answer, or an answer to a withdrawn
-    request, is a ValidationError. Approving says yes; the change itself (a spend limit,
-    payment terms) is made by its own admin form and service.
+    Only staff with the change permission of requests may, and only finance staff answer a
+    request about money (PermissionDenied). A conditional UPDATE answers an open request
+    once: a second answer, or an answer to a withdrawn request, is a ValidationError.
+
+    Approving a spend-limit request sets the limit it asked for through
+    `account_spend_limit_set` in the same transaction (issue 20: the developer was told
+    "approved" while the limit stayed put): the answer and the change commit together or not
+    at all. A limit already at or above the amount asked is left as it is (approving never
+    lowers it). Approving an invoice-terms request moves the account to invoice terms the same
+    way (billing's payment_terms_set, through the PAYMENT_TERMS_SET hook).
     """
-    if not (getattr(actor, "is_staff", False) and actor.has_perm("console.change_staffrequest")):
+    if not staff_request_may_answer(actor=actor, kind=staff_request.kind):
+        if staff_request_may_answer(actor=actor, kind=StaffRequest.Kind.OTHER):
+            raise PermissionDenied(
+                "Only Moments finance staff can answer a request about a spend limit or "
+                "invoice terms."
+            )
         raise PermissionDenied("Only Moments staff can answer requests.")
     errors = {}
     if decision not in StaffRequest.ANSWERED:
@@ -260,12 +287,34 @@ def staff_request_answer(
                 "it can be answered once."
             )
         staff_request.refresh_from_db()
+        limit_change = None
+        approved = decision == StaffRequest.Status.APPROVED
+        if approved and staff_request.kind == StaffRequest.Kind.SPEND_LIMIT:
+            limit_change = _spend_limit_apply(actor=actor, staff_request=staff_request)
+        if approved and staff_request.kind == StaffRequest.Kind.INVOICE_TERMS:
+            # Billing is a layer above: it registers the hook that sets the terms, and it
+            # runs here, in this transaction.
+            hook_call(
+                PAYMENT_TERMS_SET,
+                account=Account.objects.get(pk=staff_request.account_id),
+                terms=Account.PaymentTerms.INVOICE,
+                actor=actor,
+                reason=f"Request #{staff_request.pk} approved: {staff_request.answer}",
+            )
         activity_record(
             actor=actor,
             account=staff_request.account_id,
             action="staff_request.answered",
             target=staff_request,
-            data={"kind": staff_request.kind, "decision": decision},
+            data={
+                "kind": staff_request.kind,
+                "decision": decision,
+                **(
+                    {"old_limit": limit_change.old_limit, "new_limit": limit_change.new_limit}
+                    if limit_change
+                    else {}
+                ),
+            },
         )
         recipients = staff_request_answer_recipients(staff_request)
         if recipients:
@@ -289,6 +338,21 @@ def staff_request_answer(
                 )
             )
     return staff_request
+
+
+def _spend_limit_apply(*, actor, staff_request: StaffRequest):
+    """The change an approved spend-limit request stands for, inside the answer's
+    transaction: the limit asked for, with the request as the reason. None when the account's
+    limit is already that high (finance raised it by hand first)."""
+    account = Account.objects.select_for_update().get(pk=staff_request.account_id)
+    if account.monthly_spend_limit >= staff_request.amount:
+        return None
+    return account_spend_limit_set(
+        actor=actor,
+        account=account,
+        limit=staff_request.amount,
+        reason=f"Request #{staff_request.pk} approved: {staff_request.answer}"[:500],
+    )
 
 
 def staff_request_withdraw(*, actor, staff_request: StaffRequest) -> StaffRequest:

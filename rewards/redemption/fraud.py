@@ -22,9 +22,14 @@ import unicodedata
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from console.activity import activity_record
 from console.locks import advisory_xact_lock
@@ -134,8 +139,42 @@ def linked_shoppers(*, shopper_id: int, device_id: str, address_normalised: str)
 def fraud_check(
     *, grant: RewardGrant, shopper, device_id: str, address_normalised: str, ip: str | None = None
 ) -> str:
-    """ "ok" to go on with the claim; "flagged" to refuse it (services.REFUSALS["flagged"]
-    tells the shopper why) and keep the attempt as a flagged claim. Runs inside reward_claim's
+    """ "ok" or "flagged": fraud_assess without the reason."""
+    return fraud_assess(
+        grant=grant,
+        shopper=shopper,
+        device_id=device_id,
+        address_normalised=address_normalised,
+        ip=ip,
+    )[0]
+
+
+def flag_reason(*, shopper_id: int, device_id: str, address_normalised: str) -> str:
+    """Why an attempt is flagged, in the words staff read in the fraud queue: how many shopper
+    accounts share the device and how many the address (each count includes the shopper)."""
+    parts = []
+    for what, field, value in (
+        ("device", "device_id", device_id),
+        ("shipping address", "address_normalised", address_normalised),
+    ):
+        if not value:
+            continue
+        shoppers = set(
+            Claim.objects.filter(**{field: value}).values_list("shopper_id", flat=True).distinct()
+        ) | {shopper_id}
+        if len(shoppers) > 1:
+            parts.append(f"{len(shoppers)} shopper accounts on this {what}")
+    limit = settings.FRAUD_MAX_LINKED_ACCOUNTS
+    linked = ", ".join(parts) or "linked shopper accounts"
+    return f"{linked} (the limit is {limit})."[:300]
+
+
+def fraud_assess(
+    *, grant: RewardGrant, shopper, device_id: str, address_normalised: str, ip: str | None = None
+) -> tuple[str, str]:
+    """("ok", "") to go on with the claim; ("flagged", why) to refuse it
+    (services.REFUSALS["flagged"] tells the shopper) and keep the attempt as a flagged claim
+    with `why` as its flag_reason (staff read it in the fraud queue). Runs inside reward_claim's
     transaction, before the grant's conditional UPDATE, and holds the device's and the
     address's locks until that transaction ends: the claim it lets through (or the flag) is
     counted by the next claim linked to either. The IP is recorded on the claim but
@@ -146,7 +185,7 @@ def fraud_check(
     if ClaimReview.objects.filter(
         claim__grant=grant, claim__shopper=shopper, decision=ClaimReview.Decision.RELEASE
     ).exists():
-        return OK
+        return OK, ""
     # Two claims linked by one device or address must not both count the links before
     # either is written (issue 17: six at once let four to six through).
     advisory_xact_lock(
@@ -159,22 +198,40 @@ def fraud_check(
         shopper_id=shopper.pk, device_id=device_id, address_normalised=address_normalised
     )
     if len(linked) > settings.FRAUD_MAX_LINKED_ACCOUNTS:
-        return FLAGGED
-    return OK
+        return FLAGGED, flag_reason(
+            shopper_id=shopper.pk, device_id=device_id, address_normalised=address_normalised
+        )
+    return OK, ""
 
 
 class ReviewRefused(Exception):
     """The claim is not a flagged claim awaiting a decision (already decided, or not flagged)."""
 
 
+REVIEW_PERMISSION = "rewards.review_claim"  # the Support group's (and superusers')
+
+
 def _review(*, claim: Claim, actor, decision: str, now: datetime | None) -> ClaimReview:
+    if not (getattr(actor, "is_staff", False) and actor.has_perm(REVIEW_PERMISSION)):
+        raise PermissionDenied("Only Moments support staff can release or block a claim.")
     if claim.status != Claim.Status.FLAGGED or ClaimReview.objects.filter(claim=claim).exists():
-        raise ReviewRefused(f"Claim {claim.pk} is not a flagged claim awaiting review.")
+        raise ReviewRefused(f"Claim #{claim.pk} is not a flagged claim awaiting review.")
     review = ClaimReview.objects.create(
         claim=claim, decision=decision, actor=actor, created_at=now or timezone.now()
     )
-    action = "claim.released" if decision == ClaimReview.Decision.RELEASE else "claim.blocked"
-    claim_activity(claim=claim, actor=actor, action=action)
+    released = decision == ClaimReview.Decision.RELEASE
+    # The row leaves "Flagged for review" either way: the queue and the shopper's page read
+    # the status. Conditional on the status the check above read, under the row lock.
+    Claim.objects.filter(pk=claim.pk, status=Claim.Status.FLAGGED).update(
+        status=Claim.Status.RELEASED if released else Claim.Status.BLOCKED
+    )
+    claim_activity(
+        claim=claim,
+        actor=actor,
+        action="claim.released" if released else "claim.blocked",
+        data={"flag_reason": claim.flag_reason} if claim.flag_reason else None,
+    )
+    transaction.on_commit(lambda: claim_decision_send(claim_id=claim.pk))
     return review
 
 
@@ -196,7 +253,8 @@ def claim_activity(*, claim: Claim, actor, action: str, data: dict | None = None
 @transaction.atomic
 def claim_release(*, claim: Claim, actor, now: datetime | None = None) -> ClaimReview:
     """Release a flagged claim: the shopper may now claim that grant (fraud_check lets it
-    through). The flagged row stays as the record of the attempt."""
+    through) and is emailed the link. The attempt's row stays, as "released", the record of
+    the attempt. Only staff with `rewards.review_claim` may (PermissionDenied)."""
     # Lock the claim so a release and a block of the same claim cannot both pass the check.
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     return _review(claim=claim, actor=actor, decision=ClaimReview.Decision.RELEASE, now=now)
@@ -204,12 +262,44 @@ def claim_release(*, claim: Claim, actor, now: datetime | None = None) -> ClaimR
 
 @transaction.atomic
 def claim_block(*, claim: Claim, actor, now: datetime | None = None) -> ClaimReview:
-    """Block a flagged claim: the grant is blocked (never claimable, by anyone) and the claim
-    marked blocked."""
+    """Block a flagged claim: the grant is blocked (never claimable, by anyone), the claim
+    marked blocked and the shopper emailed that the reward is not theirs. Only staff with
+    `rewards.review_claim` may (PermissionDenied)."""
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     review = _review(claim=claim, actor=actor, decision=ClaimReview.Decision.BLOCK, now=now)
-    Claim.objects.filter(pk=claim.pk, status=Claim.Status.FLAGGED).update(
-        status=Claim.Status.BLOCKED
-    )
     RewardGrant.objects.filter(pk=claim.grant_id).update(blocked=True)
     return review
+
+
+def claims_decide(*, claims, actor, decision: str) -> tuple[list[ClaimReview], list[str]]:
+    """Release or block many flagged claims (the fraud queue's bulk actions): each in its own
+    transaction, so one already decided by a colleague refuses only itself. Returns the
+    reviews made and the refusals, in words."""
+    service = claim_release if decision == ClaimReview.Decision.RELEASE else claim_block
+    done, refused = [], []
+    for claim in claims:
+        try:
+            done.append(service(claim=claim, actor=actor))
+        except ReviewRefused as exc:
+            refused.append(str(exc))
+    return done, refused
+
+
+def claim_decision_send(*, claim_id: int) -> None:
+    """Tell the shopper staff's decision on their flagged claim (after it committed), in the
+    language they use the reward pages in: released, with the link to claim the reward now;
+    blocked, that the reward cannot be given."""
+    claim = Claim.objects.select_related("shopper", "grant__campaign").get(pk=claim_id)
+    released = claim.status == Claim.Status.RELEASED
+    context = {
+        "claim": claim,
+        "link": settings.SITE_URL.rstrip("/")
+        + reverse("rewards:reward_page", args=[claim.grant.token]),
+    }
+    with translation.override(claim.shopper.language or settings.LANGUAGE_CODE):
+        name = "claim_released" if released else "claim_blocked"
+        subject = (
+            _("You can claim your reward now") if released else _("About the reward you claimed")
+        )
+        body = render_to_string(f"rewards/redemption/email/{name}.txt", context)
+        send_mail(str(subject), body, None, [claim.shopper.email])

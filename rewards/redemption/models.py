@@ -57,6 +57,9 @@ class Claim(models.Model):
     class Status(models.TextChoices):
         CLAIMED = "claimed", "Claimed"
         FLAGGED = "flagged", "Flagged for review"
+        # Staff released a flagged attempt: the shopper may claim the grant again (the new
+        # claim is its own row); this row stays as the record of the attempt.
+        RELEASED = "released", "Released by staff"
         BLOCKED = "blocked", "Blocked"
         RETURNED = "returned", "Returned"
 
@@ -95,11 +98,15 @@ class Claim(models.Model):
     device_id = models.CharField(max_length=64, blank=True, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CLAIMED)
+    # Why the fraud check flagged this attempt, in words staff read in the fraud queue, as it
+    # stood when the claim was made (the links it counted may change later).
+    flag_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     returned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        permissions = [("review_claim", "Can release or block flagged claims")]
         indexes = [
             # A campaign's results count the returns since its rollup's watermark.
             models.Index(
@@ -128,7 +135,7 @@ class Claim(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Claim {self.pk} of grant {self.grant_id}"
+        return f"Claim #{self.pk}"
 
     def shipping_lines(self) -> list[str]:
         """The shipping address as its country writes it, without the country's name."""

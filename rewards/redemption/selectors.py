@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from rewards.models import RewardGrant
@@ -170,3 +170,90 @@ def redemption_totals(counts: list[RedemptionCounts]) -> dict[str, int]:
         name: sum(getattr(c, name) for c in counts)
         for name in ("actions", "claimed", "expired", "returned")
     }
+
+
+# --- The fraud queue (staff) ------------------------------------------------------------------
+
+FRAUD_HISTORY_ROWS = 50  # a device or address with more claims than this is shown in part
+
+
+@dataclass(frozen=True)
+class LinkedShopper:
+    """A shopper account linked to a flagged claim, and how: the same device, the same
+    normalised shipping address, or both; with what their claims came to."""
+
+    email: str
+    by_device: bool
+    by_address: bool
+    claims: int
+    flagged: int
+    blocked: int
+    first_claim_at: object
+    last_claim_at: object
+    is_claimant: bool
+
+
+@dataclass(frozen=True)
+class ClaimLinks:
+    """What staff need to decide on a flagged claim: the linked shoppers, and the claims
+    made from the same device and to the same address (newest first)."""
+
+    shoppers: list[LinkedShopper]
+    device_history: list[Claim]
+    address_history: list[Claim]
+
+
+def claim_links(claim: Claim) -> ClaimLinks:
+    """The links of `claim` as the fraud check sees them now (SPEC §8): every claim, of any
+    status, from its device or to its address. Four queries whatever the number of links."""
+    links = Q(pk__in=[])
+    if claim.device_id:
+        links |= Q(device_id=claim.device_id)
+    if claim.address_normalised:
+        links |= Q(address_normalised=claim.address_normalised)
+    rows = (
+        Claim.objects.filter(links | Q(shopper_id=claim.shopper_id, grant_id=claim.grant_id))
+        .values("shopper_id", "shopper__email")
+        .annotate(
+            claims=Count("pk"),
+            flagged=Count("pk", filter=Q(status=Claim.Status.FLAGGED)),
+            blocked=Count("pk", filter=Q(status=Claim.Status.BLOCKED)),
+            by_device=Count("pk", filter=Q(device_id=claim.device_id) & ~Q(device_id="")),
+            by_address=Count(
+                "pk",
+                filter=Q(address_normalised=claim.address_normalised)
+                & ~Q(address_normalised=""),
+            ),
+            first=Min("created_at"),
+            last=Max("created_at"),
+        )
+        .order_by("-last", "shopper_id")
+    )
+    shoppers = [
+        LinkedShopper(
+            email=row["shopper__email"],
+            by_device=bool(row["by_device"]),
+            by_address=bool(row["by_address"]),
+            claims=row["claims"],
+            flagged=row["flagged"],
+            blocked=row["blocked"],
+            first_claim_at=row["first"],
+            last_claim_at=row["last"],
+            is_claimant=row["shopper_id"] == claim.shopper_id,
+        )
+        for row in rows
+    ]
+    history = Claim.objects.select_related(
+        "shopper", "grant__campaign", "product", "catalog_credit"
+    ).order_by("-created_at", "-pk")
+    device_history = (
+        list(history.filter(device_id=claim.device_id)[:FRAUD_HISTORY_ROWS])
+        if claim.device_id
+        else []
+    )
+    address_history = (
+        list(history.filter(address_normalised=claim.address_normalised)[:FRAUD_HISTORY_ROWS])
+        if claim.address_normalised
+        else []
+    )
+    return ClaimLinks(shoppers, device_history, address_history)

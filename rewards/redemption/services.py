@@ -24,7 +24,7 @@ from rewards.models import DiscountCategory, Product, RewardGrant
 
 from .addresses import address_lines
 from .countries import delivery_countries
-from .fraud import OK, address_normalise, fraud_check
+from .fraud import OK, address_normalise, fraud_assess
 from .models import Claim, CreditEntry, Shopper
 from .substitution import substitute_for_out_of_stock
 
@@ -298,7 +298,7 @@ def reward_claim(
     }
     flagged = None
     with transaction.atomic():
-        verdict = fraud_check(
+        verdict, why = fraud_assess(
             grant=grant,
             shopper=shopper,
             device_id=device_id,
@@ -307,7 +307,8 @@ def reward_claim(
         )
         if verdict != OK:
             # Kept for staff, and the grant is not claimed: committed, then refused below.
-            flagged = Claim.objects.create(**fields, status=Claim.Status.FLAGGED)
+            # The reason is stored now: the links it counted may change before staff look.
+            flagged = Claim.objects.create(**fields, status=Claim.Status.FLAGGED, flag_reason=why)
         else:
             claimed = RewardGrant.objects.filter(
                 pk=grant.pk,

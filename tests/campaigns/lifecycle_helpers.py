@@ -34,15 +34,10 @@ def staff_group(name: str) -> Group:
     recreate it the same way the migrations do when it is gone."""
     group = Group.objects.filter(name=name).first()
     if group is None:
-        # Every data migration that gives the staff groups permissions, in migration order.
-        for module, function in (
-            ("campaigns.migrations.0004_staff_groups", "create_groups"),
-            ("billing.migrations.0003_invoices", "grant_finance"),
-            ("console.migrations.0006_staff_requests", "grant_groups"),
-            ("campaigns.migrations.0009_review_checklist_seed", "grant_reviewers"),
-        ):
-            getattr(importlib.import_module(module), function)(django_apps, None)
-        group = Group.objects.get(name=name)
+        # The one list of the groups' permissions, as the data migration applies it.
+        from console.services.staff import staff_groups_ensure
+
+        group = staff_groups_ensure(apps=django_apps)[name]
     return group
 
 

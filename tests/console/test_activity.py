@@ -204,6 +204,16 @@ NOT_STATE_CHANGES: dict[str, str] = {
         "the event outbox of a change that is audited by its own service"
     ),
     "console.webhooks.events.webhook_event_publish": "the event outbox (see above)",
+    "console.services.staff_requests.staff_request_may_answer": (
+        "says who may answer a request (a read)"
+    ),
+    "console.services.staff.staff_groups_ensure": (
+        "sets up the staff groups' permissions (the data migration, create_staff): "
+        "configuration, not a change to an account"
+    ),
+    "rewards.redemption.fraud.claim_decision_send": (
+        "the shopper's email of an audited release or block (after commit)"
+    ),
     "console.services.staff_requests.staff_request_answer_recipients": (
         "who gets the answer's email (a read)"
     ),
@@ -287,6 +297,11 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "console.webhooks.services.webhook_delivery_resend": (
         WEBHOOKS + "test_resend_delivers_a_delivered_event_again_with_the_same_webhook_id",
         "webhook_delivery.resent",
+    ),
+    "console.services.staff.staff_user_set": (
+        "tests/console/test_create_staff.py::"
+        "test_create_staff_makes_a_reviewer_who_can_open_the_review_queue",
+        "staff.user_set",
     ),
     "campaigns.results.alerts.alerts_sweep": (
         "tests/campaigns/test_alerts.py::"
@@ -1062,6 +1077,14 @@ def _rate(request):
     )
 
 
+def _support_staff():
+    from tests.campaigns.lifecycle_helpers import staff_group
+
+    staff = UserFactory(email="sam@moments.test", is_staff=True)
+    staff.groups.add(staff_group("Support"))
+    return staff
+
+
 def _flagged_claim():
     grant = a_grant()
     return a_claim(grant=grant, shopper=a_shopper(), product=ProductFactory(), status="flagged")
@@ -1071,7 +1094,7 @@ def _flagged_claim():
 def _release(request):
     from rewards.redemption.fraud import claim_release
 
-    claim, staff = _flagged_claim(), UserFactory(email="sam@moments.test", is_staff=True)
+    claim, staff = _flagged_claim(), _support_staff()
 
     def call():
         return claim_release(claim=claim, actor=staff)
@@ -1089,7 +1112,7 @@ def _release(request):
 def _block(request):
     from rewards.redemption.fraud import claim_block
 
-    claim, staff = _flagged_claim(), UserFactory(email="sam@moments.test", is_staff=True)
+    claim, staff = _flagged_claim(), _support_staff()
 
     def call():
         return claim_block(claim=claim, actor=staff)

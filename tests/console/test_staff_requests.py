@@ -40,12 +40,13 @@ def bob_client(client, bob):
 
 @pytest.fixture
 def answerer(db):
-    """A staff member allowed to answer requests (as the Finance and Reviewers groups are)."""
+    """A staff member allowed to answer every request, money ones included (as the Finance
+    group is: the answer permission and finance's change_account)."""
     user = UserFactory(email="sam@moments.test", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="console",
-            codename__in=["view_staffrequest", "change_staffrequest"],
+            codename__in=["view_staffrequest", "change_staffrequest", "change_account"],
         )
     )
     return user

@@ -130,3 +130,32 @@ def at_once(calls: list, *, threads: int | None = None) -> list:
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(run, calls))
+
+
+def claim_from(campaign, email: str, *, device: str, ip: str = "198.51.100.7"):
+    """A new shopper claims a grant of `campaign`'s catalog credit from `device` through the
+    service; returns the claim, or the flagged attempt when the fraud check refused it."""
+    from rewards.models import Claim
+    from rewards.redemption.services import ClaimRefused, reward_claim
+
+    shopper = make_shopper(email)
+    grant = grant_for(campaign)
+    try:
+        return reward_claim(
+            grant=grant,
+            shopper=shopper,
+            catalog_credit=grant.reward_group.discount_category,
+            device_id=device,
+            ip=ip,
+        )
+    except ClaimRefused:
+        return Claim.objects.get(shopper=shopper, status="flagged")
+
+
+def flagged_claim(campaign, email: str = "fourth@shopper.test", *, device: str = "phone-1"):
+    """Three shoppers claim from one phone; the fourth's attempt is flagged and returned."""
+    for n in range(3):
+        claim_from(campaign, f"{device}-player{n}@shopper.test", device=device)
+    flagged = claim_from(campaign, email, device=device)
+    assert flagged.status == "flagged"
+    return flagged

@@ -152,13 +152,9 @@ def test_a_key_revoked_by_staff_in_the_keys_admin_is_refused_by_the_next_call(
     redis_client, admin_client, api, api_app, live, remembered, django_capture_on_commit_callbacks
 ):
     key = api_app.app.api_keys.get()
-    now = timezone.localtime()
     with django_capture_on_commit_callbacks(execute=True):
         admin_save(
-            admin_client,
-            reverse("admin:console_apikey_change", args=[key.pk]),
-            revoked_at_0=now.strftime("%Y-%m-%d"),
-            revoked_at_1=now.strftime("%H:%M:%S"),
+            admin_client, reverse("admin:console_apikey_change", args=[key.pk]), revoke="on"
         )
 
     assert api.info(live).json()["errorCode"] == "invalid_api_key"
@@ -167,15 +163,11 @@ def test_a_key_revoked_by_staff_in_the_keys_admin_is_refused_by_the_next_call(
 def test_a_key_revoked_by_staff_in_the_apps_key_list_is_refused_by_the_next_call(
     redis_client, admin_client, api, api_app, live, remembered, django_capture_on_commit_callbacks
 ):
-    now = timezone.localtime()
     with django_capture_on_commit_callbacks(execute=True):
         admin_save(
             admin_client,
             reverse("admin:console_app_change", args=[api_app.app.pk]),
-            **{
-                "api_keys-0-revoked_at_0": now.strftime("%Y-%m-%d"),
-                "api_keys-0-revoked_at_1": now.strftime("%H:%M:%S"),
-            },
+            **{"api_keys-0-revoke": "on"},
         )
 
     assert api_app.app.api_keys.get().revoked_at is not None

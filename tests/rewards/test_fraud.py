@@ -140,6 +140,16 @@ def flagged():
 
 
 @pytest.fixture
+def support():
+    """A staff user of the Support group: the fraud queue is theirs."""
+    from tests.campaigns.lifecycle_helpers import staff_group
+
+    user = UserFactory(email="sue@moments.test", is_staff=True)
+    user.groups.add(staff_group("Support"))
+    return user
+
+
+@pytest.fixture
 def staff_client():
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
@@ -192,18 +202,18 @@ def test_staff_block_a_flagged_claim_and_its_grant_is_blocked(staff_client, flag
     assert ClaimReview.objects.get(claim=flagged).decision == "block"
 
 
-def test_a_flagged_claim_is_decided_once(flagged):
-    staff = UserFactory(is_staff=True)
+def test_a_flagged_claim_is_decided_once(flagged, support):
+    staff = support
     claim_release(claim=flagged, actor=staff)
     with pytest.raises(ReviewRefused):
         claim_block(claim=flagged, actor=staff)
     assert not RewardGrant.objects.get(pk=flagged.grant_id).blocked
 
 
-def test_a_claim_that_is_not_flagged_cannot_be_released():
+def test_a_claim_that_is_not_flagged_cannot_be_released(support):
     claim = a_claim(grant=a_grant(), shopper=a_shopper(), product=ProductFactory())
     with pytest.raises(ReviewRefused):
-        claim_release(claim=claim, actor=UserFactory(is_staff=True))
+        claim_release(claim=claim, actor=support)
 
 
 # --- Through the claim page: the fourth account refused, flagged, released, then claims ------

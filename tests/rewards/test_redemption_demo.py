@@ -102,3 +102,17 @@ def test_no_console_page_of_the_demo_shows_any_shopper_data(demo):
     # The counts are there: the live campaign's page shows claimed rewards.
     live = client.get(f"/campaigns/{demo['live_campaign_id']}/").content.decode()
     assert 'id="stats-redemptions"' in live
+
+
+def test_the_demo_has_a_flagged_claim_for_the_fraud_queue_with_its_reason_and_links(demo):
+    from rewards.redemption.selectors import claim_links
+
+    grants = RewardGrant.objects.filter(campaign__account=_account(demo))
+    (flagged,) = Claim.objects.filter(grant__in=grants, status="flagged")
+
+    assert flagged.flag_reason == "4 shopper accounts on this device (the limit is 3)."
+    links = claim_links(flagged)
+    assert len(links.shoppers) == 4 and all(s.by_device for s in links.shoppers)
+    assert len(links.device_history) == 4
+    # Not claimed: the grant is still free for the shopper if staff release it.
+    assert RewardGrant.objects.get(pk=flagged.grant_id).redeemed_at is None

@@ -89,7 +89,9 @@ class Command(BaseCommand):
             f"  API key:  {demo.api_key}  (shown once)\n"
             f"  Live campaign:     {demo.live_campaign_id} ({demo.charges} charges, last 60 days)\n"
             f"  Approved campaign: {demo.approved_campaign_id} (test mode)\n"
-            f"  Pending approval:  {demo.pending_campaign_id}; one draft."
+            f"  Pending approval:  {demo.pending_campaign_id}; one draft.\n"
+            f"  Fraud queue: {demo.flagged} flagged claim(s) to practise on, in Django admin "
+            f"→ Rewards → Claims (create a Support user: manage.py create_staff --role support)."
         )
 
     @staticmethod
