@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import desk, views
 
 app_name = "finance"
 
 urlpatterns = [
     path("invoices.csv", views.invoices_csv, name="invoices_csv"),
     path("invoice-lines.csv", views.invoice_lines_csv, name="invoice_lines_csv"),
+    # The finance desk (issue 20).
+    path("aging/", desk.aging, name="aging"),
+    path("aging.csv", desk.aging_csv, name="aging_csv"),
 ]
