@@ -340,3 +340,89 @@ class InvoicedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ledger_entry_id} → {self.invoice_id}"
+
+
+# --- The finance desk (issue 20) ----------------------------------------------------------------
+
+
+class DunningCase(models.Model):
+    """A card payment that failed, chased until paid: the card is retried on a schedule (days
+    1, 3 and 7 after the failure, billing.services.dunning.RETRY_DAYS), the account's admins
+    are emailed each time, and once the invoice is DUNNING_SUSPEND_DAYS overdue the account's
+    live campaigns are paused; they resume when it is paid. One case per invoice (the unique
+    one-to-one is what makes the sweep's opening of cases safe to run twice).
+
+    `claimed_at` is the lease of the retry in progress: a retry is claimed with a conditional
+    UPDATE on (attempts, next_retry_on), so two sweeps at once retry once."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="dunning")
+    account = models.ForeignKey(
+        "console.Account", on_delete=models.PROTECT, related_name="dunning_cases"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    failed_on = models.DateField(help_text="The day the card payment first failed.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Retries made so far.")
+    next_retry_on = models.DateField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-failed_on", "-pk"]
+        indexes = [models.Index(fields=["status", "next_retry_on"], name="dunning_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="dunning_resolved_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dunning of {self.invoice_id}"
+
+
+class DunningAttempt(models.Model):
+    """One retry of a dunning case's card payment: when, what the card answered, who was
+    emailed. Written once, never edited."""
+
+    case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="attempts_made")
+    number = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField(default=timezone.now)
+    succeeded = models.BooleanField(default=False)
+    message = models.CharField(max_length=300)
+    emailed_to = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="dunning_attempt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.case_id}"
+
+
+class DunningPause(models.Model):
+    """A live campaign that dunning paused (live → suspended through the lifecycle service).
+    Only campaigns listed here are resumed when the invoice is paid: a campaign suspended by
+    a reviewer or taken down by its developer stays as it is."""
+
+    case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="pauses")
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="+")
+    paused_at = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "campaign"], name="dunning_pause_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} paused by {self.case_id}"

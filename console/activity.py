@@ -298,6 +298,16 @@ SENTENCES: dict[str, str] = {
     "invoice.issued": "issued invoice {object} of {total|money}",
     "invoice.credited": "issued credit note {credit_note} of {amount|money} on {object}: {reason}",
     "invoice.paid": "marked {object} paid on {paid_on} (reference {reference})",
+    "invoice.card_retried": "retried the card for {object} (attempt {attempt}): {message}",
+    "account.dunning_suspended": (
+        "paused {campaigns} live campaign(s): invoice {invoice} is unpaid past its grace period"
+    ),
+    "account.dunning_resolved": (
+        "closed the dunning of invoice {invoice} ({status}), "
+        "{campaigns_resumed} campaign(s) resumed"
+    ),
+    "campaign.paused_for_payment": "paused {object}: {reason}",
+    "campaign.resumed_after_payment": "resumed {object}: {reason}",
     "claim.released": "released the flagged claim {object}",
     "claim.blocked": "blocked the flagged claim {object}",
     "claim.returned": "returned the product of {object}",

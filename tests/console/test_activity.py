@@ -147,6 +147,13 @@ def state_changing_services() -> set[str]:
 # Found by the search above but not a change a reader of the activity log cares about: each
 # with the reason. Anything here that changes an account's state needs a case instead.
 NOT_STATE_CHANGES: dict[str, str] = {
+    "billing.services.payments.card_charge": (
+        "asks the (simulated) card processor; its callers record the outcome"
+    ),
+    "billing.services.dunning.dunning_cases_open": (
+        "opens finance's chase record of a failed charge; each retry, pause and resolution it "
+        "leads to has its own row"
+    ),
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
     "campaigns.services.lifecycle.rewards_expire_at": "computes a date",
     "rewards.redemption.services.shopper_reset_token": "signs a reset token (no write)",
@@ -220,7 +227,27 @@ ROLES = "tests/console/test_roles.py::"
 REQUESTS = "tests/console/test_staff_requests.py::"
 WEBHOOKS = "tests/console/test_webhooks.py::"
 ENDPOINT_LIFE = WEBHOOKS + "test_an_admin_adds_tests_edits_disables_enables_and_deletes_an_endpoint"
+DUNNING = "tests/billing/test_dunning.py::"
+DUNNING_PAUSE = DUNNING + "test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid"
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "billing.services.dunning.dunning_retry": (
+        DUNNING + "test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_time",
+        "invoice.card_retried",
+    ),
+    "billing.services.dunning.dunning_sweep": (
+        DUNNING + "test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_time",
+        "invoice.card_retried",
+    ),
+    "billing.services.dunning.dunning_suspend_due": (DUNNING_PAUSE, "account.dunning_suspended"),
+    "billing.services.dunning.dunning_resolve_paid": (DUNNING_PAUSE, "account.dunning_resolved"),
+    "campaigns.services.lifecycle.campaign_pause_for_payment": (
+        DUNNING_PAUSE,
+        "campaign.paused_for_payment",
+    ),
+    "campaigns.services.lifecycle.campaign_resume_after_payment": (
+        DUNNING_PAUSE,
+        "campaign.resumed_after_payment",
+    ),
     "campaigns.services.wizard.campaign_duplicate": (
         "tests/campaigns/test_duplicate.py::test_duplicating_writes_an_activity_row",
         "campaign.duplicated",
