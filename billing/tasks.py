@@ -53,3 +53,12 @@ def sweep_dunning() -> dict:
     from billing.services.dunning import dunning_sweep
 
     return dunning_sweep().__dict__
+
+
+@shared_task
+def build_monthend_pack(pack_pk: int) -> bool:
+    """Build a month-end pack's ZIP (queued by finance on the month-end page); a second run
+    finds it claimed and does nothing."""
+    from billing.services.monthend import monthend_build
+
+    return monthend_build(pack_pk=pack_pk) is not None

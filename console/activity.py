@@ -306,6 +306,12 @@ SENTENCES: dict[str, str] = {
         "closed the dunning of invoice {invoice} ({status}), "
         "{campaigns_resumed} campaign(s) resumed"
     ),
+    "bank_statement.uploaded": (
+        "uploaded the bank statement {object}: {matched} matched, {ambiguous} ambiguous, "
+        "{unmatched} unmatched, {duplicate} already uploaded"
+    ),
+    "bank_statement.confirmed": "confirmed the payments of bank statement {object}",
+    "monthend.requested": "asked for the month-end pack of {month}",
     "campaign.paused_for_payment": "paused {object}: {reason}",
     "campaign.resumed_after_payment": "resumed {object}: {reason}",
     "claim.released": "released the flagged claim {object}",

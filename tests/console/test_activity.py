@@ -150,6 +150,9 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "billing.services.payments.card_charge": (
         "asks the (simulated) card processor; its callers record the outcome"
     ),
+    "billing.services.monthend.monthend_build": (
+        "writes the ZIP of a pack finance requested (that request is the audited change)"
+    ),
     "billing.services.dunning.dunning_cases_open": (
         "opens finance's chase record of a failed charge; each retry, pause and resolution it "
         "leads to has its own row"
@@ -228,6 +231,7 @@ REQUESTS = "tests/console/test_staff_requests.py::"
 WEBHOOKS = "tests/console/test_webhooks.py::"
 ENDPOINT_LIFE = WEBHOOKS + "test_an_admin_adds_tests_edits_disables_enables_and_deletes_an_endpoint"
 DUNNING = "tests/billing/test_dunning.py::"
+RECONCILE = "tests/billing/test_reconciliation.py::"
 DUNNING_PAUSE = DUNNING + "test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid"
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "billing.services.dunning.dunning_retry": (
@@ -239,6 +243,18 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         "invoice.card_retried",
     ),
     "billing.services.dunning.dunning_suspend_due": (DUNNING_PAUSE, "account.dunning_suspended"),
+    "billing.services.monthend.monthend_request": (
+        "tests/billing/test_monthend.py::test_the_build_runs_once_however_often_the_task_runs",
+        "monthend.requested",
+    ),
+    "billing.services.reconciliation.statement_upload": (
+        RECONCILE + "test_confirming_pays_the_matches_once_and_a_second_upload_marks_nothing",
+        "bank_statement.uploaded",
+    ),
+    "billing.services.reconciliation.statement_confirm": (
+        RECONCILE + "test_confirming_pays_the_matches_once_and_a_second_upload_marks_nothing",
+        "bank_statement.confirmed",
+    ),
     "billing.services.dunning.dunning_resolve_paid": (DUNNING_PAUSE, "account.dunning_resolved"),
     "campaigns.services.lifecycle.campaign_pause_for_payment": (
         DUNNING_PAUSE,
