@@ -526,6 +526,7 @@ class MonthEndPack(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = "month-end pack"
         constraints = [
             models.UniqueConstraint(
                 fields=["month"],

@@ -93,6 +93,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at', '-pk'],
+                'verbose_name': 'month-end pack',
                 'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'building'])), fields=('month',), name='monthend_one_build_per_month')],
             },
         ),

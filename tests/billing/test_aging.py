@@ -114,3 +114,22 @@ def test_developers_and_reviewers_do_not_get_the_aging_report(client, alice, rev
     client.force_login(reviewer)
     assert client.get("/finance/aging/").status_code == 403
     assert client.get("/finance/aging.csv").status_code == 403
+
+
+def test_the_finance_desk_is_in_the_admin_index_for_finance_only(client, finance, reviewer):
+    finance.groups.add(finance_group())
+    client.force_login(finance)
+    index = client.get("/admin/").content.decode()
+    for entry in ("Receivables (aging)", "Revenue by month", "Bank statements", "Month-end packs"):
+        assert entry in index, entry
+    assert client.get("/admin/billing/receivablesreport/")["Location"] == "/finance/aging/"
+    assert client.get("/admin/billing/revenuereport/")["Location"] == "/finance/revenue/"
+    assert client.get("/admin/billing/bankstatement/")["Location"] == "/finance/reconciliation/"
+    assert client.get("/admin/billing/monthendpack/")["Location"] == "/finance/month-end/"
+    page = client.get("/finance/aging/").content.decode()
+    assert 'id="desk-tabs"' in page and "/finance/month-end/" in page
+
+    client.force_login(reviewer)
+    index = client.get("/admin/").content.decode()
+    assert "Receivables (aging)" not in index and "Revenue by month" not in index
+    assert client.get("/admin/billing/receivablesreport/").status_code == 403
