@@ -136,9 +136,7 @@ def _tie_out() -> TieOut:
     from_ledger: dict[int, Decimal] = defaultdict(lambda: CENTS0)
     for row in groups:
         from_ledger[row["invoice_id"]] += round_money(row["s"])
-    invoices = dict(
-        Invoice.objects.filter(kind=Invoice.Kind.INVOICE).values_list("pk", "subtotal")
-    )
+    invoices = dict(Invoice.objects.filter(kind=Invoice.Kind.INVOICE).values_list("pk", "subtotal"))
     numbers = dict(Invoice.objects.filter(kind=Invoice.Kind.INVOICE).values_list("pk", "number"))
     mismatched = sorted(
         numbers[pk] for pk, subtotal in invoices.items() if from_ledger.get(pk, CENTS0) != subtotal
