@@ -133,3 +133,31 @@ def test_the_finance_desk_is_in_the_admin_index_for_finance_only(client, finance
     index = client.get("/admin/").content.decode()
     assert "Receivables (aging)" not in index and "Revenue by month" not in index
     assert client.get("/admin/billing/receivablesreport/").status_code == 403
+
+
+def test_the_desk_pages_make_the_same_number_of_queries_whatever_the_number_of_invoices(
+    client, finance, books
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    finance.groups.add(finance_group())
+    client.force_login(finance)
+
+    def queries(url):
+        with (
+            time_machine.travel(at(2026, 12, 15), tick=False),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = {url: queries(url) for url in ("/finance/aging/", "/finance/revenue/")}
+    for n in range(4):
+        _, (game,) = account_with_campaigns(f"More {n}", f"Game {n}", terms="invoice", card=False)
+        charge(game, "3.0000", at(2026, 9, 5), times=2)
+        charge(game, "4.0000", at(2026, 10, 5))
+    with time_machine.travel(at(2026, 11, 1, 2, 0), tick=False):
+        invoices_issue_month(month=date(2026, 10, 1))
+    after = {url: queries(url) for url in before}
+    assert after == before

@@ -61,24 +61,19 @@ def declined(postgres, settings):
     return {"acme": acme, "invoice": invoice, "live": [miner, quiz], "old": old}
 
 
-_capture = None
+@pytest.fixture
+def sweep_on(django_capture_on_commit_callbacks):
+    """Run the dunning sweep at 03:00 (or `hour`) on `day`, with its after-commit work (the
+    emails) run as a worker would."""
 
+    def run(day: date, hour: int = 3):
+        with (
+            time_machine.travel(at(day.year, day.month, day.day, hour), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            return dunning_sweep()
 
-@pytest.fixture(autouse=True)
-def _after_commit(django_capture_on_commit_callbacks):
-    """The sweep's emails are sent after commit: run those callbacks, as a worker would."""
-    global _capture
-    _capture = django_capture_on_commit_callbacks
-    yield
-    _capture = None
-
-
-def sweep_on(day: date, hour: int = 3):
-    with (
-        time_machine.travel(at(day.year, day.month, day.day, hour), tick=False),
-        _capture(execute=True),
-    ):
-        return dunning_sweep()
+    return run
 
 
 def statuses(campaigns):
@@ -91,7 +86,9 @@ def test_a_declined_card_leaves_the_invoice_open_and_due_at_once(declined):
     assert invoice.due_date == date(2026, 11, 1)
 
 
-def test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_time(declined):
+def test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_time(
+    declined, sweep_on
+):
     invoice = declined["invoice"]
     sweep_on(date(2026, 11, 1))
     case = DunningCase.objects.get(invoice=invoice)
@@ -128,7 +125,9 @@ def test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_t
     assert ActivityEntry.objects.filter(action="invoice.card_retried").count() == 3
 
 
-def test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid(declined, finance):
+def test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid(
+    declined, finance, sweep_on
+):
     invoice, live, old = declined["invoice"], declined["live"], declined["old"]
     for day in range(1, 15):
         sweep_on(date(2026, 11, day))
@@ -176,7 +175,7 @@ def test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid(declin
     assert ActivityEntry.objects.filter(action="campaign.resumed_after_payment").count() == 2
 
 
-def test_a_retry_charges_a_new_card_and_marks_the_invoice_paid(declined):
+def test_a_retry_charges_a_new_card_and_marks_the_invoice_paid(declined, sweep_on):
     invoice = declined["invoice"]
     sweep_on(date(2026, 11, 1))
     sweep_on(date(2026, 11, 2))  # declined
@@ -199,7 +198,7 @@ def test_a_retry_charges_a_new_card_and_marks_the_invoice_paid(declined):
     assert len(mail.outbox) == 2
 
 
-def test_the_account_admin_page_shows_the_dunning_panel(declined, client, finance):
+def test_the_account_admin_page_shows_the_dunning_panel(declined, client, finance, sweep_on):
     finance.groups.add(finance_group())
     for day in (1, 2, 4, 8, 15):
         sweep_on(date(2026, 11, day))

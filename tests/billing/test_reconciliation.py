@@ -214,3 +214,18 @@ def test_reviewers_cannot_upload(client, reviewer, open_invoices):
     )
     assert response.status_code == 403
     assert Decimal(0) == BankLine.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_finance_users_confirming_at_once_pay_each_invoice_once(
+    postgres, finance_user, open_invoices
+):
+    from tests.rewards.redemption_helpers import at_once
+
+    statement = upload(finance_user, statement_csv(open_invoices))
+    with time_machine.travel(at(2026, 11, 20, 13), tick=False):
+        results = at_once([lambda: statement_confirm(actor=finance_user, statement=statement)] * 4)
+    paid = [number for result in results for number in result.paid]
+    assert sorted(paid) == sorted([open_invoices["Globex"].number, open_invoices["Initech"].number])
+    assert all(result.refused == [] for result in results)
+    assert ActivityEntry.objects.filter(action="invoice.paid").count() == 2
