@@ -290,7 +290,9 @@ def monthend(request):
             except MonthEndRefused as exc:
                 form.add_error("month", exc.messages[0])
             else:
-                messages.success(request, f"The pack of {pack.month:%B %Y} is being built.")
+                messages.success(
+                    request, f"The pack of {pack.month:%B %Y} is queued: this page follows it."
+                )
                 return redirect("finance:monthend")
     packs = list(MonthEndPack.objects.select_related("requested_by")[:24])
     busy = any(

@@ -100,3 +100,69 @@ def test_finance_opens_the_aging_report_and_the_revenue_page_from_the_admin(page
         "() => window.Chart && Chart.getChart(document.getElementById('chart-revenue'))"
     )
     shot(page, "revenue.png")
+
+
+def test_finance_reconciles_a_bank_csv_and_builds_the_month_end_pack(page, books, tmp_path):
+    open_invoices = Invoice.objects.filter(
+        status="open", kind="invoice", credit_notes__isnull=True
+    ).order_by("number")
+    first, second = open_invoices[0], open_invoices[1]
+    bank = tmp_path / "bank.csv"
+    today = timezone.localdate()
+    bank.write_text(
+        "date,amount,reference\n"
+        f"{today:%Y-%m-%d},{first.total:.2f},Transfer {first.number}\n"
+        f"{today:%Y-%m-%d},{second.total + 1:.2f},Transfer {second.number}\n"
+        f"{today:%Y-%m-%d},999.00,Unknown sender\n"
+    )
+    sign_in(page, "/finance/reconciliation/")
+    page.get_by_label("Bank CSV").set_input_files(str(bank))
+    page.get_by_role("button", name="Upload and match").click()
+    expect(page.locator("#lines-matched tbody tr")).to_have_count(1)
+    expect(page.locator("#lines-unmatched tbody tr")).to_have_count(2)
+    expect(page.locator("#lines-unmatched")).to_contain_text(f"owed on {second.number}")
+    shot(page, "reconciliation.png")
+    page.get_by_role("button", name="Confirm 1 payment").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"1 invoice(s) marked paid: {first.number}"
+    )
+    first.refresh_from_db()
+    assert first.status == "paid"
+
+    page.locator("#desk-tabs").get_by_role("link", name="Month-end pack").click()
+    page.get_by_label("Month").fill(f"{month_before(today):%Y-%m}")
+    page.get_by_role("button", name="Build the pack").click()
+    # The task ran in-process (as a worker would); the page offers the ZIP.
+    expect(page.get_by_role("link", name="Download ZIP")).to_be_visible()
+    shot(page, "monthend.png")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download ZIP").click()
+    assert download.value.suggested_filename == f"month-end-{month_before(today):%Y-%m}.zip"
+
+
+def test_finance_reads_an_accounts_dunning_on_its_admin_page(page, books, settings):
+    from datetime import timedelta
+
+    from billing.services.dunning import dunning_sweep
+    from tests.billing.test_dunning import DECLINING, put_card
+
+    settings.DUNNING_SUSPEND_DAYS = 14
+    hooli, (game,) = account_with_campaigns("Hooli", "Nucleus", card=False)
+    put_card(hooli, DECLINING)
+    last_month = month_before(month_start(timezone.localdate()))
+    issued = at(month_after(last_month).year, month_after(last_month).month, 1, 2)
+    charge(game, "9.0000", at(last_month.year, last_month.month, 12), times=3)
+    (invoice,) = [
+        i for i in invoices_issue_month(month=last_month, now=issued) if i.account_id == hooli.pk
+    ]
+    start = invoice.issue_date
+    for days in (0, 1, 3, 7, 14):
+        moment = at(start.year, start.month, start.day, 4) + timedelta(days=days)
+        if moment <= timezone.now():
+            dunning_sweep(now=moment)
+    sign_in(page, f"/admin/console/account/{hooli.pk}/change/")
+    panel = page.locator("#dunning-panel")
+    expect(panel).to_contain_text(invoice.number)
+    expect(panel).to_contain_text("was declined")
+    panel.scroll_into_view_if_needed()
+    shot(page, "dunning.png")
