@@ -47,9 +47,10 @@ def email_unsent_invoices() -> int:
 
 @shared_task
 def sweep_dunning() -> dict:
-    """Hourly (CELERY_BEAT_SCHEDULE): retry failed card payments that are due, pause the live
-    campaigns of accounts overdue past DUNNING_SUSPEND_DAYS, resume them once paid. Safe to
-    run twice or concurrently (each step is claimed)."""
+    """Every 10 minutes (CELERY_BEAT_SCHEDULE): retry failed card payments that are due (or
+    whose account has a new card), pause the live campaigns of accounts overdue past
+    DUNNING_SUSPEND_DAYS, resume them once paid. Safe to run twice or concurrently (each step
+    is claimed)."""
     from billing.services.dunning import dunning_sweep
 
     return dunning_sweep().__dict__

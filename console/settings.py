@@ -224,12 +224,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "rewards.tasks.expire_grants",
         "schedule": crontab(minute="*/10"),
     },
-    # Dunning (finance desk): failed card payments retried on days 1, 3 and 7, accounts'
-    # campaigns paused after DUNNING_SUSPEND_DAYS overdue and resumed once paid. Hourly: the
-    # schedule is in days, and each step is claimed, so an overlapping run does nothing twice.
+    # Dunning (finance desk): failed card payments retried on days 1, 3 and 7 (and soon after
+    # a new card is put on file), accounts' campaigns paused after DUNNING_SUSPEND_DAYS overdue
+    # and resumed once paid. Every 10 minutes, so a payment resumes campaigns soon; each step
+    # is claimed, so an overlapping run does nothing twice.
     "billing-dunning-sweep": {
         "task": "billing.tasks.sweep_dunning",
-        "schedule": crontab(minute=23),
+        "schedule": crontab(minute="*/10"),
     },
     # Invoice emails that never went out (broker down at issue, a worker died mid-send).
     "billing-email-unsent-invoices": {

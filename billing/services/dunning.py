@@ -2,9 +2,9 @@
 
 - The invoice run charges the card on issue (billing.services.payments.card_charge); when that
   fails the invoice stays open, due at once. The sweep opens a `DunningCase` for it.
-- The card is retried on days 1, 3 and 7 after the failure (RETRY_DAYS); the account's admins
-  are emailed after each retry (declined: when the next one is and when campaigns pause;
-  paid: a receipt).
+- The card is retried on days 1, 3 and 7 after the failure (RETRY_DAYS), and on the next sweep
+  after the account puts a new card on file; the account's admins are emailed after each retry
+  (declined: when the next one is and when campaigns pause; paid: a receipt).
 - Once the invoice is `DUNNING_SUSPEND_DAYS` overdue (settings, env), the account's live
   campaigns are paused through the lifecycle service (transition rows, activity rows, webhook
   events, the developer's email) and recorded as `DunningPause` rows.
@@ -28,7 +28,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -37,6 +38,7 @@ from billing.models import (
     DunningCase,
     DunningPause,
     Invoice,
+    PaymentMethod,
 )
 from campaigns.models import Campaign
 from campaigns.services.lifecycle import (
@@ -127,6 +129,32 @@ def dunning_cases_open() -> int:
 
 
 # --- Retries ------------------------------------------------------------------------------------
+
+
+def dunning_new_cards(*, today: date) -> int:
+    """Bring the retry of a case forward to `today` when the account put a card on file since
+    its last attempt (what the emails ask the admins to do), also after the last scheduled
+    retry. Each new card gets one retry: once tried, the card is older than the attempt."""
+    last_try = Coalesce(
+        Subquery(
+            DunningAttempt.objects.filter(case=OuterRef("pk"))
+            .order_by()
+            .values("case")
+            .annotate(last=Max("attempted_at"))
+            .values("last")
+        ),
+        F("created_at"),
+    )
+    newer_card = PaymentMethod.objects.filter(
+        account_id=OuterRef("account_id"), is_active=True, created_at__gt=OuterRef("last_try")
+    )
+    return (
+        DunningCase.objects.filter(status=DunningCase.Status.OPEN)
+        .filter(Q(next_retry_on__isnull=True) | Q(next_retry_on__gt=today))
+        .annotate(last_try=last_try)
+        .filter(Exists(newer_card))
+        .update(next_retry_on=today)
+    )
 
 
 def _claim_retry(case: DunningCase, now: datetime) -> bool:
@@ -376,6 +404,7 @@ def dunning_sweep(*, now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     today = timezone.localdate(now)
     opened = dunning_cases_open()
+    dunning_new_cards(today=today)
     attempts = 0
     due = DunningCase.objects.filter(
         status=DunningCase.Status.OPEN, next_retry_on__lte=today

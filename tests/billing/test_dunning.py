@@ -1,4 +1,5 @@
-"""Dunning (finance desk, issue 20), on PostgreSQL with time_machine: a failed card payment is
+"""Dunning (finance desk, issue 20), with time_machine (on both engines; two sweeps at once on
+PostgreSQL with real threads): a failed card payment is
 retried on days 1, 3 and 7, the account's admins are emailed each time, the account's live
 campaigns are paused once the invoice is DUNNING_SUSPEND_DAYS overdue and go live again when
 it is paid (only those dunning paused), with transition, activity and webhook rows; the panel
@@ -42,7 +43,7 @@ def put_card(account, number: str) -> None:
 
 
 @pytest.fixture
-def declined(postgres, settings):
+def declined(settings):
     """Acme (two admins) pays by a card that is declined; October's invoice of $50 is issued on
     1 November and its charge fails. Two campaigns are live; a third was suspended by a
     reviewer before."""
@@ -52,7 +53,8 @@ def declined(postgres, settings):
     )
     MembershipFactory(account=acme, user__email="second-admin@acme.test", role="admin")
     MembershipFactory(account=acme, user__email="member@acme.test", role="member")
-    put_card(acme, DECLINING)
+    with time_machine.travel(at(2026, 10, 1), tick=False):
+        put_card(acme, DECLINING)
     Campaign.objects.filter(pk=old.pk).update(status=Campaign.Status.SUSPENDED)
     charge(miner, "25.0000", at(2026, 10, 3), times=2)
     with time_machine.travel(at(2026, 11, 1, 2, 0), tick=False):
@@ -175,16 +177,16 @@ def test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid(
     assert ActivityEntry.objects.filter(action="campaign.resumed_after_payment").count() == 2
 
 
-def test_a_retry_charges_a_new_card_and_marks_the_invoice_paid(declined, sweep_on):
+def test_a_new_card_is_charged_at_the_next_sweep_and_the_invoice_marked_paid(declined, sweep_on):
     invoice = declined["invoice"]
     sweep_on(date(2026, 11, 1))
-    sweep_on(date(2026, 11, 2))  # declined
-    put_card(declined["acme"], VISA)
-    sweep_on(date(2026, 11, 3))
-    sweep_on(date(2026, 11, 4))  # retry 2: paid
+    sweep_on(date(2026, 11, 2))  # retry 1: declined
+    with time_machine.travel(at(2026, 11, 2, 12), tick=False):
+        put_card(declined["acme"], VISA)  # as the email asks
+    sweep_on(date(2026, 11, 2), 13)  # the same day: not waiting for day 3
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
-    assert invoice.paid_on == date(2026, 11, 4)
+    assert invoice.paid_on == date(2026, 11, 2)
     assert invoice.paid_reference == "Card retry 2: Visa •••• 4242"
     case = DunningCase.objects.get(invoice=invoice)
     assert case.status == DunningCase.Status.RESOLVED and case.next_retry_on is None
@@ -192,10 +194,26 @@ def test_a_retry_charges_a_new_card_and_marks_the_invoice_paid(declined, sweep_o
         f"Payment failed for invoice {invoice.number}: please update your card",
         f"Payment received for invoice {invoice.number}",
     ]
-    for day in range(5, 25):
+    for day in range(3, 25):
         sweep_on(date(2026, 11, day))
     assert statuses(declined["live"]) == ["live", "live"]  # paid: never paused
     assert len(mail.outbox) == 2
+
+
+def test_a_card_put_on_file_after_the_last_retry_is_still_charged(declined, sweep_on):
+    invoice = declined["invoice"]
+    for day in range(1, 16):
+        sweep_on(date(2026, 11, day))
+    assert statuses(declined["live"]) == ["suspended", "suspended"]
+    sweep_on(date(2026, 11, 16))  # nothing scheduled any more: no retry
+    assert DunningCase.objects.get(invoice=invoice).attempts == 3
+    with time_machine.travel(at(2026, 11, 17, 9), tick=False):
+        put_card(declined["acme"], VISA)
+    sweep_on(date(2026, 11, 17), 10)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.paid_reference == "Card retry 4: Visa •••• 4242"
+    assert statuses(declined["live"]) == ["live", "live"]  # resumed in the same sweep
 
 
 def test_the_account_admin_page_shows_the_dunning_panel(declined, client, finance, sweep_on):
@@ -214,7 +232,7 @@ def test_the_account_admin_page_shows_the_dunning_panel(declined, client, financ
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_retry_the_card_once_and_email_once(declined):
+def test_two_sweeps_at_once_retry_the_card_once_and_email_once(postgres, declined):
     from tests.rewards.redemption_helpers import at_once
 
     with time_machine.travel(at(2026, 11, 1, 3), tick=False):

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -148,9 +149,10 @@ def test_finance_reads_an_accounts_dunning_on_its_admin_page(page, books, settin
 
     settings.DUNNING_SUSPEND_DAYS = 14
     hooli, (game,) = account_with_campaigns("Hooli", "Nucleus", card=False)
-    put_card(hooli, DECLINING)
     last_month = month_before(month_start(timezone.localdate()))
     issued = at(month_after(last_month).year, month_after(last_month).month, 1, 2)
+    with time_machine.travel(at(last_month.year, last_month.month, 1), tick=False):
+        put_card(hooli, DECLINING)
     charge(game, "9.0000", at(last_month.year, last_month.month, 12), times=3)
     (invoice,) = [
         i for i in invoices_issue_month(month=last_month, now=issued) if i.account_id == hooli.pk
