@@ -1,9 +1,8 @@
-"""Dunning (finance desk, issue 20), with time_machine (on both engines; two sweeps at once on
-PostgreSQL with real threads): a failed card payment is
-retried on days 1, 3 and 7, the account's admins are emailed each time, the account's live
-campaigns are paused once the invoice is DUNNING_SUSPEND_DAYS overdue and go live again when
-it is paid (only those dunning paused), with transition, activity and webhook rows; the panel
-on the account's admin page shows it all."""
+"""Dunning (finance desk, issue 20), with time_machine on both engines (two sweeps at once on
+PostgreSQL with real threads): a failed card payment is retried on days 1, 3 and 7, the
+account's admins are emailed each time, the account's live campaigns are paused once the invoice
+is DUNNING_SUSPEND_DAYS overdue and go live again when it is paid (only those dunning paused),
+with transition, activity and webhook rows; the panel on the account's admin page shows it."""
 
 from __future__ import annotations
 

@@ -153,6 +153,9 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "billing.services.monthend.monthend_build": (
         "writes the ZIP of a pack finance requested (that request is the audited change)"
     ),
+    "billing.services.dunning.dunning_new_cards": (
+        "brings a dunning retry forward after a new card; the retry itself has its row"
+    ),
     "billing.services.dunning.dunning_cases_open": (
         "opens finance's chase record of a failed charge; each retry, pause and resolution it "
         "leads to has its own row"
