@@ -242,3 +242,12 @@ def test_two_sweeps_at_once_retry_the_card_once_and_email_once(postgres, decline
     case = DunningCase.objects.get(invoice=declined["invoice"])
     assert case.attempts == 1 and case.attempts_made.count() == 1
     assert len([m for m in mail.outbox if m.subject.startswith("Payment failed")]) == 1
+
+
+def test_a_suspended_campaign_goes_live_again_only_through_the_payment_resume(declined):
+    from campaigns.services.lifecycle import IllegalTransition, campaign_transition
+
+    old = Campaign.objects.get(pk=declined["old"].pk)  # suspended by a reviewer
+    with pytest.raises(IllegalTransition):
+        campaign_transition(campaign=old, to_status=Campaign.Status.LIVE)
+    assert Campaign.objects.get(pk=old.pk).status == Campaign.Status.SUSPENDED
