@@ -12,6 +12,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,11 +25,16 @@ from .admin_downloads import InvoiceDownloadsMixin
 from .finance.filters import FILTERS, FilterError, filter_invoices
 from .models import (
     AccountMonthlySpend,
+    BankStatement,
     CampaignMonthlySpend,
+    DunningCase,
     Invoice,
     InvoiceLine,
     LedgerEntry,
+    MonthEndPack,
     PaymentMethod,
+    ReceivablesReport,
+    RevenueReport,
 )
 from .services.invoices import InvoiceRefused, credit_note_issue, invoice_mark_paid
 from .services.payments import payment_terms_set
@@ -372,3 +378,79 @@ class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
                 request, f"Credit note(s) issued: {', '.join(made)}.", messages.SUCCESS
             )
         return None
+
+
+# --- The finance desk (issue 20): its pages in the admin's index and nav ------------------------
+
+
+class _DeskLinkAdmin(admin.ModelAdmin):
+    """An entry of the admin's index that opens a finance desk page (billing/finance/desk.py):
+    finance (view_invoice) sees it, nobody adds, changes or deletes through it."""
+
+    desk_url = ""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm("billing.view_invoice")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse(self.desk_url))
+
+
+@admin.register(ReceivablesReport)
+class ReceivablesReportAdmin(_DeskLinkAdmin):
+    desk_url = "finance:aging"
+
+
+@admin.register(RevenueReport)
+class RevenueReportAdmin(_DeskLinkAdmin):
+    desk_url = "finance:revenue"
+
+
+@admin.register(BankStatement)
+class BankStatementAdmin(_DeskLinkAdmin):
+    desk_url = "finance:reconciliation"
+
+
+@admin.register(MonthEndPack)
+class MonthEndPackAdmin(_DeskLinkAdmin):
+    desk_url = "finance:monthend"
+
+
+@admin.register(DunningCase)
+class DunningCaseAdmin(ReadOnlyAdmin):
+    """Every dunning case (failed card payments being chased); each account's own are on its
+    page. Written only by the dunning sweep."""
+
+    list_display = [
+        "invoice",
+        "account",
+        "status",
+        "failed_on",
+        "attempts",
+        "next_retry_on",
+        "suspended_at",
+        "resolved_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["invoice__number", "account__name"]
+    list_select_related = ["invoice", "account"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.has_perm("billing.view_invoice")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)

@@ -363,3 +363,224 @@ class InvoicedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ledger_entry_id} → {self.invoice_id}"
+
+
+# --- The finance desk (issue 20) ----------------------------------------------------------------
+
+
+class DunningCase(models.Model):
+    """A card payment that failed, chased until paid: the card is retried on a schedule (days
+    1, 3 and 7 after the failure, billing.services.dunning.RETRY_DAYS), the account's admins
+    are emailed each time, and once the invoice is DUNNING_SUSPEND_DAYS overdue the account's
+    live campaigns are paused; they resume when it is paid. One case per invoice (the unique
+    one-to-one is what makes the sweep's opening of cases safe to run twice).
+
+    `claimed_at` is the lease of the retry in progress: a retry is claimed with a conditional
+    UPDATE on (attempts, next_retry_on), so two sweeps at once retry once."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="dunning")
+    account = models.ForeignKey(
+        "console.Account", on_delete=models.PROTECT, related_name="dunning_cases"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    failed_on = models.DateField(help_text="The day the card payment first failed.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Retries made so far.")
+    next_retry_on = models.DateField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-failed_on", "-pk"]
+        indexes = [models.Index(fields=["status", "next_retry_on"], name="dunning_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="dunning_resolved_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dunning of {self.invoice_id}"
+
+
+class DunningAttempt(models.Model):
+    """One retry of a dunning case's card payment: when, what the card answered, who was
+    emailed. Written once, never edited."""
+
+    case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="attempts_made")
+    number = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField(default=timezone.now)
+    succeeded = models.BooleanField(default=False)
+    message = models.CharField(max_length=300)
+    emailed_to = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="dunning_attempt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.case_id}"
+
+
+class DunningPause(models.Model):
+    """A live campaign that dunning paused (live → suspended through the lifecycle service).
+    Only campaigns listed here are resumed when the invoice is paid: a campaign suspended by
+    a reviewer or taken down by its developer stays as it is."""
+
+    case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="pauses")
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="+")
+    paused_at = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "campaign"], name="dunning_pause_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} paused by {self.case_id}"
+
+
+class BankStatement(models.Model):
+    """A bank-transfer CSV finance uploaded for reconciliation (billing.services.
+    reconciliation): its lines, each matched to an open invoice or not, and why."""
+
+    filename = models.CharField(max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+
+class BankLine(models.Model):
+    """One line of a bank statement: a transfer received (date, amount, reference) and what
+    the matcher made of it.
+
+    `fingerprint` (date, amount, reference and which occurrence of that same line it is in its
+    file) is unique among first sightings: the same transfer uploaded again is stored as a
+    duplicate of the first (`duplicate_of`) and never matched, so no invoice is marked paid
+    twice by a second upload of the same CSV."""
+
+    class Outcome(models.TextChoices):
+        MATCHED = "matched", "Matched"
+        AMBIGUOUS = "ambiguous", "Ambiguous"
+        UNMATCHED = "unmatched", "Unmatched"
+        DUPLICATE = "duplicate", "Already uploaded"
+
+    statement = models.ForeignKey(BankStatement, on_delete=models.CASCADE, related_name="lines")
+    row = models.PositiveIntegerField(help_text="The line's number in the file (header is 1).")
+    booked_on = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reference = models.CharField(max_length=300)
+    fingerprint = models.CharField(max_length=64)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="bank_lines"
+    )
+    why = models.CharField(max_length=300, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["statement", "row"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=Q(duplicate_of__isnull=True),
+                name="bank_line_fingerprint_once",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="matched") | Q(invoice__isnull=False),
+                name="bank_line_matched_has_invoice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {format_money(self.amount, places=2)} {self.reference}"
+
+
+class MonthEndPack(models.Model):
+    """A month's documents for the accountants, as one ZIP (billing.services.monthend): every
+    invoice and credit note issued in the month as PDF, the invoices and lines CSVs and a
+    double-entry journal CSV. Built by a Celery task that reports its progress here; the file
+    lives under MONTHEND_DIR. One build at a time per month (the conditional unique)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        BUILDING = "building", "Building"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    month = models.DateField(help_text="The first day of the month.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    done_steps = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(default=0)
+    documents = models.PositiveIntegerField(default=0)
+    path = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "month-end pack"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month"],
+                condition=Q(status__in=["queued", "building"]),
+                name="monthend_one_build_per_month",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Month-end {self.month:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.READY:
+            return 100
+        if not self.total_steps:
+            return 0
+        return min(99, self.done_steps * 100 // self.total_steps)
+
+
+class ReceivablesReport(Invoice):
+    """The aging report's entry in the admin's index (no table: a proxy)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "receivables (aging)"
+
+
+class RevenueReport(LedgerEntry):
+    """The revenue report's entry in the admin's index (no table: a proxy)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "revenue by month"

@@ -43,3 +43,23 @@ def email_unsent_invoices() -> int:
     for invoice_pk in pending:
         email_invoice.delay(invoice_pk)
     return len(pending)
+
+
+@shared_task
+def sweep_dunning() -> dict:
+    """Every 10 minutes (CELERY_BEAT_SCHEDULE): retry failed card payments that are due (or
+    whose account has a new card), pause the live campaigns of accounts overdue past
+    DUNNING_SUSPEND_DAYS, resume them once paid. Safe to run twice or concurrently (each step
+    is claimed)."""
+    from billing.services.dunning import dunning_sweep
+
+    return dunning_sweep().__dict__
+
+
+@shared_task
+def build_monthend_pack(pack_pk: int) -> bool:
+    """Build a month-end pack's ZIP (queued by finance on the month-end page); a second run
+    finds it claimed and does nothing."""
+    from billing.services.monthend import monthend_build
+
+    return monthend_build(pack_pk=pack_pk) is not None

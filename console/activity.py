@@ -395,6 +395,22 @@ SENTENCES: dict[str, str] = {
     "claim.released": "released a shopper's flagged claim of {object}",
     "claim.blocked": "blocked a shopper's flagged claim of {object}",
     "claim.returned": "returned {object}",
+    "invoice.card_retried": "retried the card for {object} (attempt {attempt}): {message}",
+    "account.dunning_suspended": (
+        "paused {campaigns} live campaign(s): invoice {invoice} is unpaid past its grace period"
+    ),
+    "account.dunning_resolved": (
+        "closed the dunning of invoice {invoice} ({status}), "
+        "{campaigns_resumed} campaign(s) resumed"
+    ),
+    "bank_statement.uploaded": (
+        "uploaded the bank statement {object}: {matched} matched, {ambiguous} ambiguous, "
+        "{unmatched} unmatched, {duplicate} already uploaded"
+    ),
+    "bank_statement.confirmed": "confirmed the payments of bank statement {object}",
+    "monthend.requested": "asked for the month-end pack of {month}",
+    "campaign.paused_for_payment": "paused {object}: {reason}",
+    "campaign.resumed_after_payment": "resumed {object}: {reason}",
     "exchange_rate.set": "set the exchange rate: {object}",
 }
 

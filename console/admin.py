@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from billing.admin import set_card_terms, set_invoice_terms
+from billing.services.dunning import dunning_panel
 
 from .admin_base import ReadOnlyAdmin
 from .forms import AllowedIpsField, SpendLimitForm, StaffRequestAnswerForm
@@ -139,6 +140,15 @@ class AccountAdmin(admin.ModelAdmin):
             request, obj
         )
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Finance's dunning panel (billing.services.dunning): only for those who see money.
+        extra_context = extra_context or {}
+        if request.user.has_perm("billing.view_invoice"):
+            account = self.get_object(request, object_id)
+            if account is not None:
+                extra_context["dunning"] = dunning_panel(account=account)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def spend_limit_view(self, request, pk: int):
         """ "Change spend limit": the new limit and a reason, through the service."""

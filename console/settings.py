@@ -224,6 +224,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "rewards.tasks.expire_grants",
         "schedule": crontab(minute="*/10"),
     },
+    # Dunning (finance desk): failed card payments retried on days 1, 3 and 7 (and soon after
+    # a new card is put on file), accounts' campaigns paused after DUNNING_SUSPEND_DAYS overdue
+    # and resumed once paid. Every 10 minutes, so a payment resumes campaigns soon; each step
+    # is claimed, so an overlapping run does nothing twice.
+    "billing-dunning-sweep": {
+        "task": "billing.tasks.sweep_dunning",
+        "schedule": crontab(minute="*/10"),
+    },
     # Invoice emails that never went out (broker down at issue, a worker died mid-send).
     "billing-email-unsent-invoices": {
         "task": "billing.tasks.email_unsent_invoices",
@@ -442,6 +450,10 @@ REWARD_EXPIRY_DAYS = 30
 # FRAUD_MAX_LINKED_ACCOUNTS (themselves included) is refused and the attempt flagged for staff.
 GRANT_EXPIRY_BATCH_SIZE = env.int("GRANT_EXPIRY_BATCH_SIZE", default=5000)
 FRAUD_MAX_LINKED_ACCOUNTS = env.int("FRAUD_MAX_LINKED_ACCOUNTS", default=3)
+# Days an unpaid card invoice may be overdue before dunning pauses the account's live campaigns.
+DUNNING_SUSPEND_DAYS = env.int("DUNNING_SUSPEND_DAYS", default=14)
+# Where the month-end packs (ZIPs of the month's documents) are written.
+MONTHEND_DIR = Path(env.str("MONTHEND_DIR", default=str(VAR_DIR / "monthend")))
 # GetReward's engine: "auto" runs the PostgreSQL function on PostgreSQL and the step-by-step
 # path elsewhere; "sql" or "python" forces one (the test suite runs both on PostgreSQL).
 GET_REWARD_ENGINE = env.str("GET_REWARD_ENGINE", default="auto")

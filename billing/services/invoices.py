@@ -27,15 +27,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
-from billing.models import (
-    Invoice,
-    InvoicedEntry,
-    InvoiceLine,
-    LedgerEntry,
-    PaymentMethod,
-    invoice_due_date,
-)
+from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, invoice_due_date
 from billing.selectors import uninvoiced_entries
+from billing.services.payments import card_charge
 from console.activity import HistoryLine, activity_record
 from console.clock import month_after, month_before, month_start
 from console.models import Account
@@ -144,7 +138,7 @@ def _lines(*, account_id: int, period: date) -> tuple[list[_Line], int]:
     return lines, covered
 
 
-def _payment(*, account: Account, issue_date: date) -> dict:
+def _payment(*, account: Account, issue_date: date, total: Decimal) -> dict:
     """How the invoice is settled: card accounts are charged on issue (simulated), invoice
     terms accounts get 30 days."""
     if account.payment_terms == Account.PaymentTerms.INVOICE:
@@ -155,10 +149,11 @@ def _payment(*, account: Account, issue_date: date) -> dict:
                 payment_terms=Invoice.PaymentTerms.INVOICE, issue_date=issue_date
             ),
         }
-    card = PaymentMethod.objects.filter(account_id=account.pk, is_active=True).first()
-    if card is None:
-        # A card account without a card on file cannot be charged: the invoice is due at once
-        # (and shows as overdue from the next day) until finance records a payment.
+    charged = card_charge(account=account, amount=total, today=issue_date)
+    if not charged.paid:
+        # A card that cannot be charged (none on file, expired, declined): the invoice is due
+        # at once (and shows as overdue from the next day); dunning (billing.services.dunning)
+        # retries the card and chases it until it is paid.
         return {
             "payment_terms": Invoice.PaymentTerms.CARD,
             "status": Invoice.Status.OPEN,
@@ -169,7 +164,7 @@ def _payment(*, account: Account, issue_date: date) -> dict:
     return {
         "payment_terms": Invoice.PaymentTerms.CARD,
         "status": Invoice.Status.PAID,
-        "paid_by": f"{card.brand} •••• {card.last4}",
+        "paid_by": charged.paid_by,
         "paid_on": issue_date,
     }
 
@@ -210,7 +205,7 @@ def _issue_once(*, account_id: int, period: date, now: datetime) -> Invoice | No
             currency="USD",
             subtotal=total,
             total=total,
-            **_payment(account=account, issue_date=issue_date),
+            **_payment(account=account, issue_date=issue_date, total=total),
         )
         InvoiceLine.objects.bulk_create(
             InvoiceLine(

@@ -7,6 +7,7 @@ No card is charged here: there is no processor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -210,3 +211,33 @@ def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
                 history=f"Payment terms set to {label}.",
             )
     return account
+
+
+# Cards the simulated processor declines, by their last four digits: the payment processors'
+# well-known test numbers for a decline (4000 0000 0000 0002, 4000 0000 0000 9995), so the demo
+# and the tests can put a card on file that will fail.
+DECLINING_TEST_CARDS = frozenset({"0002", "9995"})
+
+
+@dataclass(frozen=True)
+class CardCharge:
+    """What the card on file answered to a charge: paid (and by which card) or why not."""
+
+    paid: bool
+    message: str
+    paid_by: str = ""
+
+
+def card_charge(*, account: Account, amount, today: date | None = None) -> CardCharge:
+    """Charge `amount` to the account's card on file (simulated: there is no processor). It
+    fails when there is no card, when the card has expired, or when it is one of the
+    declining test cards. The invoice run charges on issue; dunning retries through this."""
+    today = today or timezone.localdate()
+    card = PaymentMethod.objects.filter(account_id=account.pk, is_active=True).first()
+    if card is None:
+        return CardCharge(False, "There is no card on file.")
+    if card_expired(card.exp_month, card.exp_year, today):
+        return CardCharge(False, f"The card on file ({card}) has expired.")
+    if card.last4 in DECLINING_TEST_CARDS:
+        return CardCharge(False, f"The card {card.brand} •••• {card.last4} was declined.")
+    return CardCharge(True, "Paid.", paid_by=f"{card.brand} •••• {card.last4}")

@@ -40,7 +40,12 @@ TRANSITIONS: dict[tuple[str, str], str | None] = {
     (S.LIVE, S.FINISHED): "finished_at",
     (S.APPROVED, S.SUSPENDED): "suspended_at",
     (S.LIVE, S.SUSPENDED): "suspended_at",
+    # Only campaign_resume_after_payment makes this move (RESTRICTED_MOVES): a campaign that
+    # billing paused for an unpaid invoice goes live again once it is paid.
+    (S.SUSPENDED, S.LIVE): None,
 }
+# Moves no caller makes through campaign_transition directly: a reviewer's suspension is final.
+RESTRICTED_MOVES = frozenset({(S.SUSPENDED, S.LIVE)})
 
 
 # The activity log's action of a move, by the status it moves to.
@@ -89,6 +94,7 @@ def campaign_transition(
     now: datetime | None = None,
     action: str | None = None,
     condition: Q | None = None,
+    _restricted_ok: bool = False,
 ) -> Campaign:
     """Move one campaign from `expected` (default: its current status) to `to_status`.
 
@@ -104,7 +110,7 @@ def campaign_transition(
     """
     from_status = expected or campaign.status
     stamp = TRANSITIONS.get((from_status, to_status), "")
-    if stamp == "":
+    if stamp == "" or ((from_status, to_status) in RESTRICTED_MOVES and not _restricted_ok):
         raise IllegalTransition(
             f"A campaign cannot move from {S(from_status).label} to {S(to_status).label}."
         )
@@ -300,6 +306,39 @@ def campaign_take_down(*, campaign: Campaign, actor, now: datetime | None = None
         reason="Taken down by the developer.",
         now=now,
         action="campaign.taken_down",
+    )
+
+
+def campaign_pause_for_payment(
+    *, campaign: Campaign, reason: str, now: datetime | None = None
+) -> Campaign:
+    """Billing's dunning pauses a live campaign of an account that has not paid an overdue
+    invoice (live → suspended, by the system): the API stops at once, the developer is told
+    why. Billing records which campaigns it paused, and resumes only those."""
+    return campaign_transition(
+        campaign=campaign,
+        to_status=S.SUSPENDED,
+        expected=S.LIVE,
+        reason=reason,
+        now=now,
+        action="campaign.paused_for_payment",
+    )
+
+
+def campaign_resume_after_payment(
+    *, campaign: Campaign, reason: str, now: datetime | None = None
+) -> Campaign:
+    """The invoice is paid: a campaign that dunning paused goes live again (suspended → live,
+    the one move back from suspended). The caller (billing) checks the campaign is one it
+    paused; if its end has passed meanwhile, the beat sweep finishes it as usual."""
+    return campaign_transition(
+        campaign=campaign,
+        to_status=S.LIVE,
+        expected=S.SUSPENDED,
+        reason=reason,
+        now=now,
+        action="campaign.resumed_after_payment",
+        _restricted_ok=True,
     )
 
 

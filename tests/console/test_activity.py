@@ -147,6 +147,19 @@ def state_changing_services() -> set[str]:
 # Found by the search above but not a change a reader of the activity log cares about: each
 # with the reason. Anything here that changes an account's state needs a case instead.
 NOT_STATE_CHANGES: dict[str, str] = {
+    "billing.services.payments.card_charge": (
+        "asks the (simulated) card processor; its callers record the outcome"
+    ),
+    "billing.services.monthend.monthend_build": (
+        "writes the ZIP of a pack finance requested (that request is the audited change)"
+    ),
+    "billing.services.dunning.dunning_new_cards": (
+        "brings a dunning retry forward after a new card; the retry itself has its row"
+    ),
+    "billing.services.dunning.dunning_cases_open": (
+        "opens finance's chase record of a failed charge; each retry, pause and resolution it "
+        "leads to has its own row"
+    ),
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
     "campaigns.services.lifecycle.rewards_expire_at": "computes a date",
     "billing.services.tax.invoice_is_reverse_charge": "reads the buyer's and seller's countries",
@@ -241,7 +254,40 @@ ROLES = "tests/console/test_roles.py::"
 REQUESTS = "tests/console/test_staff_requests.py::"
 WEBHOOKS = "tests/console/test_webhooks.py::"
 ENDPOINT_LIFE = WEBHOOKS + "test_an_admin_adds_tests_edits_disables_enables_and_deletes_an_endpoint"
+DUNNING = "tests/billing/test_dunning.py::"
+RECONCILE = "tests/billing/test_reconciliation.py::"
+DUNNING_PAUSE = DUNNING + "test_live_campaigns_pause_after_the_suspend_days_and_resume_when_paid"
 COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "billing.services.dunning.dunning_retry": (
+        DUNNING + "test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_time",
+        "invoice.card_retried",
+    ),
+    "billing.services.dunning.dunning_sweep": (
+        DUNNING + "test_the_card_is_retried_on_days_1_3_and_7_and_the_admins_are_emailed_each_time",
+        "invoice.card_retried",
+    ),
+    "billing.services.dunning.dunning_suspend_due": (DUNNING_PAUSE, "account.dunning_suspended"),
+    "billing.services.monthend.monthend_request": (
+        "tests/billing/test_monthend.py::test_the_build_runs_once_however_often_the_task_runs",
+        "monthend.requested",
+    ),
+    "billing.services.reconciliation.statement_upload": (
+        RECONCILE + "test_confirming_pays_the_matches_once_and_a_second_upload_marks_nothing",
+        "bank_statement.uploaded",
+    ),
+    "billing.services.reconciliation.statement_confirm": (
+        RECONCILE + "test_confirming_pays_the_matches_once_and_a_second_upload_marks_nothing",
+        "bank_statement.confirmed",
+    ),
+    "billing.services.dunning.dunning_resolve_paid": (DUNNING_PAUSE, "account.dunning_resolved"),
+    "campaigns.services.lifecycle.campaign_pause_for_payment": (
+        DUNNING_PAUSE,
+        "campaign.paused_for_payment",
+    ),
+    "campaigns.services.lifecycle.campaign_resume_after_payment": (
+        DUNNING_PAUSE,
+        "campaign.resumed_after_payment",
+    ),
     "campaigns.services.wizard.campaign_duplicate": (
         "tests/campaigns/test_duplicate.py::test_duplicating_writes_an_activity_row",
         "campaign.duplicated",
