@@ -234,11 +234,13 @@ def test_amounts_in_sentences_read_as_money():
 def _claims_of(acme_app, n: int, *, title="Echo Dot", campaign_name="Summer Quest"):
     from rewards.redemption.fraud import claim_release
 
+    from ..campaigns.lifecycle_helpers import staff_group
     from ..factories import ProductFactory
     from ..rewards.claim_helpers import a_claim, a_grant, a_shopper, live_campaign
 
     campaign = live_campaign(acme_app, name=campaign_name)
     staff = UserFactory(email="rita@moments.test", is_staff=True)
+    staff.groups.add(staff_group("Support"))  # the fraud queue's group decides flagged claims
     for _ in range(n):
         claim = a_claim(
             grant=a_grant(campaign),
