@@ -54,6 +54,15 @@ def staff_desks(user) -> list[Desk]:
                 "bi-receipt",
             )
         )
+        desks.append(
+            Desk(
+                "Receivables and revenue",
+                "Aging of what is owed, revenue by month tied to the ledger, bank-statement "
+                "reconciliation and the month-end pack.",
+                reverse("finance:aging"),
+                "bi-graph-up",
+            )
+        )
     if user.has_perm("console.change_account"):
         desks.append(
             Desk(

@@ -129,9 +129,19 @@ def test_an_anonymous_visitor_refused_a_page_is_asked_to_sign_in_not_told_about_
     assert f'href="{reverse("login")}?next=/refused/"' in page
 
 
+DESKS = (
+    "Review queue",
+    "Finance desk",
+    "Receivables and revenue",
+    "Accounts",
+    "Requests to staff",
+    "Fraud queue",
+)
+
+
 def test_a_superuser_sees_every_desk_with_what_waits_there(admin_client):
     page = admin_client.get(reverse("staff_home")).content.decode()
 
-    for desk in ("Review queue", "Finance desk", "Accounts", "Requests to staff", "Fraud queue"):
+    for desk in DESKS:
         assert desk in page
     assert "not in a staff group" not in page
