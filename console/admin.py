@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -26,7 +27,14 @@ from .models import (
     StaffRequest,
 )
 from .money import format_money
-from .services import account_spend_limit_set, app_access_changed, staff_request_answer
+from .services import (
+    SpendLimitNeedsConfirm,
+    account_month_spent,
+    account_spend_limit_set,
+    app_access_changed,
+    spend_limit_max,
+    staff_request_answer,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -107,11 +115,13 @@ class AccountAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def spend_limit_view(self, request, pk: int):
-        """ "Change spend limit": the new limit and a reason, through the service."""
+        """ "Change spend limit": the current limit and this month's spend shown, the new limit
+        and a reason, and a confirmation for a large jump, all checked by the service."""
         account = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, account):
             raise PermissionDenied
-        form = SpendLimitForm(request.POST or None)
+        posted = request.POST if request.method == "POST" else None
+        form = SpendLimitForm(posted, ask_confirm=bool(posted and "confirm_asked" in posted))
         if request.method == "POST" and form.is_valid():
             try:
                 change = account_spend_limit_set(
@@ -119,7 +129,12 @@ class AccountAdmin(admin.ModelAdmin):
                     account=account,
                     limit=form.cleaned_data["limit"],
                     reason=form.cleaned_data["reason"],
+                    confirmed=form.cleaned_data.get("confirm", False),
                 )
+            except SpendLimitNeedsConfirm as exc:
+                form = SpendLimitForm(posted, ask_confirm=True)
+                form.is_valid()
+                form.add_error("confirm", exc.message_dict["confirm"])
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:
@@ -140,6 +155,9 @@ class AccountAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": account,
             "form": form,
+            "month_spent": account_month_spent(account=account),
+            "limit_max": spend_limit_max(),
+            "confirm_factor": settings.SPEND_LIMIT_CONFIRM_FACTOR,
         }
         return TemplateResponse(request, "admin/console/spend_limit.html", context)
 

@@ -19,6 +19,7 @@ from typing import Any
 API_CACHE_INVALIDATE = "api_cache_invalidate"  # rewards: (campaign_pks) after commit
 ACCOUNT_LIMITS_CHANGED = "account_limits_changed"  # rewards: (account=) in the transaction
 PAYMENT_METHOD_ON_FILE = "payment_method_on_file"  # billing: (account) -> bool
+ACCOUNT_MONTH_SPENT = "account_month_spent"  # billing: (account_id=) -> this month's USD spend
 
 _hooks: dict[str, Callable[..., Any]] = {}
 
