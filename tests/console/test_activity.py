@@ -699,7 +699,39 @@ def _paid(request):
         finance,
         invoice.account_id,
         ("billing.invoice", invoice.pk),
-        data={"paid_on": today.isoformat(), "reference": "TR-9"},
+        data={
+            "paid_on": today.isoformat(),
+            "reference": "TR-9",
+            "amount": str(invoice.total),
+            "balance_due": "0.00",
+        },
+    )
+
+
+@case("billing.services.invoices.invoice_payment_record")
+def _payment(request):
+    from billing.services.invoices import invoice_payment_record
+
+    finance, invoice = fixture(request, "finance"), _an_invoice(request, card=False)
+    today = timezone.localdate()
+    part = (invoice.total / 2).quantize(Decimal("0.01"))
+
+    def call():
+        return invoice_payment_record(
+            actor=finance, invoice=invoice, amount=part, paid_on=today, reference="TR-10"
+        )
+
+    return call, lambda _: Expect(
+        "invoice.payment_recorded",
+        finance,
+        invoice.account_id,
+        ("billing.invoice", invoice.pk),
+        data={
+            "paid_on": today.isoformat(),
+            "reference": "TR-10",
+            "amount": str(part),
+            "balance_due": str(invoice.total - part),
+        },
     )
 
 
