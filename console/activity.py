@@ -298,6 +298,7 @@ SENTENCES: dict[str, str] = {
     "invoice.issued": "issued invoice {object} of {total|money}",
     "invoice.credited": "issued credit note {credit_note} of {amount|money} on {object}: {reason}",
     "invoice.paid": "marked {object} paid on {paid_on} (reference {reference})",
+    "invoice.emailed": "emailed {object}'s PDF again to the account ({recipients} recipient(s))",
     "invoice.payment_recorded": "recorded a payment of {amount|money} on {object}, paid on "
     "{paid_on} (reference {reference}); {balance_due|money} left to pay",
     "claim.released": "released the flagged claim {object}",

@@ -708,6 +708,24 @@ def _paid(request):
     )
 
 
+@case("billing.services.invoice_email.invoice_email_resend")
+def _emailed_again(request):
+    from billing.services.invoice_email import invoice_email_resend
+
+    finance, invoice = fixture(request, "finance"), _an_invoice(request)
+
+    def call():
+        return invoice_email_resend(actor=finance, invoice=invoice)
+
+    return call, lambda _: Expect(
+        "invoice.emailed",
+        finance,
+        invoice.account_id,
+        ("billing.invoice", invoice.pk),
+        data={"recipients": 1},
+    )
+
+
 @case("billing.services.invoices.invoice_payment_record")
 def _payment(request):
     from billing.services.invoices import invoice_payment_record
