@@ -321,12 +321,13 @@ class InvoiceAdmin(InvoiceDownloadsMixin, admin.ModelAdmin):
     INTERNAL = {"email_claimed_at"}
 
     def get_readonly_fields(self, request, obj=None):
-        shown = [
-            self.MONEY_SHOWN.get(f.name, f.name)
-            for f in self.model._meta.fields
-            if f.name not in self.INTERNAL
-        ]
-        return [*shown, "balance_due_shown"]
+        shown = []
+        for f in self.model._meta.fields:
+            if f.name not in self.INTERNAL:
+                shown.append(self.MONEY_SHOWN.get(f.name, f.name))
+            if f.name == "amount_paid":
+                shown.append("balance_due_shown")
+        return shown
 
     def get_fields(self, request, obj=None):
         # Every field, in the model's order, the money ones through their formatted column.
