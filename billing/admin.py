@@ -42,7 +42,7 @@ from .services.invoices import (
     invoice_creditable,
     invoice_payment_record,
 )
-from .services.payments import payment_terms_set
+from .services.payments import PAYMENT_TERMS_REASON_REQUIRED, payment_terms_set
 
 
 @admin.register(PaymentMethod)
@@ -115,27 +115,66 @@ class CampaignMonthlySpendAdmin(ReadOnlyAdmin):
 # --- Finance's actions on accounts (listed by console.admin.AccountAdmin) -----------------------
 
 
-def _set_terms(modeladmin, request, queryset, terms: str) -> None:
-    label = Account.PaymentTerms(terms).label
-    try:
-        for account in queryset:
-            payment_terms_set(account=account, terms=terms, actor=request.user)
-    except PermissionDenied as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return
-    modeladmin.message_user(
-        request, f"{queryset.count()} account(s) now on “{label}”.", messages.SUCCESS
+class PaymentTermsForm(forms.Form):
+    """Why the accounts' payment terms change: kept in each account's history."""
+
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Kept in the account's history: the ticket or approval behind the change.",
+        error_messages={"required": PAYMENT_TERMS_REASON_REQUIRED},
     )
 
 
-@admin.action(description="Set payment terms to invoice (invoiced monthly)", permissions=["change"])
+def _set_terms(modeladmin, request, queryset, terms: str):
+    """The terms actions: a page asking why (the accounts listed), then the service on each
+    account. A refusal shows the page again with what was typed."""
+    label = Account.PaymentTerms(terms).label
+    form = PaymentTermsForm(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        done = 0
+        try:
+            for account in queryset:
+                payment_terms_set(
+                    account=account,
+                    terms=terms,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+                done += 1
+        except PermissionDenied as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return None
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            modeladmin.message_user(
+                request, f"{done} account(s) now on “{label}”.", messages.SUCCESS
+            )
+            return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Set payment terms to “{label}”",
+        "opts": modeladmin.model._meta,
+        "accounts": queryset,
+        "form": form,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/billing/payment_terms_form.html", context)
+
+
+@admin.action(
+    description="Set payment terms to invoice (invoiced monthly)…", permissions=["change"]
+)
 def set_invoice_terms(modeladmin, request, queryset):
-    _set_terms(modeladmin, request, queryset, Account.PaymentTerms.INVOICE)
+    return _set_terms(modeladmin, request, queryset, Account.PaymentTerms.INVOICE)
 
 
-@admin.action(description="Set payment terms back to card on file", permissions=["change"])
+@admin.action(description="Set payment terms back to card on file…", permissions=["change"])
 def set_card_terms(modeladmin, request, queryset):
-    _set_terms(modeladmin, request, queryset, Account.PaymentTerms.CARD)
+    return _set_terms(modeladmin, request, queryset, Account.PaymentTerms.CARD)
 
 
 # --- Invoices (finance) ----------------------------------------------------------------------

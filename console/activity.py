@@ -254,7 +254,7 @@ SENTENCES: dict[str, str] = {
         "changed the monthly spend limit from {old|money} to {new|money}: {reason}"
     ),
     "account.tax_id_set": "set the tax / VAT id to “{new}”",
-    "account.payment_terms_set": "set the payment terms to {new}",
+    "account.payment_terms_set": "set the payment terms to {new}: {reason}",
     "account.cap_threshold_reached": (
         "noted the account reached {threshold} % of its monthly spend limit for {month} "
         "({spent|money} of {limit|money})"

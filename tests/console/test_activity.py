@@ -581,14 +581,20 @@ def _terms(request):
     finance, acme = fixture(request, "finance"), fixture(request, "acme")
 
     def call():
-        return payment_terms_set(account=acme, terms="invoice", actor=finance)
+        return payment_terms_set(
+            account=acme, terms="invoice", actor=finance, reason="FIN-77: approved"
+        )
 
     return call, lambda _: Expect(
         "account.payment_terms_set",
         finance,
         acme.pk,
         ("console.account", acme.pk),
-        data={"old": "Card on file", "new": "Invoice (set by finance)"},
+        data={
+            "old": "Card on file",
+            "new": "Invoice (set by finance)",
+            "reason": "FIN-77: approved",
+        },
     )
 
 
