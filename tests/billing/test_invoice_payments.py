@@ -185,3 +185,19 @@ def _try_pay(finance, invoice, amount):
         )
     except InvoiceRefused as exc:
         return exc
+
+
+@pytest.mark.django_db
+def test_the_pdf_says_what_was_received_and_when_the_rest_is_due(finance):
+    from billing.pdf import payment_status
+
+    invoice = _open_invoice()
+    _pay(finance, invoice, Decimal("12.5"))
+    invoice.refresh_from_db()
+
+    assert payment_status(invoice, today=date(2026, 11, 20)) == (
+        "$12.50 received; the rest is due by 1 December 2026."
+    )
+    assert payment_status(invoice, today=date(2026, 12, 2)).startswith(
+        "$12.50 received; the rest is overdue since 1 December 2026"
+    )
