@@ -19,7 +19,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from console.admin_base import ReadOnlyAdmin
+from console.admin_lists import BigTableAdminMixin, IndexedSearchMixin
 from console.admin_money import money_column
 from console.models import Account
 from console.money import format_money
@@ -60,8 +62,10 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
-    """Append-only: corrections are new entries written by a service, never edits here."""
+class LedgerEntryAdmin(BigTableAdminMixin, IndexedSearchMixin, ReadOnlyAdmin):
+    """Append-only: corrections are new entries written by a service, never edits here.
+    A big table (a row per CPA charge): filters, search and ordering all use indexes
+    (console.admin_lists)."""
 
     list_display = [
         "created_at",
@@ -72,10 +76,17 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "amount_shown",
         "month",
     ]
-    list_filter = ["kind", "month"]
-    search_fields = ["account__name", "campaign__name", "memo"]
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter), "month"]
+    # An account or a campaign by the start of its name, a campaign by its public id, an entry
+    # by its number.
+    indexed_search = [
+        ("account_id", ("prefix", Account, "name")),
+        ("campaign_id", ("prefix", Campaign, "name")),
+        ("campaign_id", ("uuid", Campaign, "campaign_id")),
+        ("id", ("pk", None, None)),
+    ]
     list_select_related = ["account", "campaign", "moment"]
-    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
     fields = [
         "created_at",
         "account",

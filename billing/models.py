@@ -95,6 +95,10 @@ class LedgerEntry(models.Model):
             models.Index(fields=["account", "month"]),
             # A campaign's results read its ledger since its rollup's watermark.
             models.Index(fields=["campaign", "created_at"], name="ledger_campaign_created"),
+            # The admin list (console.admin_lists): newest first, and one index per filter.
+            models.Index(fields=["created_at", "id"], name="ledger_created"),
+            models.Index(fields=["kind", "created_at", "id"], name="ledger_kind_created"),
+            models.Index(fields=["month", "created_at"], name="ledger_month_created"),
         ]
 
     def __str__(self) -> str:

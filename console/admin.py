@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,14 @@ from django.utils.http import urlencode
 
 from billing.admin import set_card_terms, set_invoice_terms
 
+from .activity import SENTENCES
 from .admin_base import ReadOnlyAdmin
+from .admin_lists import (
+    BigTableAdminMixin,
+    ChoicesFilter,
+    IndexedSearchMixin,
+    SelectedAccountFilter,
+)
 from .forms import SpendLimitForm, StaffRequestAnswerForm
 from .models import (
     Account,
@@ -424,16 +432,33 @@ class StaffRequestAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/console/staff_request_answer.html", context)
 
 
+class ActionFilter(ChoicesFilter):
+    """The actions services record (console.activity.SENTENCES), not a DISTINCT of the log."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def choices_list(self):
+        return [(action, action) for action in sorted(SENTENCES)]
+
+
 @admin.register(ActivityEntry)
-class ActivityEntryAdmin(ReadOnlyAdmin):
+class ActivityEntryAdmin(BigTableAdminMixin, IndexedSearchMixin, ReadOnlyAdmin):
     """Every account's activity log (SPEC §12), for staff to read: rows are written only by
     the services that made the changes, never here."""
 
     list_display = ["created_at", "account", "actor_label", "action", "object_repr", "ip"]
-    list_filter = ["action", ("account", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["actor_label", "object_repr", "object_id", "account__name", "action"]
-    date_hierarchy = "created_at"
+    # A big table: indexed filters, search and ordering (console.admin_lists).
+    list_filter = [ActionFilter, SelectedAccountFilter, ("created_at", admin.DateFieldListFilter)]
+    indexed_search = [
+        ("account_id", ("prefix", Account, "name")),
+        ("actor_id", ("prefix", get_user_model(), "email")),
+        ("action", ("exact", None, None)),
+        # The object changed, by its name as it was then ("Space Miner"), exactly.
+        ("object_repr", ("exact", None, None)),
+    ]
     list_select_related = ["account"]
+    ordering = ["-created_at", "-id"]
     readonly_fields = [
         "created_at",
         "account",

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 
 from console.admin_base import ReadOnlyAdmin
-from rewards.models import Claim, ClaimReview
+from console.admin_lists import BigTableAdminMixin, IndexedSearchMixin
+from rewards.models import Claim, ClaimReview, RewardGrant, Shopper
 
 from .fraud import ReviewRefused, claim_block, claim_release
 
@@ -29,8 +31,21 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _shoppers_by_email(term: str):
+    # Shoppers' emails are unique on lower(email): that index answers this.
+    return (
+        Shopper.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=term.lower())
+        .values("pk")
+    )
+
+
+def _grants_by_token(term: str):
+    return RewardGrant.objects.filter(token=term).values("pk")
+
+
 @admin.register(Claim)
-class ClaimAdmin(ReadOnlyAdmin):
+class ClaimAdmin(BigTableAdminMixin, IndexedSearchMixin, ReadOnlyAdmin):
     """Claims are written by the claim flow; staff read them and decide on flagged ones."""
 
     list_display = [
@@ -45,11 +60,23 @@ class ClaimAdmin(ReadOnlyAdmin):
         "ip",
         "address_normalised",
     ]
-    list_filter = [AwaitingReviewFilter, "status", "kind"]
-    search_fields = ["shopper__email", "device_id", "address_normalised", "grant__token"]
+    # A big table: indexed filters, exact search and ordering (console.admin_lists).
+    list_filter = [
+        AwaitingReviewFilter,
+        "status",
+        "kind",
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    indexed_search = [
+        ("shopper_id", _shoppers_by_email),
+        ("device_id", ("exact", None, None)),
+        ("address_normalised", ("exact", None, None)),
+        ("grant_id", _grants_by_token),
+        ("id", ("pk", None, None)),
+    ]
     list_select_related = ["shopper", "grant", "review"]
     actions = ["release", "block"]
-    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
 
     @admin.display(description="shopper", ordering="shopper__email")
     def shopper_email(self, obj: Claim) -> str:
