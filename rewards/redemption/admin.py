@@ -41,7 +41,7 @@ def _shoppers_by_email(term: str):
 
 
 def _grants_by_token(term: str):
-    return RewardGrant.objects.filter(token=term).values("pk")
+    return RewardGrant.objects.filter(token=term)
 
 
 @admin.register(Claim)
