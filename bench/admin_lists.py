@@ -56,7 +56,7 @@ PAGES = [
     ("activity search (account)", "/admin/console/activityentry/?q=Bench+7"),
     ("invoices", "/admin/billing/invoice/"),
     ("invoices, overdue", "/admin/billing/invoice/?status=overdue"),
-    ("invoices search (number)", "/admin/billing/invoice/?q=MC-2026-0000"),
+    ("invoices search (number)", "/admin/billing/invoice/?q=MC-2026-0000042"),
 ]
 
 
