@@ -377,6 +377,14 @@ def credit_note_issue(
             Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
                 status=Invoice.Status.VOID
             )
+        elif invoice.status == Invoice.Status.OPEN and invoice.amount_paid >= left - amount:
+            # Partly paid and now credited for the rest: nothing is left to pay, so it is
+            # settled (paid, on the credit note's date) rather than open with nothing due.
+            Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
+                status=Invoice.Status.PAID,
+                paid_on=note.issue_date,
+                paid_reference=f"Settled by credit note {note.number}",
+            )
         _credit_note_record(actor=actor, invoice=invoice, note=note, reason=reason, full=full)
         _email_after_commit(note.pk)
     return note

@@ -201,3 +201,39 @@ def test_the_pdf_says_what_was_received_and_when_the_rest_is_due(finance):
     assert payment_status(invoice, today=date(2026, 12, 2)).startswith(
         "$12.50 received; the rest is overdue since 1 December 2026"
     )
+
+
+@pytest.mark.django_db
+def test_a_credit_note_for_the_rest_of_a_partly_paid_invoice_settles_it(finance):
+    invoice = _open_invoice()
+    _pay(finance, invoice, Decimal("20"))
+
+    with time_machine.travel(at(2026, 11, 14), tick=False):
+        note = credit_note_issue(actor=finance, invoice=invoice, reason="Goodwill", amount=10)
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.paid_on, invoice.paid_reference) == (
+        "paid",
+        date(2026, 11, 14),
+        f"Settled by credit note {note.number}",
+    )
+    assert invoice_balance_due(invoice=invoice) == Decimal("0.00")
+
+
+@pytest.mark.django_db
+def test_the_developers_billing_page_shows_a_partly_paid_invoice_and_an_applied_credit(
+    client, finance
+):
+    invoice = _open_invoice()
+    _pay(finance, invoice, Decimal("12.5"))
+    with time_machine.travel(at(2026, 11, 14), tick=False):
+        note = credit_note_issue(actor=finance, invoice=invoice, reason="Goodwill", amount=1)
+    client.force_login(invoice.account.memberships.get().user)
+
+    with time_machine.travel(at(2026, 11, 20), tick=False):
+        page = client.get("/billing/").content.decode()
+
+    row = page.split(f'id="invoice-{invoice.number}"')[1].split("</tr>")[0]
+    assert "Partially paid" in row and "$12.50 received" in row
+    note_row = page.split(f'id="invoice-{note.number}"')[1].split("</tr>")[0]
+    assert "Applied" in note_row and ">Paid<" not in note_row
