@@ -361,6 +361,7 @@ class InvoiceAdmin(InvoiceDownloadsMixin, IndexedSearchMixin, admin.ModelAdmin):
         ("account_id", ("prefix", Account, "name")),
     ]
     show_full_result_count = False
+    list_per_page = 50
     list_select_related = ["account", "corrects"]
     ordering = ["-number"]
     inlines = [InvoiceLineInline, PaymentInline]

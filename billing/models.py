@@ -280,6 +280,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["period", "status"]),
             models.Index(fields=["account", "period"]),
+            # The admin list's status filter ("overdue": open and due before today).
+            models.Index(fields=["status", "due_date"], name="invoice_status_due"),
         ]
         constraints = [
             # What makes the monthly run idempotent: one invoice per account and month, however

@@ -11,6 +11,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(fields=["status", "due_date"], name="invoice_status_due"),
+        ),
+        migrations.AddIndex(
             model_name="ledgerentry",
             index=models.Index(fields=["created_at", "id"], name="ledger_created"),
         ),
