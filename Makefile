@@ -20,7 +20,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} VAR_DIR="$(VAR_DIR)" SITE_URL=$${SITE_URL:-http://
 # `make test XDIST=` runs the suite in one process.
 XDIST ?= -n auto --maxprocesses=4 --dist loadgroup
 
-.PHONY: run test test-embedded test-fast install chromium lint layers-graph bench bench-invoices migrate clean
+.PHONY: run test test-embedded test-fast install chromium lint layers-graph bench bench-invoices bench-admin migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,11 @@ bench: install
 # 100,000 invoices, on PostgreSQL in a database of its own (see bench/invoices.py).
 bench-invoices: install
 	$(BIN)/python bench/invoices.py
+
+# The admin list pages (ledger, reward grants, claims, activity, invoices) at 500,000 rows, on
+# PostgreSQL in a database of its own (see bench/admin_lists.py): each page's time and queries.
+bench-admin: install
+	$(BIN)/python bench/admin_lists.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

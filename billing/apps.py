@@ -12,7 +12,13 @@ def _payment_terms_set(*, account, terms: str, actor, reason: str):
 
     # An approved invoice-terms request (console.services.staff_requests) sets the terms in
     # its own transaction; the request and its answer are the reason, kept in its activity.
-    return payment_terms_set(account=account, terms=terms, actor=actor)
+    return payment_terms_set(account=account, terms=terms, actor=actor, reason=reason)
+
+
+def _account_month_spent(*, account_id: int):
+    from .selectors import account_month_spent
+
+    return account_month_spent(account_id=account_id)
 
 
 class BillingConfig(AppConfig):
@@ -26,3 +32,7 @@ class BillingConfig(AppConfig):
         hooks.hook_register(hooks.PAYMENT_METHOD_ON_FILE, _payment_method_on_file)
         # Console (below) sets the terms an approved invoice-terms request asked for.
         hooks.hook_register(hooks.PAYMENT_TERMS_SET, _payment_terms_set)
+
+
+        # The platform's spend limit service refuses a limit below this month's spend.
+        hooks.hook_register(hooks.ACCOUNT_MONTH_SPENT, _account_month_spent)

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from console.money import format_money
-from console.rules import q_matches
+from console.rules import case_value, q_matches
 
 
 def card_expired(exp_month: int, exp_year: int, today: date) -> bool:
@@ -95,6 +95,10 @@ class LedgerEntry(models.Model):
             models.Index(fields=["account", "month"]),
             # A campaign's results read its ledger since its rollup's watermark.
             models.Index(fields=["campaign", "created_at"], name="ledger_campaign_created"),
+            # The admin list (console.admin_lists): newest first, and one index per filter.
+            models.Index(fields=["created_at", "id"], name="ledger_created"),
+            models.Index(fields=["kind", "created_at", "id"], name="ledger_kind_created"),
+            models.Index(fields=["month", "created_at"], name="ledger_month_created"),
         ]
 
     def __str__(self) -> str:
@@ -174,7 +178,38 @@ def invoice_overdue_q(today: date) -> Q:
     return Q(status="open", due_date__lt=today)
 
 
+# What invoice_status_case gives, and how a person reads it (admin, CSV in lower case).
+INVOICE_STATUS_LABELS = {
+    "open": "Open",
+    "partially_paid": "Partially paid",
+    "overdue": "Overdue",
+    "paid": "Paid",
+    "void": "Void",
+    "applied": "Applied",
+}
+
+
+def invoice_status_case(today: date) -> Case:
+    """The one status a person reads, as of `today`: a credit note is "applied" (it is
+    settled against its invoice when issued; its stored status is `paid`), an open invoice
+    past its due date is "overdue" (invoice_overdue_q), an open one with a payment recorded
+    is "partially_paid", else the stored status. The admin list and detail page, the CSV and
+    the PDF read it: in a query through InvoiceQuerySet.with_status_shown, on one invoice
+    through Invoice.status_on (console.rules evaluates the same Case without a query)."""
+    return Case(
+        When(Q(kind="credit_note"), then=Value("applied")),
+        When(invoice_overdue_q(today), then=Value("overdue")),
+        When(Q(status="open", amount_paid__gt=0), then=Value("partially_paid")),
+        default=F("status"),
+        output_field=models.CharField(),
+    )
+
+
 class InvoiceQuerySet(models.QuerySet):
+    def with_status_shown(self, today: date | None = None) -> InvoiceQuerySet:
+        """Each invoice with `status_shown`, invoice_status_case as of `today`."""
+        return self.annotate(status_shown=invoice_status_case(today or timezone.localdate()))
+
     def overdue(self, today: date | None = None) -> InvoiceQuerySet:
         """The invoices overdue on `today` (the business date by default)."""
         return self.filter(invoice_overdue_q(today or timezone.localdate()))
@@ -234,6 +269,11 @@ class Invoice(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     paid_on = models.DateField(null=True, blank=True)
     paid_reference = models.CharField(max_length=200, blank=True)
+    # What finance recorded as paid on this invoice: always the sum of its Payment rows (card
+    # charges on issue are not Payments: such invoices are inserted paid). Moved only by
+    # invoice_payment_record's conditional UPDATE, upwards, never above the total (a database
+    # check, and on PostgreSQL the seal trigger, billing/0008).
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
@@ -253,6 +293,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["period", "status"]),
             models.Index(fields=["account", "period"]),
+            # The admin list's status filter ("overdue": open and due before today).
+            models.Index(fields=["status", "due_date"], name="invoice_status_due"),
         ]
         constraints = [
             # What makes the monthly run idempotent: one invoice per account and month, however
@@ -270,6 +312,11 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 condition=Q(status="paid", paid_on__isnull=False) | ~Q(status="paid"),
                 name="invoice_paid_has_date",
+            ),
+            # Two payments recorded at once can never pay more than the invoice's total.
+            models.CheckConstraint(
+                condition=Q(amount_paid=0) | Q(amount_paid__gt=0, amount_paid__lte=F("total")),
+                name="invoice_amount_paid_within_total",
             ),
         ]
 
@@ -307,12 +354,43 @@ class Invoice(models.Model):
             return False
         return self.credit_notes.exists() if self.pk else False
 
+    def status_on(self, today: date) -> str:
+        """invoice_status_case on this invoice, as of `today` (`overdue`, `applied`, ...)."""
+        return case_value(invoice_status_case(today), self)
+
     @property
     def status_label(self) -> str:
-        """The status a person reads: open invoices past their due date are overdue."""
-        if self.is_overdue:
-            return "Overdue"
-        return self.get_status_display()
+        """The status a person reads as of the business date: "Overdue", "Partially paid",
+        "Applied" for a credit note (invoice_status_case)."""
+        return INVOICE_STATUS_LABELS[self.status_on(timezone.localdate())]
+
+
+class Payment(models.Model):
+    """A payment finance recorded against an invoice (a bank transfer's amount, date and
+    reference). Append-only: written only by `invoice_payment_record`, in the transaction that
+    adds its amount to the invoice's `amount_paid`; on PostgreSQL a trigger refuses UPDATE and
+    DELETE (billing/0008). A mistake is corrected by a credit note, never by an edit."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=200)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["invoice", "recorded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=~Q(reference=""), name="payment_has_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{format_money(self.amount, places=2)} on {self.paid_on:%Y-%m-%d} ({self.reference})"
+        )
 
 
 class InvoiceLine(models.Model):

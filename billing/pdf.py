@@ -108,10 +108,20 @@ def payment_status(invoice, today: date | None = None) -> str:
             return f"Paid by {invoice.paid_by}{on}. Nothing is due."
         reference = f" (reference {invoice.paid_reference})" if invoice.paid_reference else ""
         return f"Paid{on}{reference}. Nothing is due."
+    # Paid in part (billing.models.Payment): say what was received, then when the rest is due.
+    received = (
+        f"{format_money(invoice.amount_paid, invoice.currency, places=2)} received; the rest is "
+        if getattr(invoice, "amount_paid", 0)
+        else ""
+    )
     if invoice.due_date is None:
-        return "Payment is due on receipt."
+        return f"{received}due on receipt." if received else "Payment is due on receipt."
     if invoice.overdue_on(today or timezone.localdate()):
+        if received:
+            return f"{received}overdue since {date_display(invoice.due_date)}: please pay now."
         return f"Overdue since {date_display(invoice.due_date)}: please pay now."
+    if received:
+        return f"{received}due by {date_display(invoice.due_date)}."
     return f"Due by {date_display(invoice.due_date)}."
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import connection
 from django.db.models import BooleanField, Count, Sum
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from .models import Invoice, LedgerEntry, PaymentMethod
+from console.clock import month_start
+
+from .models import AccountMonthlySpend, Invoice, LedgerEntry, PaymentMethod
 
 
 def active_payment_method(account) -> PaymentMethod | None:
@@ -18,6 +23,18 @@ def payment_method_on_file(account) -> bool:
     if account.payment_terms == account.PaymentTerms.INVOICE:
         return True
     return PaymentMethod.objects.filter(account=account, is_active=True).exists()
+
+
+def account_month_spent(*, account_id: int, today=None) -> Decimal:
+    """What the account has spent this month (business time zone), in USD: the monthly
+    counter GetReward checks the account's spend limit on (zero before the first charge)."""
+    month = month_start(today or timezone.localdate())
+    spent = (
+        AccountMonthlySpend.objects.filter(account_id=account_id, month=month)
+        .values_list("spent", flat=True)
+        .first()
+    )
+    return spent if spent is not None else Decimal("0")
 
 
 _COVERED = (

@@ -346,7 +346,7 @@ SENTENCES: dict[str, str] = {
         "changed the monthly spend limit from {old|money} to {new|money}: {reason}"
     ),
     "account.tax_id_set": "set the tax / VAT id to “{new}”",
-    "account.payment_terms_set": "set the payment terms to {new}",
+    "account.payment_terms_set": "set the payment terms to {new}: {reason}",
     "account.cap_threshold_reached": (
         "noted the account reached {threshold} % of its monthly spend limit for {month} "
         "({spent|money} of {limit|money})"
@@ -411,6 +411,9 @@ SENTENCES: dict[str, str] = {
     "monthend.requested": "asked for the month-end pack of {month}",
     "campaign.paused_for_payment": "paused {object}: {reason}",
     "campaign.resumed_after_payment": "resumed {object}: {reason}",
+    "invoice.emailed": "emailed {object}'s PDF again to the account ({recipients} recipient(s))",
+    "invoice.payment_recorded": "recorded a payment of {amount|money} on {object}, paid on "
+    "{paid_on} (reference {reference}); {balance_due|money} left to pay",
     "exchange_rate.set": "set the exchange rate: {object}",
 }
 

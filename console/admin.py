@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -15,7 +17,14 @@ from django.utils.http import urlencode
 from billing.admin import set_card_terms, set_invoice_terms
 from billing.services.dunning import dunning_panel
 
+from .activity import SENTENCES
 from .admin_base import ReadOnlyAdmin
+from .admin_lists import (
+    BigTableAdminMixin,
+    ChoicesFilter,
+    IndexedSearchMixin,
+    SelectedAccountFilter,
+)
 from .forms import AllowedIpsField, SpendLimitForm, StaffRequestAnswerForm
 from .models import (
     Account,
@@ -30,9 +39,12 @@ from .models import (
 from .money import format_money
 from .services import (
     MONEY_KINDS,
+    SpendLimitNeedsConfirm,
+    account_month_spent,
     account_spend_limit_set,
     api_key_revoke,
     app_update,
+    spend_limit_max,
     staff_request_answer,
     staff_request_may_answer,
 )
@@ -151,11 +163,13 @@ class AccountAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def spend_limit_view(self, request, pk: int):
-        """ "Change spend limit": the new limit and a reason, through the service."""
+        """ "Change spend limit": the current limit and this month's spend shown, the new limit
+        and a reason, and a confirmation for a large jump, all checked by the service."""
         account = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, account):
             raise PermissionDenied
-        form = SpendLimitForm(request.POST or None)
+        posted = request.POST if request.method == "POST" else None
+        form = SpendLimitForm(posted, ask_confirm=bool(posted and "confirm_asked" in posted))
         if request.method == "POST" and form.is_valid():
             try:
                 change = account_spend_limit_set(
@@ -163,7 +177,12 @@ class AccountAdmin(admin.ModelAdmin):
                     account=account,
                     limit=form.cleaned_data["limit"],
                     reason=form.cleaned_data["reason"],
+                    confirmed=form.cleaned_data.get("confirm", False),
                 )
+            except SpendLimitNeedsConfirm as exc:
+                form = SpendLimitForm(posted, ask_confirm=True)
+                form.is_valid()
+                form.add_error("confirm", exc.message_dict["confirm"])
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:
@@ -184,6 +203,9 @@ class AccountAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": account,
             "form": form,
+            "month_spent": account_month_spent(account=account),
+            "limit_max": spend_limit_max(),
+            "confirm_factor": settings.SPEND_LIMIT_CONFIRM_FACTOR,
         }
         return TemplateResponse(request, "admin/console/spend_limit.html", context)
 
@@ -535,16 +557,33 @@ class StaffRequestAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/console/staff_request_answer.html", context)
 
 
+class ActionFilter(ChoicesFilter):
+    """The actions services record (console.activity.SENTENCES), not a DISTINCT of the log."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def choices_list(self):
+        return [(action, action) for action in sorted(SENTENCES)]
+
+
 @admin.register(ActivityEntry)
-class ActivityEntryAdmin(ReadOnlyAdmin):
+class ActivityEntryAdmin(BigTableAdminMixin, IndexedSearchMixin, ReadOnlyAdmin):
     """Every account's activity log (SPEC §12), for staff to read: rows are written only by
     the services that made the changes, never here."""
 
     list_display = ["created_at", "account", "actor_label", "action", "object_repr", "ip"]
-    list_filter = ["action", ("account", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["actor_label", "object_repr", "object_id", "account__name", "action"]
-    date_hierarchy = "created_at"
+    # A big table: indexed filters, search and ordering (console.admin_lists).
+    list_filter = [ActionFilter, SelectedAccountFilter, ("created_at", admin.DateFieldListFilter)]
+    indexed_search = [
+        ("account_id", ("prefix", Account, "name")),
+        ("actor_id", ("prefix", get_user_model(), "email")),
+        ("action", ("exact", None, None)),
+        # The object changed, by its name as it was then ("Space Miner"), exactly.
+        ("object_repr", ("exact", None, None)),
+    ]
     list_select_related = ["account"]
+    ordering = ["-created_at", "-id"]
     readonly_fields = [
         "created_at",
         "account",

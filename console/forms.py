@@ -237,6 +237,19 @@ class SpendLimitForm(forms.Form):
         error_messages={"required": services.SPEND_LIMIT_REASON_REQUIRED},
     )
 
+    confirm = forms.BooleanField(
+        label="Confirm the large change",
+        required=False,
+        help_text="The new limit is a large jump from the current one: tick to confirm it.",
+    )
+
+    def __init__(self, *args, ask_confirm: bool = False, **kwargs):
+        # The confirmation box appears only once the service asked for it (a jump of more than
+        # SPEND_LIMIT_CONFIRM_FACTOR times), so a routine change stays one step.
+        super().__init__(*args, **kwargs)
+        if not ask_confirm:
+            del self.fields["confirm"]
+
     def clean_limit(self):
         limit = self.cleaned_data["limit"]
         message = services.spend_limit_error(limit)

@@ -21,6 +21,7 @@ ACCOUNT_LIMITS_CHANGED = "account_limits_changed"  # rewards: (account=) in the 
 PAYMENT_METHOD_ON_FILE = "payment_method_on_file"  # billing: (account) -> bool
 # billing: (account=, terms=, actor=, reason=) in the transaction of an approved request
 PAYMENT_TERMS_SET = "payment_terms_set"
+ACCOUNT_MONTH_SPENT = "account_month_spent"  # billing: (account_id=) -> this month's USD spend
 
 _hooks: dict[str, Callable[..., Any]] = {}
 

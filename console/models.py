@@ -271,7 +271,10 @@ class ActivityEntry(models.Model):
         verbose_name_plural = "activity entries"
         indexes = [
             models.Index(fields=["account", "-created_at"], name="activity_account_recent"),
-            models.Index(fields=["action"], name="activity_action"),
+            # The admin list (console.admin_lists): newest first, and one index per filter.
+            models.Index(fields=["action", "created_at"], name="activity_action_created"),
+            models.Index(fields=["created_at", "id"], name="activity_created"),
+            models.Index(fields=["object_repr"], name="activity_object_repr"),
         ]
 
     def __str__(self) -> str:

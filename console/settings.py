@@ -441,6 +441,11 @@ REFUSED_COUNTRIES = {
 }
 # Monthly spend cap of one campaign, in USD (SPEC §5); an account's is Account.monthly_spend_limit.
 CAMPAIGN_MONTHLY_CAP = 5000
+# The highest monthly spend limit finance may set on an account, in USD (issue 20: a limit of
+# $1,000,000,000 went through in one click), and the jump that asks finance to confirm: a new
+# limit more than SPEND_LIMIT_CONFIRM_FACTOR times the current one.
+SPEND_LIMIT_MAX = env.str("SPEND_LIMIT_MAX", default="1000000")
+SPEND_LIMIT_CONFIRM_FACTOR = env.int("SPEND_LIMIT_CONFIRM_FACTOR", default=10)
 # Days between submission and the earliest go-live (SPEC §6), and reward URL lifetime after the
 # campaign's end date (SPEC §8).
 REVIEW_PERIOD_DAYS = 7

@@ -7,9 +7,12 @@ from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
 from django.utils.html import format_html
 
+from campaigns.models import Campaign
 from console.admin_base import ReadOnlyAdmin
+from console.admin_lists import BigTableAdminMixin, ChoicesFilter, IndexedSearchMixin
 from console.money import format_money
 
+from .api.validation import DEVICE_TYPES
 from .catalog.pricing import ReferencePrice, reference_price
 from .catalog.services import exchange_rate_set
 from .models import (
@@ -203,8 +206,18 @@ class DiscountCategoryAdmin(_ReferencePriceColumns, admin.ModelAdmin):
         return self.with_rates(super().get_queryset(request))
 
 
+class DeviceTypeFilter(ChoicesFilter):
+    """The API's device types (a fixed list, not a DISTINCT over every grant)."""
+
+    title = "device type"
+    parameter_name = "device_type"
+
+    def choices_list(self):
+        return [(device, device) for device in DEVICE_TYPES]
+
+
 @admin.register(RewardGrant)
-class RewardGrantAdmin(ReadOnlyAdmin):
+class RewardGrantAdmin(BigTableAdminMixin, IndexedSearchMixin, ReadOnlyAdmin):
     list_display = [
         "pk",
         "campaign",
@@ -215,10 +228,15 @@ class RewardGrantAdmin(ReadOnlyAdmin):
         "expires_at",
         "redeemed_at",
     ]
-    list_filter = ["device_type", "redeemed_at"]
-    search_fields = ["campaign__name"]
+    # A big table: indexed filters, search and ordering (console.admin_lists).
+    list_filter = [DeviceTypeFilter, ("created_at", admin.DateFieldListFilter), "redeemed_at"]
+    indexed_search = [
+        ("campaign_id", ("prefix", Campaign, "name")),
+        ("campaign_id", ("uuid", Campaign, "campaign_id")),
+        ("id", ("pk", None, None)),
+    ]
     list_select_related = ["campaign", "reward_group__campaign", "moment"]
-    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
     # The token is the shopper's reward URL: staff never need to read it.
     exclude = ["token"]
 

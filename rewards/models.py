@@ -51,6 +51,10 @@ class RewardGrant(models.Model):
             # A campaign's results count grants, claims and expiries since its rollup's
             # watermark (a few minutes ago).
             models.Index(fields=["campaign", "created_at"], name="grant_campaign_created"),
+            # The admin list (console.admin_lists): newest first, and one index per filter.
+            models.Index(fields=["created_at", "id"], name="grant_created"),
+            models.Index(fields=["device_type", "created_at"], name="grant_device_created"),
+            models.Index(fields=["redeemed_at"], name="grant_redeemed"),
             models.Index(
                 fields=["campaign", "redeemed_at"],
                 condition=Q(redeemed_at__isnull=False),

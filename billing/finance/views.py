@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from billing.models import Invoice, InvoiceLine
+from billing.models import INVOICE_STATUS_LABELS, Invoice, InvoiceLine
 from console.csvexport import csv_response
 from console.money import CENTS, MILLS, csv_amount
 
@@ -31,9 +31,12 @@ INVOICE_COLUMNS = [
     ("country", "buyer_country"),
     ("tax id", "buyer_tax_id"),
     ("payment terms", "payment_terms"),
-    ("status", "status"),
+    # The status a person reads (billing.models.invoice_status_case): "overdue", "partially
+    # paid", "applied" for a credit note, as in the admin, never the stored "open".
+    ("status", "status_shown"),
     ("subtotal", "subtotal"),
     ("total", "total"),
+    ("amount paid", "amount_paid"),
     ("currency", "currency"),
     ("paid date", "paid_on"),
     ("reference", "paid_reference"),
@@ -45,7 +48,9 @@ LINE_COLUMNS = [
     ("account id", "invoice__account_id"),
     ("company", "invoice__buyer_company"),
     ("position", "position"),
-    ("campaign id", "campaign_id"),
+    # The campaign's public id and name, as the developer knows it (never its internal pk).
+    ("campaign id", "campaign__campaign_id"),
+    ("campaign", "campaign__name"),
     ("description", "description"),
     ("actions", "actions"),
     ("unit cpa", "unit_cpa"),
@@ -53,7 +58,14 @@ LINE_COLUMNS = [
     ("currency", "invoice__currency"),
 ]
 # Money columns: plain decimals with fixed places (console/money.py), the currency beside them.
-PLACES = {"subtotal": CENTS, "total": CENTS, "amount": CENTS, "unit_cpa": MILLS}
+PLACES = {
+    "subtotal": CENTS,
+    "total": CENTS,
+    "amount_paid": CENTS,
+    "amount": CENTS,
+    "unit_cpa": MILLS,
+}
+STATUSES_SHOWN = {value: label.lower() for value, label in INVOICE_STATUS_LABELS.items()}
 
 
 KINDS = {value: label.lower() for value, label in Invoice.Kind.choices}
@@ -67,9 +79,12 @@ def _table(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[li
     # The type column reads "invoice" / "credit note", not the stored code.
     kind = fields.index("kind" if "kind" in fields else "invoice__kind")
     money = [(i, PLACES[field]) for i, field in enumerate(fields) if field in PLACES]
+    status = fields.index("status_shown") if "status_shown" in fields else None
     for row in rows:
         cells = list(row)
         cells[kind] = KINDS.get(row[kind], row[kind])
+        if status is not None:
+            cells[status] = STATUSES_SHOWN.get(row[status], row[status])
         for i, places in money:
             cells[i] = csv_amount(cells[i], places)
         yield cells
@@ -110,7 +125,8 @@ def invoices_csv(request):
     except FilterError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     rows = (
-        invoices.order_by("number")
+        invoices.with_status_shown()
+        .order_by("number")
         .values_list(*[field for _, field in INVOICE_COLUMNS])
         .iterator(chunk_size=CHUNK)
     )

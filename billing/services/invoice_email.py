@@ -16,12 +16,14 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from console.activity import activity_record
 from console.models import Account, Membership
 from console.money import format_money
 
@@ -139,3 +141,30 @@ def invoices_pending_email(*, now: datetime | None = None, limit: int = 500) -> 
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def invoice_email_resend(*, actor, invoice: Invoice) -> list[str]:
+    """Finance emails an invoice's PDF again (the "Email PDF" button), now, to the account's
+    invoice recipients: a copy asked for on the phone, or a first send that failed. Not the
+    once-only issue email: that one's stamp (emailed_at) is left as it is. Returns the
+    recipients; refused (ValidationError) when the account has nobody to send it to. A mail
+    server that refuses raises, and nothing is recorded."""
+    invoice = Invoice.objects.select_related("account__billing_owner", "corrects").get(
+        pk=invoice.pk
+    )
+    recipients = invoice_recipients(invoice.account)
+    if not recipients:
+        raise ValidationError(
+            f"{invoice.number} cannot be emailed: its account has no billing owner or admin "
+            "with an email address."
+        )
+    invoice_email_message(invoice, recipients).send()
+    activity_record(
+        actor=actor,
+        account=invoice.account_id,
+        action="invoice.emailed",
+        target=invoice,
+        data={"recipients": len(recipients)},
+        history=f"PDF emailed again to {', '.join(recipients)}.",
+    )
+    return recipients

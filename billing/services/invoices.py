@@ -24,10 +24,17 @@ from decimal import Decimal
 from django.contrib.admin.models import ADDITION
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.utils import timezone
 
-from billing.models import Invoice, InvoicedEntry, InvoiceLine, LedgerEntry, invoice_due_date
+from billing.models import (
+    Invoice,
+    InvoicedEntry,
+    InvoiceLine,
+    LedgerEntry,
+    Payment,
+    invoice_due_date,
+)
 from billing.selectors import uninvoiced_entries
 from billing.services.payments import card_charge
 from console.activity import HistoryLine, activity_record
@@ -374,6 +381,14 @@ def credit_note_issue(
             Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
                 status=Invoice.Status.VOID
             )
+        elif invoice.status == Invoice.Status.OPEN and invoice.amount_paid >= left - amount:
+            # Partly paid and now credited for the rest: nothing is left to pay, so it is
+            # settled (paid, on the credit note's date) rather than open with nothing due.
+            Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
+                status=Invoice.Status.PAID,
+                paid_on=note.issue_date,
+                paid_reference=f"Settled by credit note {note.number}",
+            )
         _credit_note_record(actor=actor, invoice=invoice, note=note, reason=reason, full=full)
         _email_after_commit(note.pk)
     return note
@@ -493,32 +508,105 @@ def _credit_note_record(*, actor, invoice: Invoice, note: Invoice, reason: str, 
     )
 
 
-def invoice_mark_paid(*, actor, invoice: Invoice, paid_on: date, reference: str) -> Invoice:
-    """Record that an open invoice was paid (finance: a bank transfer's date and reference).
-    One conditional UPDATE from open; anything else is refused with a reason."""
+def invoice_balance_due(*, invoice: Invoice) -> Decimal:
+    """What is still to be paid on an invoice: nothing unless it is open; else its total less
+    its credit notes and the payments recorded (amount_paid)."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.OPEN:
+        return Decimal("0.00")
+    return max(invoice_creditable(invoice=invoice) - invoice.amount_paid, Decimal("0.00"))
+
+
+def invoice_payment_record(
+    *, actor, invoice: Invoice, amount: Decimal | None, paid_on: date, reference: str
+) -> Payment:
+    """Record a payment finance received for an open invoice (a bank transfer's amount, date
+    and reference): a Payment row, and the amount added to the invoice's `amount_paid`. A
+    payment of the whole balance due (`amount` None: all of it) marks the invoice paid, with
+    this payment's date and reference; a smaller one leaves it open, "Partially paid".
+
+    The invoice row is locked first (a credit note issued at the same time changes what is
+    due), then moved by one conditional UPDATE that never takes `amount_paid` above the total;
+    the database's CHECK (invoice_amount_paid_within_total) is the last word. Two payments at
+    once never pay more than is due: the second waits, then sees the first. Refused with a
+    sentence (InvoiceRefused) for a blank reference, a future date, an amount that is not
+    positive or more than is due, an invoice that is not open, or a credit note."""
     reference = (reference or "").strip()
     if not reference:
         raise InvoiceRefused("Give the payment's reference (e.g. the bank transfer's).")
     if paid_on > timezone.localdate():
         raise InvoiceRefused("The payment date cannot be in the future.")
+    if amount is not None:
+        amount = round_money(Decimal(str(amount)))
+        if amount <= 0:
+            raise InvoiceRefused(f"The amount paid must be more than {format_money(0, places=2)}.")
     with transaction.atomic():
-        moved = Invoice.objects.filter(
-            pk=invoice.pk, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN
-        ).update(status=Invoice.Status.PAID, paid_on=paid_on, paid_reference=reference)
-        if moved != 1:
-            current = Invoice.objects.get(pk=invoice.pk)
-            if current.kind != Invoice.Kind.INVOICE:
-                raise InvoiceRefused(f"{current.number} is a credit note: nothing to pay.")
+        current = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if current.kind != Invoice.Kind.INVOICE:
+            raise InvoiceRefused(f"{current.number} is a credit note: nothing to pay.")
+        if current.status != Invoice.Status.OPEN:
             raise InvoiceRefused(
                 f"{current.number} is {current.get_status_display().lower()}, not open."
             )
+        due = invoice_balance_due(invoice=current)
+        if due <= 0:
+            raise InvoiceRefused(f"Nothing is left to pay on {current.number}.")
+        amount = due if amount is None else amount
+        if amount > due:
+            raise InvoiceRefused(
+                f"At most {format_money(due, current.currency, places=2)} is due on "
+                f"{current.number}: the payment of "
+                f"{format_money(amount, current.currency, places=2)} is more than that."
+            )
+        settles = amount == due
+        settled = (
+            {"status": Invoice.Status.PAID, "paid_on": paid_on, "paid_reference": reference}
+            if settles
+            else {}
+        )
+        moved = Invoice.objects.filter(
+            pk=current.pk,
+            status=Invoice.Status.OPEN,
+            amount_paid__lte=F("total") - amount,
+        ).update(amount_paid=F("amount_paid") + amount, **settled)
+        if moved != 1:
+            raise InvoiceRefused(f"{current.number} changed meanwhile: look at it again.")
+        payment = Payment.objects.create(
+            invoice=current,
+            amount=amount,
+            paid_on=paid_on,
+            reference=reference,
+            recorded_by=actor if getattr(actor, "pk", None) else None,
+        )
+        money = format_money(amount, current.currency, places=2)
+        left = format_money(due - amount, current.currency, places=2)
         activity_record(
             actor=actor,
-            account=invoice.account_id,
-            action="invoice.paid",
-            target=invoice,
-            data={"paid_on": paid_on, "reference": reference},
-            history=f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}).",
+            account=current.account_id,
+            action="invoice.paid" if settles else "invoice.payment_recorded",
+            target=current,
+            data={
+                "paid_on": paid_on,
+                "reference": reference,
+                "amount": amount,
+                "balance_due": due - amount,
+            },
+            history=(
+                f"Marked paid on {paid_on:%Y-%m-%d} (reference {reference}): {money}."
+                if settles
+                else f"Payment of {money} recorded, paid on {paid_on:%Y-%m-%d} "
+                f"(reference {reference}); {left} left to pay."
+            ),
         )
+    return payment
+
+
+def invoice_mark_paid(
+    *, actor, invoice: Invoice, paid_on: date, reference: str, amount: Decimal | None = None
+) -> Invoice:
+    """Record a payment of an open invoice (invoice_payment_record): of all that is due when
+    `amount` is None. Returns the invoice as it is now (paid, or open and partially paid)."""
+    invoice_payment_record(
+        actor=actor, invoice=invoice, amount=amount, paid_on=paid_on, reference=reference
+    )
     invoice.refresh_from_db()
     return invoice

@@ -185,13 +185,23 @@ def payment_method_add(
     return method
 
 
-def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
+PAYMENT_TERMS_REASON_REQUIRED = (
+    "Say why the payment terms change (a ticket, an approval): it is kept in the account's history."
+)
+
+
+def payment_terms_set(*, account: Account, terms: str, actor, reason: str) -> Account:
     """Finance moves an account to invoice terms (invoiced monthly, no card needed) or back
-    to its card on file. Staff only; recorded in the account's admin history."""
+    to its card on file, with the reason why. Staff only; recorded in the account's activity
+    and admin history with the reason. Raises PermissionDenied for anyone but staff,
+    ValidationError for unknown terms or a missing reason."""
     if not getattr(actor, "is_staff", False):
         raise PermissionDenied("Only Moments staff (finance) can change payment terms.")
     if terms not in Account.PaymentTerms.values:
         raise ValidationError({"payment_terms": f"Unknown payment terms: {terms!r}."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": PAYMENT_TERMS_REASON_REQUIRED})
     with transaction.atomic():
         changed = (
             Account.objects.filter(pk=account.pk)
@@ -207,8 +217,8 @@ def payment_terms_set(*, account: Account, terms: str, actor) -> Account:
                 account=account,
                 action="account.payment_terms_set",
                 target=account,
-                data={"old": Account.PaymentTerms(old).label, "new": label},
-                history=f"Payment terms set to {label}.",
+                data={"old": Account.PaymentTerms(old).label, "new": label, "reason": reason},
+                history=f"Payment terms set to {label}: {reason}",
             )
     return account
 

@@ -27,9 +27,13 @@ from .keys import (
 from .spend_limits import (
     SPEND_LIMIT_MAX,
     SPEND_LIMIT_REASON_REQUIRED,
+    SpendLimitNeedsConfirm,
     account_limits_changed,
+    account_month_spent,
     account_spend_limit_set,
     spend_limit_error,
+    spend_limit_jump_is_large,
+    spend_limit_max,
 )
 from .staff_requests import (
     ASIN_PATTERN,
@@ -70,6 +74,10 @@ __all__ = [
     "account_limits_changed",
     "account_signup",
     "account_spend_limit_set",
+    "account_month_spent",
+    "SpendLimitNeedsConfirm",
+    "spend_limit_jump_is_large",
+    "spend_limit_max",
     "api_key_authenticate",
     "api_key_revoke",
     "api_key_rotate",

@@ -9,14 +9,15 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from console.admin_base import ReadOnlyAdmin
-from rewards.models import Claim, ClaimReview
+from console.admin_lists import BigTableAdminMixin, IndexedSearchMixin
+from rewards.models import Claim, ClaimReview, RewardGrant, Shopper
 
 from .fraud import REVIEW_PERMISSION, ReviewRefused, claim_block, claim_release, claims_decide
 from .selectors import claim_links
@@ -54,6 +55,19 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _shoppers_by_email(term: str):
+    # Shoppers' emails are unique on lower(email): that index answers this.
+    return (
+        Shopper.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=term.lower())
+        .values("pk")
+    )
+
+
+def _grants_by_token(term: str):
+    return RewardGrant.objects.filter(token=term)
+
+
 def _shoppers_on(field: str):
     """How many shopper accounts have a claim with this claim's device (or address): one
     subquery per column, so the list costs the same queries for one row or a page."""
@@ -68,15 +82,27 @@ def _shoppers_on(field: str):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ReadOnlyAdmin):
+class ClaimAdmin(BigTableAdminMixin, IndexedSearchMixin, ReadOnlyAdmin):
     """Claims are written by the claim flow; support staff read them and decide on flagged
     ones."""
 
     # Four columns: the queue fits beside admin's sidebar and filters at 1280 pixels.
     list_display = ["shopper_and_when", "campaign_and_reward", "why_and_links", "state"]
     list_display_links = ["shopper_and_when"]
-    list_filter = [AwaitingReviewFilter, "status", "kind"]
-    search_fields = ["shopper__email", "device_id", "address_normalised", "grant__token"]
+    # A big table: indexed filters, exact search (console.admin_lists); ordering per queue.
+    list_filter = [
+        AwaitingReviewFilter,
+        "status",
+        "kind",
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    indexed_search = [
+        ("shopper_id", _shoppers_by_email),
+        ("device_id", ("exact", None, None)),
+        ("address_normalised", ("exact", None, None)),
+        ("grant_id", _grants_by_token),
+        ("id", ("pk", None, None)),
+    ]
     list_select_related = [
         "shopper",
         "grant__campaign",

@@ -114,6 +114,10 @@ class Claim(models.Model):
                 condition=Q(returned_at__isnull=False),
                 name="claim_returned_at",
             ),
+            # The admin list (console.admin_lists): newest first, and one index per filter.
+            models.Index(fields=["created_at", "id"], name="claim_created"),
+            models.Index(fields=["status", "created_at"], name="claim_status_created"),
+            models.Index(fields=["kind", "created_at"], name="claim_kind_created"),
         ]
         constraints = [
             models.UniqueConstraint(

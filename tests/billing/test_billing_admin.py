@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from billing.models import AccountMonthlySpend, CampaignMonthlySpend, LedgerEntry, PaymentMethod
 from billing.services.payments import payment_method_add
+from console.models import ActivityEntry
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,12 +79,11 @@ def test_the_payment_method_admin_shows_brand_and_last_four(admin_client, card):
     assert "4242424242424242" not in page
 
 
-def _run_action(client, action, *accounts):
-    return client.post(
-        reverse("admin:console_account_changelist"),
-        {"action": action, "_selected_action": [a.pk for a in accounts]},
-        follow=True,
-    )
+def _run_action(client, action, *accounts, reason="FIN-88: approved by the CFO"):
+    """The terms action as finance runs it: select, then give the reason on the next page."""
+    selection = {"action": action, "_selected_action": [a.pk for a in accounts]}
+    changelist = reverse("admin:console_account_changelist")
+    return client.post(changelist, {**selection, "apply": "1", "reason": reason}, follow=True)
 
 
 def test_finance_moves_an_account_to_invoice_terms_and_back_from_the_account_list(
@@ -151,3 +151,30 @@ def test_money_is_formatted_by_one_helper():
     assert format_money(Decimal("-12"), "EUR", places=2) == "-€12.00"
     assert format_money(Decimal("0.1250")) == "$0.125"
     assert format_money(Decimal("12500.0000")) == "$12,500.00"
+
+
+def test_the_terms_action_asks_why_and_records_it(client, finance, acme):
+    # On the old code the terms changed in one click from the list, with no reason asked.
+    finance.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="console",
+            codename__in=["view_account", "change_account"],
+        )
+    )
+    client.force_login(finance)
+    changelist = reverse("admin:console_account_changelist")
+    selection = {"action": "set_invoice_terms", "_selected_action": [acme.pk]}
+
+    asked = client.post(changelist, selection)
+    assert asked.status_code == 200 and 'name="reason"' in asked.content.decode()
+    blank = client.post(changelist, {**selection, "apply": "1", "reason": "  "})
+    assert "Say why the payment terms change" in blank.content.decode()
+    acme.refresh_from_db()
+    assert acme.payment_terms == "card"
+
+    _run_action(client, "set_invoice_terms", acme, reason="FIN-90: net 30 agreed")
+
+    acme.refresh_from_db()
+    assert acme.payment_terms == "invoice"
+    entry = ActivityEntry.objects.get(action="account.payment_terms_set")
+    assert entry.data["reason"] == "FIN-90: net 30 agreed" and entry.actor == finance

@@ -97,7 +97,7 @@ def test_the_csv_has_the_columns_finance_files(finance_client, books):
     header = b"".join(response.streaming_content).decode().splitlines()[0]
     assert header == (
         "number,type,corrects,issue date,due date,period,account id,company,country,tax id,"
-        "payment terms,status,subtotal,total,currency,paid date,reference"
+        "payment terms,status,subtotal,total,amount paid,currency,paid date,reference"
     )
     assert 'filename="invoices.csv"' in response["Content-Disposition"]
 
@@ -211,3 +211,25 @@ def test_a_company_name_that_reads_as_a_formula_is_neutralised_and_credits_stay_
     assert lines[0]["description"] == "'-Minus Game — 1 action × $12.00"
     assert (lines[0]["unit cpa"], lines[0]["amount"]) == ("12.0000", "12.00")
     assert (lines[1]["amount"], lines[1]["currency"]) == ("-12.00", "USD")
+
+
+def test_the_csv_says_overdue_and_applied_as_the_admin_does(finance_client, books):
+    # On the old code an overdue invoice read "open" here while the admin list said "Overdue".
+    with time_machine.travel(at(2026, 12, 2), tick=False):
+        rows = {r["number"]: r for r in _rows(finance_client.get(INVOICES))}
+
+    assert rows["MC-2026-000003"]["status"] == "overdue"  # Initech, due 1 December
+    assert rows["MC-2026-000004"]["status"] == "applied"  # the credit note
+    assert rows["MC-2026-000001"]["status"] == "paid"
+    assert rows["MC-2026-000005"]["status"] == "open"  # November's, not due yet
+    assert {r["currency"] for r in rows.values()} == {"USD"}
+
+
+def test_the_lines_csv_names_campaigns_by_their_public_id_and_name(finance_client, books):
+    rows = _rows(finance_client.get(LINES, {"account": books["acme"].pk}))
+
+    racer = next(r for r in rows if r["description"].startswith("Road Racer"))
+    campaign = books["acme"].campaigns.get(name="Road Racer")
+    assert (racer["campaign id"], racer["campaign"]) == (str(campaign.campaign_id), "Road Racer")
+    assert str(campaign.pk) not in {r["campaign id"] for r in rows}
+    assert {r["currency"] for r in rows} == {"USD"}

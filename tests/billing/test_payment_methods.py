@@ -281,7 +281,7 @@ def test_finance_sets_invoice_terms_and_the_billing_page_says_invoiced_monthly(
     alice_client, acme, finance
 ):
     assert not payment_method_on_file(acme)
-    payment_terms_set(account=acme, terms="invoice", actor=finance)
+    payment_terms_set(account=acme, terms="invoice", actor=finance, reason="FIN-1")
     acme.refresh_from_db()
     assert acme.payment_terms == "invoice"
     assert payment_method_on_file(acme)
@@ -290,16 +290,18 @@ def test_finance_sets_invoice_terms_and_the_billing_page_says_invoiced_monthly(
     assert "No payment method on file." not in page
     assert "Payment terms set to Invoice" in LogEntry.objects.get(user=finance).change_message
 
-    payment_terms_set(account=acme, terms="card", actor=finance)
+    payment_terms_set(account=acme, terms="card", actor=finance, reason="FIN-2")
     acme.refresh_from_db()
     assert acme.payment_terms == "card" and not payment_method_on_file(acme)
 
 
 def test_developers_cannot_set_payment_terms(alice, acme):
     with pytest.raises(PermissionDenied):
-        payment_terms_set(account=acme, terms="invoice", actor=alice)
+        payment_terms_set(account=acme, terms="invoice", actor=alice, reason="x")
     with pytest.raises(ValidationError):
-        payment_terms_set(account=acme, terms="barter", actor=alice.__class__(is_staff=True))
+        payment_terms_set(
+            account=acme, terms="barter", actor=alice.__class__(is_staff=True), reason="x"
+        )
     acme.refresh_from_db()
     assert acme.payment_terms == "card"
 

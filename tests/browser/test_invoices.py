@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,3 +111,34 @@ def test_a_developer_downloads_their_invoice_pdf_from_the_billing_page(page, boo
     # Another account's invoice, asked for by number, is not found.
     response = page.request.get(f"/billing/invoices/{globex.number}.pdf")
     assert response.status == 404
+
+
+def test_finance_records_a_partial_payment_from_the_invoice_page(page, books):
+    """The invoice page's buttons (issue 20): record $2.00 of Globex's $5.00, then the page
+    shows $3.00 due. SHOTS_DIR=<dir> saves the page as
+    invoice_admin.png."""
+    finance = UserFactory(email="fred@moments.test", is_staff=True)
+    finance.groups.add(finance_group())
+    globex = next(i for i in books["october"] if i.buyer_company == "Globex")
+
+    page.goto(f"/admin/login/?next=/admin/billing/invoice/{globex.pk}/change/")
+    page.get_by_label("Username").fill("fred@moments.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#invoice-balance")).to_have_text("$5.00")
+    expect(page.locator("#invoice-pdf")).to_be_visible()
+    expect(page.locator("#invoice-email")).to_be_visible()
+    page.locator("#invoice-pay").click()
+    page.get_by_label("Amount received").fill("2.00")
+    page.get_by_label("Payment reference").fill("WIRE-2026-118")
+    page.get_by_role("button", name="Record payment").click()
+
+    expect(page.locator(".messagelist")).to_contain_text("payment recorded")
+    expect(page.locator(".messagelist")).to_contain_text("$3.00 still due")
+    # Paid in part; overdue wins once its due date (1 December 2026) is past on the clock.
+    expect(page.locator("#invoice-status")).to_have_text(re.compile("^(Partially paid|Overdue)$"))
+    expect(page.locator("#invoice-balance")).to_have_text("$3.00")
+    expect(page.get_by_text("WIRE-2026-118", exact=True)).to_be_visible()
+    expect(page.get_by_text("Email claimed at")).to_have_count(0)
+    if shots := os.environ.get("SHOTS_DIR"):
+        page.screenshot(path=str(Path(shots) / "invoice_admin.png"), full_page=True)

@@ -653,14 +653,20 @@ def _terms(request):
     finance, acme = fixture(request, "finance"), fixture(request, "acme")
 
     def call():
-        return payment_terms_set(account=acme, terms="invoice", actor=finance)
+        return payment_terms_set(
+            account=acme, terms="invoice", actor=finance, reason="FIN-77: approved"
+        )
 
     return call, lambda _: Expect(
         "account.payment_terms_set",
         finance,
         acme.pk,
         ("console.account", acme.pk),
-        data={"old": "Card on file", "new": "Invoice (set by finance)"},
+        data={
+            "old": "Card on file",
+            "new": "Invoice (set by finance)",
+            "reason": "FIN-77: approved",
+        },
     )
 
 
@@ -771,7 +777,57 @@ def _paid(request):
         finance,
         invoice.account_id,
         ("billing.invoice", invoice.pk),
-        data={"paid_on": today.isoformat(), "reference": "TR-9"},
+        data={
+            "paid_on": today.isoformat(),
+            "reference": "TR-9",
+            "amount": str(invoice.total),
+            "balance_due": "0.00",
+        },
+    )
+
+
+@case("billing.services.invoice_email.invoice_email_resend")
+def _emailed_again(request):
+    from billing.services.invoice_email import invoice_email_resend
+
+    finance, invoice = fixture(request, "finance"), _an_invoice(request)
+
+    def call():
+        return invoice_email_resend(actor=finance, invoice=invoice)
+
+    return call, lambda _: Expect(
+        "invoice.emailed",
+        finance,
+        invoice.account_id,
+        ("billing.invoice", invoice.pk),
+        data={"recipients": 1},
+    )
+
+
+@case("billing.services.invoices.invoice_payment_record")
+def _payment(request):
+    from billing.services.invoices import invoice_payment_record
+
+    finance, invoice = fixture(request, "finance"), _an_invoice(request, card=False)
+    today = timezone.localdate()
+    part = (invoice.total / 2).quantize(Decimal("0.01"))
+
+    def call():
+        return invoice_payment_record(
+            actor=finance, invoice=invoice, amount=part, paid_on=today, reference="TR-10"
+        )
+
+    return call, lambda _: Expect(
+        "invoice.payment_recorded",
+        finance,
+        invoice.account_id,
+        ("billing.invoice", invoice.pk),
+        data={
+            "paid_on": today.isoformat(),
+            "reference": "TR-10",
+            "amount": str(part),
+            "balance_due": str(invoice.total - part),
+        },
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from console import services
 from console.models import Account, SpendLimitChange
@@ -224,3 +225,126 @@ def test_the_history_cannot_be_edited_or_deleted_in_admin(admin_client, finance_
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     change.refresh_from_db()
     assert (change.reason, change.new_limit) == (REASON, Decimal("1000.00"))
+
+
+# --- Guard rails (issue 20, item 4): no $0, no runaway limit, the month's spend shown ---------
+
+
+def _month_spent(account: Account, amount: str) -> None:
+    from billing.models import AccountMonthlySpend
+    from console.clock import month_start
+
+    AccountMonthlySpend.objects.create(
+        account=account, month=month_start(timezone.localdate()), spent=Decimal(amount)
+    )
+
+
+def test_finance_cannot_set_a_zero_limit_in_admin(client, finance_in_group, acme):
+    # On the old code a $0 limit went through in one click and stopped every campaign.
+    client.force_login(finance_in_group)
+
+    response = client.post(_spend_limit_url(acme), {"limit": "0", "reason": REASON})
+
+    assert response.status_code == 200
+    assert "The spend limit cannot be $0" in response.content.decode()
+    assert _limit(acme) == Decimal("15000.00")
+    assert not SpendLimitChange.objects.exists()
+
+
+def test_the_form_shows_the_current_limit_and_this_months_spend(client, finance_in_group, acme):
+    _month_spent(acme, "1234.5")
+    client.force_login(finance_in_group)
+
+    page = client.get(_spend_limit_url(acme)).content.decode()
+
+    assert '<td id="current-limit">$15,000.00</td>' in page
+    assert '<td id="month-spent">$1,234.50</td>' in page
+    assert 'name="reason"' in page and 'name="confirm"' not in page
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [
+        (Decimal("0"), "The spend limit cannot be $0"),
+        (Decimal("0.00"), "The spend limit cannot be $0"),
+        (Decimal("1000000.01"), "cannot be more than $1,000,000.00"),
+        (Decimal("1000000000"), "cannot be more than $1,000,000.00"),
+        (Decimal("2000"), "The account has spent $2,500.00 this month already"),
+    ],
+)
+def test_the_service_refuses_zero_above_the_maximum_and_below_the_months_spend(
+    finance_in_group, acme, limit, message
+):
+    _month_spent(acme, "2500")
+
+    with pytest.raises(ValidationError) as exc:
+        services.account_spend_limit_set(
+            actor=finance_in_group, account=acme, limit=limit, reason=REASON, confirmed=True
+        )
+
+    assert any(message in m for m in exc.value.message_dict["limit"])
+    assert _limit(acme) == Decimal("15000.00")
+    assert not SpendLimitChange.objects.exists()
+
+
+def test_the_months_spend_itself_is_a_valid_limit(finance_in_group, acme):
+    _month_spent(acme, "2500")
+
+    services.account_spend_limit_set(
+        actor=finance_in_group, account=acme, limit=Decimal("2500"), reason=REASON
+    )
+
+    assert _limit(acme) == Decimal("2500.00")
+
+
+def test_the_maximum_comes_from_settings(finance_in_group, acme, settings):
+    settings.SPEND_LIMIT_MAX = "50000"
+
+    with pytest.raises(ValidationError) as exc:
+        services.account_spend_limit_set(
+            actor=finance_in_group, account=acme, limit=Decimal("50000.01"), reason=REASON
+        )
+    assert "cannot be more than $50,000.00" in " ".join(exc.value.message_dict["limit"])
+
+    services.account_spend_limit_set(
+        actor=finance_in_group, account=acme, limit=Decimal("50000"), reason=REASON
+    )
+    assert _limit(acme) == Decimal("50000.00")
+
+
+def test_a_jump_of_more_than_ten_times_needs_a_confirmation(finance_in_group, acme):
+    with pytest.raises(services.SpendLimitNeedsConfirm) as exc:
+        services.account_spend_limit_set(
+            actor=finance_in_group, account=acme, limit=Decimal("150000.01"), reason=REASON
+        )
+    assert "more than 10× the current limit of $15,000.00" in exc.value.message_dict["confirm"][0]
+    assert _limit(acme) == Decimal("15000.00")
+
+    # Exactly ten times is not a large jump.
+    services.account_spend_limit_set(
+        actor=finance_in_group, account=acme, limit=Decimal("150000"), reason=REASON
+    )
+    assert _limit(acme) == Decimal("150000.00")
+
+
+def test_admin_asks_to_confirm_a_large_jump_keeping_what_was_typed(client, finance_in_group, acme):
+    client.force_login(finance_in_group)
+    posted = {"limit": "900000.00", "reason": REASON}
+
+    first = client.post(_spend_limit_url(acme), posted)
+
+    page = first.content.decode()
+    assert first.status_code == 200
+    assert "tick the box to confirm this jump" in page
+    assert 'name="confirm"' in page and 'value="900000.00"' in page and REASON in page
+    assert _limit(acme) == Decimal("15000.00")
+
+    # Submitting again without ticking changes nothing; ticking makes the change.
+    again = client.post(_spend_limit_url(acme), {**posted, "confirm_asked": "1"})
+    assert again.status_code == 200 and _limit(acme) == Decimal("15000.00")
+    done = client.post(_spend_limit_url(acme), {**posted, "confirm_asked": "1", "confirm": "on"})
+
+    assert done.status_code == 302
+    assert _limit(acme) == Decimal("900000.00")
+    change = SpendLimitChange.objects.get()
+    assert change.reason == REASON and change.changed_by == finance_in_group
