@@ -252,7 +252,11 @@ def monthend_build(*, pack_pk: int, now: datetime | None = None) -> MonthEndPack
                 done += 1
                 if done % PROGRESS_EVERY == 0:
                     MonthEndPack.objects.filter(pk=pack.pk).update(done_steps=done)
-            rows = documents.order_by("number").values_list(*[f for _, f in INVOICE_COLUMNS])
+            rows = (
+                documents.with_status_shown(last_day)  # as of the month's end, like the PDFs
+                .order_by("number")
+                .values_list(*[f for _, f in INVOICE_COLUMNS])
+            )
             archive.writestr("invoices.csv", "".join(csv_lines(_table(INVOICE_COLUMNS, rows))))
             MonthEndPack.objects.filter(pk=pack.pk).update(done_steps=done + 1)
             lines = (

@@ -21,7 +21,7 @@ from ..models import (
     StaffRequest,
 )
 from ..money import round_money
-from .spend_limits import SPEND_LIMIT_MAX, _money, account_spend_limit_set
+from .spend_limits import _money, account_spend_limit_set, spend_limit_max
 
 # Requests about money: answered by finance only (SPEC §1: reviewers never see money). The
 # finance permission is the one that changes an account's limit and terms.
@@ -83,8 +83,9 @@ def staff_request_errors(
             errors["amount"] = "Enter an amount in USD, e.g. 25000."
         elif amount <= 0:
             errors["amount"] = "Enter an amount greater than zero."
-        elif amount > SPEND_LIMIT_MAX:
-            errors["amount"] = f"Enter at most {_money(SPEND_LIMIT_MAX)}."
+        elif amount > spend_limit_max():
+            # The most finance may set: a request above it could never be approved.
+            errors["amount"] = f"Enter at most {_money(spend_limit_max())}."
         elif kind == Kind.SPEND_LIMIT and amount <= limit:
             errors["amount"] = (
                 f"Your monthly spend limit is already {_money(limit)}: ask for more than that."
@@ -347,12 +348,21 @@ def _spend_limit_apply(*, actor, staff_request: StaffRequest):
     account = Account.objects.select_for_update().get(pk=staff_request.account_id)
     if account.monthly_spend_limit >= staff_request.amount:
         return None
-    return account_spend_limit_set(
-        actor=actor,
-        account=account,
-        limit=staff_request.amount,
-        reason=f"Request #{staff_request.pk} approved: {staff_request.answer}"[:500],
-    )
+    try:
+        # Approving the amount the developer asked for is finance's confirmation of the jump.
+        return account_spend_limit_set(
+            actor=actor,
+            account=account,
+            limit=staff_request.amount,
+            reason=f"Request #{staff_request.pk} approved: {staff_request.answer}"[:500],
+            confirmed=True,
+        )
+    except ValidationError as exc:
+        # The answer form has no `limit` field: the refusal (above SPEND_LIMIT_MAX, say) is
+        # the answer's own error, and nothing of the answer is saved.
+        raise ValidationError(
+            [f"The limit asked for cannot be set: {message}" for message in exc.messages]
+        ) from exc
 
 
 def staff_request_withdraw(*, actor, staff_request: StaffRequest) -> StaffRequest:

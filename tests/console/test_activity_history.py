@@ -81,11 +81,16 @@ def test_marking_an_invoice_paid_in_admin_leaves_one_audit_row_shown_in_its_hist
 
     assert done.status_code == 302
     (row,) = [r for r in audit_rows(invoice) if r.action == "invoice.paid"]
-    assert row.actor == finance and row.data == {"paid_on": "2026-11-18", "reference": "WIRE-77"}
+    assert row.actor == finance and row.data == {
+        "paid_on": "2026-11-18",
+        "reference": "WIRE-77",
+        "amount": "30.00",  # the whole balance (partial payments: issue 20)
+        "balance_due": "0.00",
+    }
     (line,) = history_lines(invoice)
     assert line.user == finance and line.action_time == row.created_at
     history = client.get(reverse("admin:billing_invoice_history", args=[invoice.pk]))
-    assert "Marked paid on 2026-11-18 (reference WIRE-77)." in history.content.decode()
+    assert "Marked paid on 2026-11-18 (reference WIRE-77): $30.00." in history.content.decode()
 
 
 def test_approving_a_campaign_in_admin_leaves_one_audit_row_shown_in_its_history(

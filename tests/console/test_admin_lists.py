@@ -103,9 +103,9 @@ PAGES = {
     "reward grants": ("/admin/rewards/rewardgrant/", _more_grants),
     "reward grants, filtered": ("/admin/rewards/rewardgrant/?device_type=Android", _more_grants),
     "reward grants, searched": ("/admin/rewards/rewardgrant/?q=Campaign", _more_grants),
-    "claims": ("/admin/rewards/claim/", _more_claims),
-    "claims, flagged": ("/admin/rewards/claim/?status__exact=flagged", _more_claims),
-    "claims, searched": ("/admin/rewards/claim/?q=d-1", _more_claims),
+    "claims": ("/admin/rewards/claim/?review=all", _more_claims),
+    "claims, flagged": ("/admin/rewards/claim/?review=all&status__exact=flagged", _more_claims),
+    "claims, searched": ("/admin/rewards/claim/?review=all&q=d-1", _more_claims),
     "activity": ("/admin/console/activityentry/", _more_activity),
     "activity, filtered": ("/admin/console/activityentry/?action=campaign.updated", _more_activity),
     "activity, searched": ("/admin/console/activityentry/?q=Company", _more_activity),
@@ -129,7 +129,15 @@ def test_a_list_page_makes_the_same_queries_for_3_rows_or_60_and_no_distinct(
         response = staff_client.get(url)
 
     assert response.status_code == 200
-    assert not [q["sql"] for q in many.captured_queries if "DISTINCT" in q["sql"].upper()]
+    assert not [q["sql"] for q in many.captured_queries if _distinct_over_the_table(q["sql"])]
+
+
+def _distinct_over_the_table(sql: str) -> bool:
+    # A DISTINCT over the whole table (the date hierarchy's, a filter's choices) grows with it.
+    # The fraud queue's linked shoppers count DISTINCT shoppers per device and address for the
+    # shown page's rows only (`"rewards_claim"."id" IN (...)`, at most a page): allowed.
+    page_only = '"rewards_claim"."id" IN (' in sql
+    return "DISTINCT" in sql.upper() and not page_only
 
 
 @pytest.mark.parametrize(
@@ -164,10 +172,13 @@ def test_the_claims_search_finds_a_shopper_by_email_and_a_device_exactly(staff_c
     shopper = a_shopper("Sam.Doe@Example.test")
     a_claim(grant=grant, shopper=shopper, product=product, device_id="dev-42")
     url = "/admin/rewards/claim/"
+    every = {"review": "all"}  # the queue opens on flagged claims; this one is not flagged
 
-    assert staff_client.get(url, {"q": "sam.doe@example.test"}).context["cl"].result_count == 1
-    assert staff_client.get(url, {"q": "dev-42"}).context["cl"].result_count == 1
-    assert staff_client.get(url, {"q": "dev-4"}).context["cl"].result_count == 0
+    assert staff_client.get(url, {**every, "q": "sam.doe@example.test"}).context[
+        "cl"
+    ].result_count == 1
+    assert staff_client.get(url, {**every, "q": "dev-42"}).context["cl"].result_count == 1
+    assert staff_client.get(url, {**every, "q": "dev-4"}).context["cl"].result_count == 0
 
 
 def test_the_activity_list_filters_one_account_by_its_id(staff_client, grant):
