@@ -427,6 +427,11 @@ LOGGING = {
 }
 
 # --- Webhooks (SPEC §12) ----------------------------------------------------------------------
+# Seconds a delivery's claim lasts: after it, the webhook sweep takes over a delivery whose
+# worker died or whose send task was never enqueued. Longer than one attempt (5 s timeout).
+WEBHOOKS_CLAIM_LEASE_SECONDS = env.int("WEBHOOKS_CLAIM_LEASE_SECONDS", default=120)
+# The same for a campaign move's email (campaigns.services.notifications).
+CAMPAIGN_NOTIFY_LEASE_SECONDS = env.int("CAMPAIGN_NOTIFY_LEASE_SECONDS", default=600)
 # Lets endpoints use http:// and private, loopback or link-local addresses (SSRF guard off):
 # for receivers on a developer's own machine. Off in production unless set.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG or TESTING)
