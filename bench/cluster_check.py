@@ -23,9 +23,10 @@ Exits 0 when every check holds, 1 otherwise. tests/console/test_cluster_check.py
 
 Environment: CLUSTER_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mc_cluster_check,
 dropped and created), CLUSTER_REDIS_URL (default redis://127.0.0.1:6379/14, flushed),
-CLUSTER_BROKER_URL (default: a fresh vhost `mc_cluster_check` on amqp://guest:guest@127.0.0.1:5672,
-made with rabbitmqctl), CLUSTER_PGBOUNCER=1 (the web nodes reach PostgreSQL through PgBouncer in
-transaction mode, started here on a free port; needs the `pgbouncer` binary).
+CLUSTER_BROKER_URL (default: a fresh vhost named after the database on
+amqp://guest:guest@127.0.0.1:5672, made with rabbitmqctl), CLUSTER_PGBOUNCER=1 (the web nodes
+reach PostgreSQL through PgBouncer in transaction mode, started here on a free port; needs the
+`pgbouncer` binary).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ DATABASE_URL = os.environ.get(
     "CLUSTER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mc_cluster_check"
 )
 REDIS_URL = os.environ.get("CLUSTER_REDIS_URL", "redis://127.0.0.1:6379/14")
-VHOST = "mc_cluster_check"
+# The vhost is named after the database: two checks on different databases never share one.
+VHOST = urlsplit(DATABASE_URL).path.lstrip("/")
 BROKER_URL = os.environ.get("CLUSTER_BROKER_URL", "")
 PGBOUNCER = os.environ.get("CLUSTER_PGBOUNCER", "") == "1"
 
@@ -748,7 +750,7 @@ def report(seeded, nodes, tally, quantity, budget, pairs, burst, span, second, d
     keys_granted = sum(1 for pair in pairs if any(s == 200 for s, _ in pair))
     print(f"  {IDEMPOTENT_KEYS} Idempotency-Keys, each sent to both nodes at the same moment: "
           f"answer pairs {dict(pair_codes)}; {grants} grants, {charged} ledger rows "
-          f"({len(both)} pairs answered 200 twice, {same} of them with the same reward URL)")  # fmt: skip
+          f"({len(both)} pair(s) answered 200 twice, {same} of them with the same reward URL)")  # fmt: skip
     check(grants == charged == keys_granted, "one grant and one charge per Idempotency-Key")
     check(same == len(both), "a key answered 200 by both nodes names one reward URL")
 
