@@ -679,6 +679,9 @@ def main() -> int:  # noqa: C901, PLR0915 (one scenario, told in order)
         if pgbouncer is not None:
             pgbouncer.terminate()
             pgbouncer.wait()
+        if not BROKER_URL:  # the vhost we made, and any message left in it
+            ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+            subprocess.run([ctl, "-q", "delete_vhost", VHOST], capture_output=True)
         if failures or not (tmp / "report-done").exists():
             print(f"(logs kept in {tmp})")
         else:
