@@ -20,7 +20,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} VAR_DIR="$(VAR_DIR)" SITE_URL=$${SITE_URL:-http://
 # `make test XDIST=` runs the suite in one process.
 XDIST ?= -n auto --maxprocesses=4 --dist loadgroup
 
-.PHONY: run test test-embedded test-fast install chromium lint layers-graph bench bench-invoices bench-admin migrate clean
+.PHONY: run test test-embedded test-fast install chromium lint layers-graph bench bench-invoices bench-admin cluster-check migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,12 @@ bench-invoices: install
 # PostgreSQL in a database of its own (see bench/admin_lists.py): each page's time and queries.
 bench-admin: install
 	$(BIN)/python bench/admin_lists.py
+
+# Several nodes, one truth (README, "Topology"): two granian web nodes, two Celery workers and
+# one beat on one PostgreSQL database, Redis and RabbitMQ, each of its own; GetReward through
+# both nodes, the sweep, webhooks, a worker killed; prints the checks (see bench/cluster_check.py).
+cluster-check: install
+	$(BIN)/python bench/cluster_check.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

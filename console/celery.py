@@ -1,10 +1,20 @@
-"""The Celery application. Settings come from Django's (CELERY_* names)."""
+"""The Celery application. Settings come from Django's (CELERY_* names).
+
+Beat stays single (README, "Topology"): web servers and workers scale out, but two beats would
+enqueue every periodic task twice. At start (`beat_init`) beat takes a lock held for its whole
+life: a PostgreSQL session advisory lock on a connection of its own, or on the embedded SQLite
+default a file lock in VAR_DIR. Either is released by the server or the kernel the moment the
+process dies, however it dies, so a standby beat started after a crash takes over at once. A
+second beat started while the first runs exits with a message naming the lock.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
@@ -13,3 +23,65 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Packages inside an app are not discovered by the line above.
 app.autodiscover_tasks(["console.webhooks", "campaigns.results"])
+
+BEAT_LOCK_NAME = "moments-console:celery-beat"
+BEAT_LOCK_FILE = "celerybeat.lock"
+# What holds the lock (a database connection or an open file), kept for the process's life.
+_beat_lock_holder: object | None = None
+
+
+class BeatLockHeld(SystemExit):
+    """Another beat holds the lock: this one must not run (exit status 1)."""
+
+
+def beat_lock_acquire() -> object | None:
+    """Take beat's lock without waiting. Returns what holds it (keep it referenced: the lock
+    lives as long as it), or None when another process holds it."""
+    from django.conf import settings
+    from django.db import connections
+
+    from console.locks import lock_key
+
+    if connections["default"].vendor == "postgresql":
+        # A connection of its own, outside Django's handler, so nothing closes it (request
+        # ends, CONN_MAX_AGE). A session lock, not a transaction one: it must outlive every
+        # transaction. So beat must reach PostgreSQL directly, not through PgBouncer's
+        # transaction pool (README, "Topology").
+        holder = connections.create_connection("default")
+        holder.ensure_connection()
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(BEAT_LOCK_NAME)])
+            (taken,) = cursor.fetchone()
+        if not taken:
+            holder.close()
+            return None
+        return holder
+    import fcntl
+    from pathlib import Path
+
+    path = Path(settings.VAR_DIR) / BEAT_LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115 (held open for the process's life)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+@beat_init.connect
+def _hold_beat_lock(sender=None, **kwargs) -> None:
+    """Refuse to start a second beat (Celery runs this before the scheduler's first tick)."""
+    global _beat_lock_holder
+    holder = beat_lock_acquire()
+    if holder is None:
+        # SystemExit, not an Exception: Celery's signal dispatch logs and swallows those.
+        message = (
+            f"celery beat refused to start: another beat holds the lock "
+            f"{BEAT_LOCK_NAME!r}. Run one beat per deployment (README, 'Topology')."
+        )
+        print(message, flush=True)
+        raise BeatLockHeld(1)
+    _beat_lock_holder = holder
+    logging.getLogger(__name__).info("celery beat holds the lock %r", BEAT_LOCK_NAME)

@@ -135,6 +135,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction mode (README, "Topology"): `.iterator()` must not open
+    # server-side cursors, which live in a session PgBouncer does not keep.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     # A PostgreSQL that does not answer costs a connection attempt this many seconds (libpq's
     # connect_timeout covers the whole startup: TCP, TLS, authentication), not libpq's minutes.
@@ -180,8 +185,10 @@ else:
     }
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-if not REDIS_URL:
+# RabbitMQ (`amqp://`), Redis, or the embedded filesystem broker; by default the Redis of
+# REDIS_URL, and with no Redis the embedded one.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
@@ -420,6 +427,11 @@ LOGGING = {
 }
 
 # --- Webhooks (SPEC §12) ----------------------------------------------------------------------
+# Seconds a delivery's claim lasts: after it, the webhook sweep takes over a delivery whose
+# worker died or whose send task was never enqueued. Longer than one attempt (5 s timeout).
+WEBHOOKS_CLAIM_LEASE_SECONDS = env.int("WEBHOOKS_CLAIM_LEASE_SECONDS", default=120)
+# The same for a campaign move's email (campaigns.services.notifications).
+CAMPAIGN_NOTIFY_LEASE_SECONDS = env.int("CAMPAIGN_NOTIFY_LEASE_SECONDS", default=600)
 # Lets endpoints use http:// and private, loopback or link-local addresses (SSRF guard off):
 # for receivers on a developer's own machine. Off in production unless set.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG or TESTING)

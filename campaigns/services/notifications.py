@@ -21,8 +21,10 @@ from console.models import Membership
 
 from ..models import Campaign, CampaignTransition
 
-# How long a claimed email may stay unsent before another worker may send it.
-NOTIFY_LEASE = timedelta(minutes=10)
+# How long a claimed email may stay unsent before another worker may send it (and how old an
+# unclaimed one must be before the sweep enqueues it again: its task may still be queued).
+# CAMPAIGN_NOTIFY_LEASE_SECONDS (make cluster-check shortens it).
+NOTIFY_LEASE = timedelta(seconds=settings.CAMPAIGN_NOTIFY_LEASE_SECONDS)
 # Older un-notified rows are not re-sent: news of a move days ago is noise, not information.
 NOTIFY_GIVE_UP_AFTER = timedelta(days=1)
 

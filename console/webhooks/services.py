@@ -50,8 +50,10 @@ RETRY_SCHEDULE = [
     timedelta(hours=10),
     timedelta(hours=24),
 ]
-# Longer than one attempt can take (5 s timeout, DNS); a claim older than this is a dead worker's.
-CLAIM_LEASE = timedelta(minutes=2)
+# Longer than one attempt can take (5 s timeout, DNS); a claim older than this is a dead worker's
+# (or a delivery whose send task was never enqueued: a worker killed between the sweep's commit
+# and its enqueue). WEBHOOKS_CLAIM_LEASE_SECONDS (make cluster-check shortens it).
+CLAIM_LEASE = timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS)
 # An endpoint failing this long without one success is disabled.
 DISABLE_AFTER_FAILING = timedelta(days=3)
 # After a rotation the old secret signs beside the new one this long.
