@@ -3,7 +3,7 @@ sets in the environment (README, "Retention").
 
 - Webhook deliveries and their attempts: WEBHOOK_RETENTION_DAYS (30) after they finished
   (succeeded, failed for good, or abandoned). A pending delivery is never deleted, however old:
-  it is still owed to its endpoint.
+  it is still owed to its endpoint. Events older than that with no delivery left go too.
 - Activity rows: kept; with ACTIVITY_RETENTION_DAYS set, the rows older than that are written
   to CSV files under ACTIVITY_ARCHIVE_DIR (one file per month) and then deleted from the table.
 
@@ -28,10 +28,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import ActivityEntry
+from .models import ActivityEntry, WebhookEvent
 from .webhooks.models import WebhookAttempt, WebhookDelivery
 
 BATCH_SIZE = 5000
@@ -128,6 +128,21 @@ def webhook_deliveries_purge(*, now: datetime | None = None) -> int:
         WebhookAttempt.objects.filter(delivery_id__in=pks)._raw_delete(WebhookAttempt.objects.db)
 
     return delete_in_batches(old, size=WEBHOOK_BATCH_SIZE, before_delete=attempts_first)
+
+
+def webhook_events_purge(*, now: datetime | None = None) -> int:
+    """Delete webhook events older than WEBHOOK_RETENTION_DAYS that no delivery refers to any
+    more (theirs were purged, or the account had no endpoint for them). Safe: an event gets
+    its deliveries only in the transaction that publishes it, never later, so an old event
+    without one stays without one. Returns the events deleted."""
+    days = _days_setting("WEBHOOK_RETENTION_DAYS")
+    if days is None:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    orphans = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(
+        Exists(WebhookDelivery.objects.filter(event_id=OuterRef("pk")))
+    )
+    return delete_in_batches(orphans)
 
 
 def activity_archive_dir() -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console.retention import activity_archive, webhook_deliveries_purge
+from console.retention import activity_archive, webhook_deliveries_purge, webhook_events_purge
 from rewards.api.idempotency import idempotency_purge
 from rewards.redemption.retention import claim_addresses_erase
 from rewards.redemption.services import grants_expire
@@ -18,6 +18,8 @@ def sweep_retention() -> dict[str, int]:
     return {
         "idempotency_records": idempotency_purge(),
         "webhook_deliveries": webhook_deliveries_purge(),
+        # After the deliveries: the events they leave behind.
+        "webhook_events": webhook_events_purge(),
         "claim_addresses": claim_addresses_erase(),
         "activity_archived": activity_archive(),
     }

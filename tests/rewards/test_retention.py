@@ -75,6 +75,9 @@ def test_finished_deliveries_older_than_30_days_go_with_their_attempts_pending_o
     ]
     old_pending = _delivery(endpoint, status="pending", finished_days_ago=200)
     recent = _delivery(endpoint, status="succeeded", finished_days_ago=29)
+    # Published when the account had no endpoint for it: no delivery ever.
+    WebhookEvent.objects.create(account=acme, type="campaign.live", created_at=_days_ago(31))
+    WebhookEvent.objects.create(account=acme, type="campaign.live", created_at=_days_ago(29))
 
     with time_machine.travel(TODAY, tick=False):
         swept = sweep_retention()
@@ -86,6 +89,13 @@ def test_finished_deliveries_older_than_30_days_go_with_their_attempts_pending_o
     assert not WebhookAttempt.objects.filter(delivery_id__in=[d.pk for d in old]).exists()
     assert WebhookAttempt.objects.filter(delivery=old_pending).count() == 2
     assert WebhookAttempt.objects.filter(delivery=recent).count() == 2
+    # The old deliveries' events and the old event without one go; the rest stay.
+    assert swept["webhook_events"] == 4
+    assert set(WebhookEvent.objects.values_list("created_at", flat=True)) == {
+        old_pending.event.created_at,
+        recent.event.created_at,
+        _days_ago(29),
+    }
 
 
 def test_the_operator_sets_the_webhook_retention(acme, settings):
