@@ -24,6 +24,8 @@ from rewards.models import Claim, CreditEntry, IdempotencyRecord, RewardGrant
 from rewards.redemption.services import reward_claim
 from rewards.tasks import sweep_retention
 
+from ..factories import ProductFactory
+from .claim_helpers import a_claim, a_grant, a_shopper
 from .redemption_helpers import US_ADDRESS, at_once, make_shopper, reward_campaign
 
 pytestmark = pytest.mark.django_db
@@ -283,6 +285,10 @@ def test_two_sweeps_at_once_delete_each_row_once_without_errors(
         _delivery(endpoint, status="succeeded", finished_days_ago=40 + n % 3)
     pending = _delivery(endpoint, status="pending", finished_days_ago=40)
     old_activity = {_activity(acme, f"old.{n}", _days_ago(40 + n % 40)).pk for n in range(80)}
+    grant_campaign = a_grant().campaign
+    for _ in range(20):
+        a_claim(grant=a_grant(grant_campaign), shopper=a_shopper(), product=ProductFactory())
+    Claim.objects.update(created_at=_days_ago(100))
     before = ActivityEntry.objects.count()
 
     with time_machine.travel(TODAY, tick=True):
@@ -293,6 +299,8 @@ def test_two_sweeps_at_once_delete_each_row_once_without_errors(
     assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [pending.pk]
     assert WebhookAttempt.objects.exclude(delivery=pending).count() == 0
     assert sum(o["activity_archived"] for o in outcomes) == len(old_activity)
+    assert sum(o["claim_addresses"] for o in outcomes) == 20
+    assert not Claim.objects.exclude(ship_line1="").exists()
     assert ActivityEntry.objects.count() == before - len(old_activity)
     archived = []
     for path in tmp_path.iterdir():
