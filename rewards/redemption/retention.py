@@ -35,6 +35,19 @@ ADDRESS_FIELDS = (
     "address_normalised",
 )
 ERASED_ADDRESS = dict.fromkeys(ADDRESS_FIELDS, "")
+# What links a claim to a person's device, erased with the account.
+DEVICE_ERASED = {"device_id": "", "ip": None}
+
+
+# A deleted shopper's email (services.shopper_delete): `.invalid` is reserved (RFC 2606) and
+# refused by the sign-up form's email validation, so no living account has one.
+TOMBSTONE_DOMAIN = "@invalid"
+
+
+def shopper_tombstone_email(shopper_id: int) -> str:
+    """What a deleted shopper's email becomes: unique (the email constraint), undeliverable,
+    and nothing about the person."""
+    return f"deleted-{shopper_id}{TOMBSTONE_DOMAIN}"
 
 
 def _has_address() -> Q:
@@ -46,16 +59,22 @@ def _has_address() -> Q:
 
 def claim_addresses_erase(*, now: datetime | None = None) -> int:
     """Blank the shipping addresses (all but the country) of the claims past
-    SHOPPER_ADDRESS_RETENTION_DAYS, in batches; returns how many claims were changed. Safe to
-    run twice or concurrently (an erased claim no longer matches)."""
+    SHOPPER_ADDRESS_RETENTION_DAYS, and whatever personal data is left on a deleted shopper's
+    claims, in batches; returns how many claims were changed. Safe to run twice or
+    concurrently (an erased claim no longer matches)."""
     days = settings.SHOPPER_ADDRESS_RETENTION_DAYS
-    if days is None:
-        return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
+    cutoff = (now or timezone.now()) - timedelta(days=days if days is not None else 36500)
     old = (
         Claim.objects.filter(created_at__lt=cutoff)
         .filter(Q(returned_at__isnull=True) | Q(returned_at__lt=cutoff))
         .exclude(status=Claim.Status.FLAGGED)
         .filter(_has_address())
     )
-    return update_in_batches(old, values=ERASED_ADDRESS)
+    erased = update_in_batches(old, values=ERASED_ADDRESS)
+    # A claim that was being made while its shopper deleted the account can commit just after
+    # the deletion erased the others (its row did not exist yet): this catches it within the
+    # hour.
+    left_behind = Claim.objects.filter(shopper__email__endswith=TOMBSTONE_DOMAIN).filter(
+        _has_address() | ~Q(device_id="") | Q(ip__isnull=False)
+    )
+    return erased + update_in_batches(left_behind, values={**ERASED_ADDRESS, **DEVICE_ERASED})

@@ -28,7 +28,7 @@ from .addresses import address_lines
 from .countries import delivery_countries
 from .fraud import OK, address_normalise, fraud_assess
 from .models import Claim, CreditEntry, Shopper
-from .retention import ERASED_ADDRESS
+from .retention import DEVICE_ERASED, ERASED_ADDRESS, shopper_tombstone_email
 from .substitution import substitute_for_out_of_stock
 
 RESET_MAX_AGE_SECONDS = 60 * 60
@@ -152,12 +152,6 @@ def shopper_set_password(*, shopper: Shopper, password: str) -> None:
     Shopper.objects.filter(pk=shopper.pk).update(password=shopper.password)
 
 
-def shopper_tombstone_email(shopper_id: int) -> str:
-    """What a deleted shopper's email becomes: unique (the email constraint), undeliverable
-    (.invalid is reserved, RFC 2606), and nothing about the person."""
-    return f"deleted-{shopper_id}@invalid"
-
-
 @transaction.atomic
 def shopper_delete(*, shopper: Shopper, password: str, actor=None) -> int:
     """A shopper deletes their account (issue 21), confirming with their password (ShopperError
@@ -183,7 +177,7 @@ def shopper_delete(*, shopper: Shopper, password: str, actor=None) -> int:
     claims = Claim.objects.filter(shopper_id=shopper.pk)
     per_account = claims.values("grant__campaign__account_id").annotate(n=Count("pk")).order_by()
     counts = {row["grant__campaign__account_id"]: row["n"] for row in per_account}
-    anonymised = claims.update(**ERASED_ADDRESS, device_id="", ip=None)
+    anonymised = claims.update(**ERASED_ADDRESS, **DEVICE_ERASED)
     for account_id, n in sorted(counts.items()):
         activity_record(
             actor=actor if actor is not None else shopper,

@@ -383,7 +383,7 @@ def my_rewards(request):
 
 @require_http_methods(["GET", "POST"])
 def shopper_delete_view(request):
-    """"Delete my account" on My rewards: the shopper confirms with their password. Wrong
+    """ "Delete my account" on My rewards: the shopper confirms with their password. Wrong
     passwords count against the sign-in limits (a borrowed session cannot guess on)."""
     shopper = selectors.current_shopper(request)
     if shopper is None:

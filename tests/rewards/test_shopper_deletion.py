@@ -19,7 +19,10 @@ from campaigns.results.rollup import day_aggregates
 from console.models import ActivityEntry
 from rewards.models import Claim, RewardGrant, Shopper
 from rewards.redemption.services import reward_claim, shopper_sign_in
+from rewards.tasks import sweep_retention
 
+from ..factories import ProductFactory
+from .claim_helpers import a_claim, a_grant
 from .redemption_helpers import SHOPPER_PASSWORD, US_ADDRESS, make_shopper, reward_campaign, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +146,22 @@ def test_wrong_passwords_are_limited_like_sign_ins(client, world, settings):
 
     assert 429 in refused
     assert Shopper.objects.get(pk=dana.pk).email == "dana@shopper.test"
+
+
+def test_a_claim_committed_just_after_the_deletion_is_anonymised_by_the_next_sweep(client, world):
+    """The deletion erases the claims that exist; one whose transaction was still running
+    commits after it with the address. The hourly sweep erases that one too."""
+    _campaign, dana, _eve = world
+    sign_in(client, dana)
+    client.post("/r/me/delete/", {"password": SHOPPER_PASSWORD})
+    late = a_claim(grant=a_grant(), shopper=dana, product=ProductFactory(), device_id="phone-9")
+    Claim.objects.filter(pk=late.pk).update(ip="198.51.100.7")
+
+    with time_machine.travel(MARCH + timedelta(days=5), tick=False):  # Eve's claim is recent
+        swept = sweep_retention()
+
+    late.refresh_from_db()
+    assert swept["claim_addresses"] == 1
+    assert (late.ship_line1, late.ship_name, late.device_id, late.ip) == ("", "", "", None)
+    assert late.ship_country == "US"
+    assert Claim.objects.get(shopper=_eve).ship_line1  # living shoppers' recent claims untouched
