@@ -165,3 +165,15 @@ def test_a_claim_committed_just_after_the_deletion_is_anonymised_by_the_next_swe
     assert (late.ship_line1, late.ship_name, late.device_id, late.ip) == ("", "", "", None)
     assert late.ship_country == "US"
     assert Claim.objects.get(shopper=_eve).ship_line1  # living shoppers' recent claims untouched
+
+
+def test_the_developer_reads_the_deletion_in_the_activity_log(world, alice_client):
+    _campaign, dana, _eve = world
+    shopper = Client()
+    sign_in(shopper, dana)
+    shopper.post("/r/me/delete/", {"password": SHOPPER_PASSWORD})
+
+    page = alice_client.get("/activity/?group=rewards").content.decode()
+
+    assert "deleted their shopper account; their 2 claim(s) of this account" in page
+    assert "dana" not in page
