@@ -172,12 +172,7 @@ def activity_record_session(
         .order_by("-created_at", "-pk")
         .first()
     )
-    if (
-        last is not None
-        and last.action == action
-        and _is_user(actor)
-        and last.actor_id == actor.pk
-    ):
+    if last is not None and last.action == action and _is_user(actor) and last.actor_id == actor.pk:
         gathered = list(last.data.get(key) or [last.data.get(gather)])
         if value not in gathered:
             gathered.append(value)
@@ -265,7 +260,7 @@ ACTION_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "webhooks": ("Webhooks", ("webhook",)),
     "requests": ("Requests to staff", ("staff_request.",)),
-    "rewards": ("Rewards and claims", ("claim.",)),
+    "rewards": ("Rewards and claims", ("claim.", "shopper.")),
 }
 
 
@@ -395,6 +390,11 @@ SENTENCES: dict[str, str] = {
     "claim.released": "released a shopper's flagged claim of {object}",
     "claim.blocked": "blocked a shopper's flagged claim of {object}",
     "claim.returned": "returned {object}",
+    # The shopper is named by number only (issue 21): the log never holds shopper data.
+    "shopper.deleted": (
+        "deleted their shopper account; their {claims} claim(s) of this account's rewards "
+        "are kept without personal data"
+    ),
     "invoice.card_retried": "retried the card for {object} (attempt {attempt}): {message}",
     "account.dunning_suspended": (
         "paused {campaigns} live campaign(s): invoice {invoice} is unpaid past its grace period"

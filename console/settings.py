@@ -213,9 +213,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "campaigns.tasks.sweep_campaigns",
         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
     },
-    # Idempotency-Key records are kept 24 hours (SPEC §7), then dropped.
-    "rewards-purge-idempotency-records": {
-        "task": "rewards.tasks.purge_idempotency_records",
+    # Retention (README, "Retention"): Idempotency-Key records past their 24 hours (SPEC §7),
+    # finished webhook deliveries past WEBHOOK_RETENTION_DAYS, shoppers' shipping addresses
+    # past SHOPPER_ADDRESS_RETENTION_DAYS, activity rows archived past ACTIVITY_RETENTION_DAYS.
+    # Hourly, in batches; overlapping runs split the rows between them.
+    "rewards-sweep-retention": {
+        "task": "rewards.tasks.sweep_retention",
         "schedule": crontab(minute=17),
     },
     # Last month's invoices (SPEC §9), on the 1st in the business time zone (CELERY_TIMEZONE).
@@ -264,6 +267,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute="*/5"),
     },
 }
+
+# --- Retention (README, "Retention"; swept hourly by rewards.tasks.sweep_retention) -----------
+# Finished webhook deliveries and their attempts are deleted this many days after they finished.
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# A product claim's shipping address (all but the country) is erased this many days after the
+# claim (a return: after the return), when the parcel has long arrived.
+SHOPPER_ADDRESS_RETENTION_DAYS = env.int("SHOPPER_ADDRESS_RETENTION_DAYS", default=90)
+# Unset: activity rows are kept forever. Set: older rows move to monthly CSV files in
+# ACTIVITY_ARCHIVE_DIR (default VAR_DIR/activity-archive) and leave the table.
+ACTIVITY_RETENTION_DAYS = env.int("ACTIVITY_RETENTION_DAYS", default=None)
+ACTIVITY_ARCHIVE_DIR = Path(
+    env.str("ACTIVITY_ARCHIVE_DIR", default=str(VAR_DIR / "activity-archive"))
+)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

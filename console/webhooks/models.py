@@ -106,6 +106,13 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_due",
             ),
             models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
+            # The retention sweep (console.retention) finds finished deliveries past their
+            # days by when they last changed; pending ones are never its business.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(status__in=["succeeded", "failed", "abandoned"]),
+                name="webhook_delivery_finished",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ the stored answer; with another body, 422; while the first is still running, 409
 request died half-way is taken over after LEASE, with a conditional UPDATE so only one retry
 wins. For GetReward the answer is stored in the same transaction as the charge, so a crash
 cannot leave a charge without its stored answer. Records are kept RETENTION, then purged by
-the beat task `rewards.tasks.purge_idempotency_records`.
+the retention sweep `rewards.tasks.sweep_retention`.
 
 A takeover cannot tell a dead request from a slow one (a lock wait, a worker paused), so the
 claim is a fence: it is identified by the `created_at` it stamped, and completing or releasing
@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from console.retention import delete_in_batches
 from rewards.models import IdempotencyRecord
 
 from .errors import api_error
@@ -128,8 +129,8 @@ def idempotency_release(*, claim: Claim) -> None:
 
 
 def idempotency_purge(*, now: datetime | None = None) -> int:
-    """Delete records older than RETENTION; returns how many. Safe to run twice or
-    concurrently (a plain conditional DELETE)."""
+    """Delete records older than RETENTION, in batches (console.retention); returns how many.
+    Safe to run twice or concurrently. A record still claimed after RETENTION belongs to a
+    request that died long ago (LEASE is minutes): it goes too."""
     now = now or timezone.now()
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - RETENTION).delete()
-    return deleted
+    return delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=now - RETENTION))

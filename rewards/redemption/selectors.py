@@ -221,8 +221,7 @@ def claim_links(claim: Claim) -> ClaimLinks:
             by_device=Count("pk", filter=Q(device_id=claim.device_id) & ~Q(device_id="")),
             by_address=Count(
                 "pk",
-                filter=Q(address_normalised=claim.address_normalised)
-                & ~Q(address_normalised=""),
+                filter=Q(address_normalised=claim.address_normalised) & ~Q(address_normalised=""),
             ),
             first=Min("created_at"),
             last=Max("created_at"),

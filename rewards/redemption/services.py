@@ -8,17 +8,19 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import is_password_usable, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
+from django.db.models import Count, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.services.events import campaign_event_refs
+from console.activity import activity_record
 from console.webhooks.events import webhook_event_publish
 from rewards.models import DiscountCategory, Product, RewardGrant
 
@@ -26,6 +28,7 @@ from .addresses import address_lines
 from .countries import delivery_countries
 from .fraud import OK, address_normalise, fraud_assess
 from .models import Claim, CreditEntry, Shopper
+from .retention import DEVICE_ERASED, ERASED_ADDRESS, shopper_tombstone_email
 from .substitution import substitute_for_out_of_stock
 
 RESET_MAX_AGE_SECONDS = 60 * 60
@@ -132,7 +135,7 @@ def shopper_password_reset_send(*, email: str, reset_url_for) -> None:
     """Email a reset link to the shopper with this address, if any (the page says the same
     either way, so it reveals no account). `reset_url_for(token)` builds the absolute link."""
     shopper = Shopper.objects.filter(email=normalise_email(email)).first()
-    if shopper is None:
+    if shopper is None or not is_password_usable(shopper.password):  # deleted: no mail
         return
     link = reset_url_for(shopper_reset_token(shopper))
     body = render_to_string("rewards/redemption/email/password_reset.txt", {"link": link})
@@ -147,6 +150,43 @@ def shopper_set_password(*, shopper: Shopper, password: str) -> None:
         raise ShopperError(" ".join(exc.messages)) from exc
     shopper.set_password(password)
     Shopper.objects.filter(pk=shopper.pk).update(password=shopper.password)
+
+
+@transaction.atomic
+def shopper_delete(*, shopper: Shopper, password: str, actor=None) -> int:
+    """A shopper deletes their account (issue 21), confirming with their password (ShopperError
+    when it is wrong). Their personal data goes: the email becomes a tombstone, the password an
+    unusable one (every session of the account ends: the session hash is tied to it, see
+    selectors.session_hash), the language; on every claim, the shipping address (but the
+    country the books keep), the device and the IP.
+
+    The claims and the credit ledger stay, anonymised: the grants they redeemed, the charges,
+    the campaigns' results and the invoices add up as before. One activity row per account
+    whose campaigns the claims came from ("shopper.deleted", the shopper by number only), so
+    each developer sees why a claim lost its address. Returns how many claims were anonymised.
+    """
+    shopper = Shopper.objects.select_for_update().get(pk=shopper.pk)
+    if not is_password_usable(shopper.password) or not shopper.check_password(password):
+        raise ShopperError(_("That password is not right."))
+    Shopper.objects.filter(pk=shopper.pk).update(
+        email=shopper_tombstone_email(shopper.pk),
+        password=make_password(None),
+        language="",
+        last_login=None,
+    )
+    claims = Claim.objects.filter(shopper_id=shopper.pk)
+    per_account = claims.values("grant__campaign__account_id").annotate(n=Count("pk")).order_by()
+    counts = {row["grant__campaign__account_id"]: row["n"] for row in per_account}
+    anonymised = claims.update(**ERASED_ADDRESS, **DEVICE_ERASED)
+    for account_id, n in sorted(counts.items()):
+        activity_record(
+            actor=actor if actor is not None else shopper,
+            account=account_id,
+            action="shopper.deleted",
+            target=shopper,
+            data={"claims": n},
+        )
+    return anonymised
 
 
 # --- The claim --------------------------------------------------------------------------------

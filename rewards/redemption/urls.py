@@ -10,6 +10,7 @@ from .errors import shopper_not_found
 
 urlpatterns = [
     path("r/me/", views.my_rewards, name="my_rewards"),
+    path("r/me/delete/", views.shopper_delete_view, name="shopper_delete"),
     path(
         "r/me/claims/<int:claim_id>/return/",
         views_substitute_return.claim_return_view,

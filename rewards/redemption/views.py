@@ -22,7 +22,14 @@ from . import selectors, services
 from .delivery import delivery_estimate, support_contact
 from .device import device_id_of
 from .errors import shopper_page
-from .forms import AddressForm, ResetRequestForm, SetPasswordForm, SignInForm, SignUpForm
+from .forms import (
+    AddressForm,
+    DeleteAccountForm,
+    ResetRequestForm,
+    SetPasswordForm,
+    SignInForm,
+    SignUpForm,
+)
 from .language import preview_marketplace
 from .models import Claim
 
@@ -372,3 +379,30 @@ def my_rewards(request):
         "history": selectors.shopper_credit_history(shopper),
     }
     return render(request, "rewards/redemption/my_rewards.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def shopper_delete_view(request):
+    """ "Delete my account" on My rewards: the shopper confirms with their password. Wrong
+    passwords count against the sign-in limits (a borrowed session cannot guess on)."""
+    shopper = selectors.current_shopper(request)
+    if shopper is None:
+        return redirect(f"{reverse('rewards:shopper_signin')}?{urlencode({'next': request.path})}")
+    form = DeleteAccountForm(request.POST or None)
+    context = {"shopper": shopper, "form": form}
+    template = "rewards/redemption/delete_account.html"
+    if request.method == "POST" and form.is_valid():
+        who, ip = f"shopper:{shopper.email}", throttle.client_ip(request)
+        if throttle.login_attempt(email=who, ip=ip):
+            return _too_many(request, template, context)
+        try:
+            services.shopper_delete(shopper=shopper, password=form.cleaned_data["password"])
+        except services.ShopperError as exc:
+            throttle.login_failed(email=who, ip=ip)
+            context["error"] = str(exc)
+        else:
+            throttle.login_succeeded(email=who, ip=ip)
+            # This session ends here; the others ended with the password (session_hash).
+            request.session.flush()
+            return render(request, "rewards/redemption/account_deleted.html")
+    return render(request, template, context)

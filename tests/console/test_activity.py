@@ -1245,6 +1245,27 @@ def _return(request):
     )
 
 
+@case("rewards.redemption.services.shopper_delete")
+def _shopper_delete(request):
+    from rewards.redemption.services import shopper_delete
+
+    shopper = a_shopper("dana@shopper.test")
+    claim = a_claim(grant=a_grant(), shopper=shopper, product=ProductFactory())
+
+    def call():
+        return shopper_delete(shopper=shopper, password="a-shopper-password-9")
+
+    # One row in the account whose campaign the claim came from, naming the shopper by number.
+    return call, lambda _: Expect(
+        "shopper.deleted",
+        None,
+        claim.grant.campaign.account_id,
+        ("rewards.shopper", shopper.pk),
+        data={"claims": 1},
+        actor_label="shopper",
+    )
+
+
 # --- The tests ---------------------------------------------------------------------------------
 
 
@@ -1350,6 +1371,14 @@ def test_a_returned_reward_names_no_shopper(request):
     call()
     row = ActivityEntry.objects.get(action="claim.returned")
     assert "dana" not in f"{row.actor_label} {row.object_repr} {row.data}"
+
+
+def test_a_deleted_shopper_is_named_by_number_only(request):
+    call, _ = CASES["rewards.redemption.services.shopper_delete"](request)
+    call()
+    row = ActivityEntry.objects.get(action="shopper.deleted")
+    text = f"{row.actor_label} {row.object_repr} {row.object_id} {row.data}"
+    assert "dana" not in text and "Seattle" not in text and "Main Street" not in text
 
 
 def test_a_rolled_back_change_leaves_no_row(alice, acme):

@@ -153,9 +153,7 @@ def test_a_key_revoked_by_staff_in_the_keys_admin_is_refused_by_the_next_call(
 ):
     key = api_app.app.api_keys.get()
     with django_capture_on_commit_callbacks(execute=True):
-        admin_save(
-            admin_client, reverse("admin:console_apikey_change", args=[key.pk]), revoke="on"
-        )
+        admin_save(admin_client, reverse("admin:console_apikey_change", args=[key.pk]), revoke="on")
 
     assert api.info(live).json()["errorCode"] == "invalid_api_key"
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing.models import LedgerEntry
 from rewards.api.idempotency import LEASE, RETENTION
 from rewards.models import IdempotencyRecord
-from rewards.tasks import purge_idempotency_records
+from rewards.tasks import sweep_retention
 
 from .conftest import body_for
 
@@ -114,11 +114,11 @@ def test_records_are_kept_24_hours_then_purged_by_the_beat_task(api, live, setti
         created_at=timezone.now() - RETENTION - timedelta(minutes=1)
     )
 
-    purge_idempotency_records()
-    purge_idempotency_records()  # safe to run twice
+    sweep_retention()
+    sweep_retention()  # safe to run twice
 
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
-    assert "rewards.tasks.purge_idempotency_records" in {
+    assert "rewards.tasks.sweep_retention" in {
         entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
 

@@ -282,9 +282,7 @@ def test_a_japanese_reward_page_estimates_delivery_and_badges_in_japanese(client
     assert "<strong>Moments</strong> でお届け" in page
 
 
-def test_an_admin_gives_the_app_a_support_email_that_its_reward_pages_show(
-    alice_client, client
-):
+def test_an_admin_gives_the_app_a_support_email_that_its_reward_pages_show(alice_client, client):
     from django.urls import reverse
 
     from console.models import App
@@ -319,6 +317,7 @@ def test_an_admin_gives_the_app_a_support_email_that_its_reward_pages_show(
     assert edited.status_code == 302
     assert "help@spaceminer.example" in detail
     assert "mailto:help@spaceminer.example" in shown
+
 
 def test_an_older_us_claim_without_a_state_still_prints_cleanly():
     lines = address_lines(

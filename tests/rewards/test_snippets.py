@@ -45,9 +45,7 @@ def served(settings, live_server):
     return live_server
 
 
-def test_the_python_snippet_prints_the_reward_url_of_a_live_campaign(
-    served, alice_client, api_app
-):
+def test_the_python_snippet_prints_the_reward_url_of_a_live_campaign(served, alice_client, api_app):
     campaign = live_campaign(api_app.app)
 
     done = run_python(page_snippet(alice_client, campaign, "python"), key=api_app.key)
