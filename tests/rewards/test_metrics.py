@@ -109,6 +109,31 @@ def test_a_scraper_needs_the_bearer_token(client, token):
     assert b"# TYPE moments_grants_total counter" in right.content
 
 
+def test_a_signed_in_account_admin_is_no_scraper(client, token, alice):
+    """/metrics is not a console page: a session, even an admin's, does not open it."""
+    client.force_login(alice)
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 401
+    assert b"moments_" not in response.content
+
+
+def test_a_scrape_time_gauge_that_fails_is_left_out_and_the_rest_still_answers(token, monkeypatch):
+    from console import metrics
+
+    def database_down():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setitem(metrics._scrape_gauges, "moments_sweep_lag_seconds", database_down)
+
+    samples = scrape()
+
+    assert ("moments_sweep_lag_seconds", ()) not in samples
+    assert ("moments_webhook_oldest_pending_seconds", ()) in samples
+    assert ("moments_grants_total", ()) in samples
+
+
 def test_the_allow_list_admits_networks_by_the_client_address_behind_trusted_proxies(
     client, settings
 ):
