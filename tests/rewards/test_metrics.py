@@ -79,6 +79,19 @@ def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def own_circuit_gauge() -> float:
+    """This process's own moments_redis_circuit_open, from its file: the scrape shows the max
+    over live processes, and another test worker may be simulating an outage meanwhile."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]) / f"gauge_livemax_{os.getpid()}.db"
+    values = {
+        json.loads(key)[1]: number
+        for key, number, _, _ in MmapedDict.read_all_values_from_file(str(path))
+    }
+    return values["moments_redis_circuit_open"]
+
+
 @pytest.fixture
 def token(settings):
     settings.METRICS_TOKEN = TOKEN
@@ -272,7 +285,8 @@ def test_a_scrape_after_traffic_finds_every_family_with_a_sensible_value(
     assert delta("moments_webhook_deliveries_total", outcome="retrying") >= 1
     assert delta("moments_invoices_issued_total") >= 1
     assert delta("moments_payments_failed_total", reason="no_card") >= 1
-    assert value(after, "moments_redis_circuit_open") == 0
+    assert value(after, "moments_redis_circuit_open") in (0, 1)  # max of live processes
+    assert own_circuit_gauge() == 0
     assert ("moments_redis_circuit_opened_total", ()) in after
     assert 3500 <= value(after, "moments_sweep_lag_seconds") <= 3700
     assert 590 <= value(after, "moments_webhook_oldest_pending_seconds") <= 700
@@ -358,3 +372,27 @@ def test_the_folder_is_emptied_on_a_fresh_start_and_never_under_a_live_process(t
 
     assert not stale.exists()
     assert (tmp_path / ".lock").exists()
+
+
+def test_the_redis_circuit_gauge_reads_1_while_open_and_0_once_closed(token, settings):
+    from console.redis import RedisUnavailable, redis_call, redis_reset
+
+    before = scrape()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens: refused, the circuit opens
+    redis_reset()
+    with pytest.raises(RedisUnavailable):
+        redis_call(lambda client: client.ping())
+
+    opened = scrape()
+    assert own_circuit_gauge() == 1
+    redis_reset()  # what the next test starts from: this process's circuits closed
+    closed = scrape()
+
+    assert value(opened, "moments_redis_circuit_open") == 1
+    assert (
+        value(opened, "moments_redis_circuit_opened_total")
+        - value(before, "moments_redis_circuit_opened_total")
+        >= 1
+    )
+    assert own_circuit_gauge() == 0
+    assert value(closed, "moments_redis_circuit_open") in (0, 1)  # other workers' circuits
