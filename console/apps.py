@@ -34,3 +34,12 @@ class ConsoleConfig(AppConfig):
 
     def ready(self) -> None:
         make_var_dirs()
+        from .metrics import metrics_collector_register
+        from .webhooks.selectors import webhook_oldest_pending_seconds
+
+        metrics_collector_register(
+            "moments_webhook_oldest_pending_seconds",
+            "Seconds the most overdue pending webhook attempt has waited past its due time; "
+            "0 when none is due.",
+            webhook_oldest_pending_seconds,
+        )

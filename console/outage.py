@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
 from .logs import OncePerInterval
+from .metrics import database_error
 
 logger = logging.getLogger("console.outage")
 
@@ -38,7 +39,9 @@ def is_database_outage(exception: BaseException | None) -> bool:
 def log_outage(
     once: OncePerInterval, log: logging.Logger, who: str, exception: BaseException
 ) -> None:
-    """One ERROR line per interval of `once`, with how many failures it stands for."""
+    """One ERROR line per interval of `once`, with how many failures it stands for; every
+    failure counts in moments_database_errors_total (by `who`: rewards_api, pages)."""
+    database_error(who.lower().replace(" ", "_"), exception)
     held = once.take()
     if held is None:
         return

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from .metrics import redis_circuit_set
+
 if TYPE_CHECKING:
     from redis import Redis
 
@@ -138,6 +140,7 @@ def _trip(url: str, circuit: _Circuit, exc: Exception) -> None:
         if circuit.is_open:
             return  # a probe failed: still the same outage, already logged
         circuit.is_open, circuit.opened_at = True, now
+    redis_circuit_set(True)
     log.warning(
         "Redis at %s is unreachable (%s): serving without it (API calls unthrottled, "
         "GetRewardInfo from the database) and trying again every %s s.",
@@ -153,6 +156,7 @@ def _close(url: str, circuit: _Circuit) -> None:
             return
         circuit.is_open = False
         down = _monotonic() - circuit.opened_at
+    redis_circuit_set(False)
     log.info("Redis at %s answers again, after %.0f s without it.", _where(url), down)
 
 
@@ -179,3 +183,4 @@ def redis_reset() -> None:
     with _lock:
         _clients.clear()
         _circuits.clear()
+    redis_circuit_set(False)

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "console.proxies.TrustedProxyMiddleware",
     # Before the Host check: balancers probe each instance by its own address.
     "console.health.HealthzMiddleware",
+    # Prometheus scrapes each instance by its address too (token or METRICS_ALLOW).
+    "console.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "rewards.api.middleware.ApiErrorMiddleware",
     # A page whose view failed because the database is unreachable answers a styled 503 with
@@ -389,6 +391,31 @@ for _cidr in TRUSTED_PROXIES:
         raise ImproperlyConfigured(
             f"TRUSTED_PROXIES: {_cidr!r} is not an IP network (write e.g. 10.0.0.0/8,192.0.2.7)."
         ) from None
+
+# --- Metrics (console/metrics.py, README "Metrics") -------------------------------------------
+# GET /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>` or whose
+# client address (after the trusted-proxy rewrite) is in METRICS_ALLOW; with neither set it is
+# a 404 for everyone: metrics name customers' traffic and are never public.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW = env.list("METRICS_ALLOW", default=[])
+for _cidr in METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_cidr.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOW: {_cidr!r} is not an IP network (write e.g. 10.0.0.0/8,192.0.2.7)."
+        ) from None
+# Every process (web workers, Celery workers and beat, management commands) writes its metrics
+# to its own files here and /metrics adds them up (prometheus-client's multiprocess mode). The
+# library reads the variable when it is first imported, so it is put in the environment here,
+# before any module imports it; child processes (granian's and gunicorn's workers, Celery's
+# pool) inherit it. One folder per machine, on local disk: it is emptied when the first process
+# that uses it starts (console/metrics.py).
+PROMETHEUS_MULTIPROC_DIR = env.str(
+    "PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus")
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+
 # Without a trusted proxy, X-Forwarded-Proto is whatever the client says: never believed.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_PRODUCTION)

@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import health, views
+from . import health, metrics, views
 from .pages import activity, dashboard, staff
 
 console_patterns = [
@@ -43,6 +43,7 @@ urlpatterns = [
     # First: the Rewards API is the hot path, and Django tries patterns in order.
     path("", include("rewards.urls")),
     path("healthz", health.healthz, name="healthz"),  # load balancers: no slash, no redirect
+    path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus (MetricsMiddleware first)
     path("favicon.ico", views.favicon, name="favicon"),
     path("", views.home, name="home"),
     path("staff/", staff.staff_home, name="staff_home"),  # admin's "View site", for staff

@@ -39,6 +39,7 @@ from billing.selectors import uninvoiced_entries
 from billing.services.payments import card_charge
 from console.activity import HistoryLine, activity_record
 from console.clock import month_after, month_before, month_start
+from console.metrics import invoice_issued
 from console.models import Account
 from console.money import MILLS, format_money, round_money
 from console.webhooks.events import webhook_event_publish
@@ -252,6 +253,7 @@ def _issue_once(*, account_id: int, period: date, now: datetime) -> Invoice | No
             data={"period": f"{period:%Y-%m}", "total": total, "status": invoice.status},
         )
         _email_after_commit(invoice.pk)
+        transaction.on_commit(invoice_issued)  # moments_invoices_issued_total
         return invoice
 
 

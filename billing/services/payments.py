@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from console.activity import HistoryLine, activity_record
+from console.metrics import payment_failed
 from console.models import Account, Membership
 
 from ..models import PaymentMethod, card_expired
@@ -245,9 +246,16 @@ def card_charge(*, account: Account, amount, today: date | None = None) -> CardC
     today = today or timezone.localdate()
     card = PaymentMethod.objects.filter(account_id=account.pk, is_active=True).first()
     if card is None:
-        return CardCharge(False, "There is no card on file.")
+        return _charge_failed("no_card", "There is no card on file.")
     if card_expired(card.exp_month, card.exp_year, today):
-        return CardCharge(False, f"The card on file ({card}) has expired.")
+        return _charge_failed("expired", f"The card on file ({card}) has expired.")
     if card.last4 in DECLINING_TEST_CARDS:
-        return CardCharge(False, f"The card {card.brand} •••• {card.last4} was declined.")
+        return _charge_failed("declined", f"The card {card.brand} •••• {card.last4} was declined.")
     return CardCharge(True, "Paid.", paid_by=f"{card.brand} •••• {card.last4}")
+
+
+def _charge_failed(reason: str, text: str) -> CardCharge:
+    # moments_payments_failed_total, once the caller's transaction commits (an invoice run that
+    # rolls back and retries an account counts its failed charge once).
+    transaction.on_commit(lambda: payment_failed(reason))
+    return CardCharge(False, text)

@@ -524,6 +524,27 @@ def end_due(now: datetime) -> Q:
     return Q(ends_at__lte=now)
 
 
+def campaigns_sweep_lag_seconds(now: datetime | None = None) -> float:
+    """How long the most overdue move has waited for the sweep (0 when nothing is due):
+    moments_sweep_lag_seconds, read at each scrape. The oldest due moment is the earliest
+    `goes_live_at` of an approved campaign or `ends_at` of a live one that has come; each is
+    one probe of its (status, moment) index. A campaign finished by its spent budget has no
+    due moment and is not counted (GetReward already refuses it)."""
+    now = now or timezone.now()
+    moments = [
+        Campaign.objects.filter(filter_)
+        .order_by(field)
+        .values_list(field, flat=True)
+        .first()
+        for field, filter_ in (
+            ("goes_live_at", goes_live_due(now)),
+            ("ends_at", Q(status=S.LIVE) & end_due(now)),
+        )
+    ]
+    due = [moment for moment in moments if moment is not None]
+    return max(0.0, (now - min(due)).total_seconds()) if due else 0.0
+
+
 # Less than one CPA of budget left: finished (campaigns.results.alerts counts it as 100 %).
 BUDGET_SPENT = Q(cpa__gt=F("total_budget") - F("spent"))
 

@@ -59,3 +59,22 @@ def delivery_request_body(delivery: WebhookDelivery) -> str:
         indent=2,
         sort_keys=True,
     )
+
+
+def webhook_oldest_pending_seconds(now=None) -> float:
+    """Seconds the most overdue pending attempt has waited past its due time (0 when none is
+    due): moments_webhook_oldest_pending_seconds, read at each scrape. One probe of the partial
+    index webhook_delivery_due (next_attempt_at of pending rows): the smallest due time."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    oldest = (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .exclude(next_attempt_at__isnull=True)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return 0.0
+    return max(0.0, (now - oldest).total_seconds())

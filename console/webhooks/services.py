@@ -28,6 +28,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from ..activity import activity_record
+from ..metrics import webhook_delivery_outcome
 from ..models import Account, Membership, WebhookEvent
 from . import transport
 from .events import EVENT_TYPES
@@ -447,9 +448,11 @@ def webhook_delivery_send(*, token: uuid.UUID) -> WebhookAttempt | None:
         return None
     endpoint = delivery.endpoint
     if not endpoint.enabled:
-        WebhookDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
+        abandoned = WebhookDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
             status=S.ABANDONED, next_attempt_at=None, claim_token=None, claimed_until=None
         )
+        if abandoned:
+            webhook_delivery_outcome("abandoned")
         return None
     number = delivery.attempts + 1
     try:
@@ -481,11 +484,12 @@ def _record(
     succeeded = response.status_code is not None and 200 <= response.status_code < 300
     finished = timezone.now()
     if succeeded:
-        status, next_at = S.SUCCEEDED, None
+        status, next_at, outcome = S.SUCCEEDED, None, "delivered"
     elif number <= len(RETRY_SCHEDULE):
         status, next_at = S.PENDING, finished + RETRY_SCHEDULE[number - 1]
+        outcome = "retrying"
     else:
-        status, next_at = S.FAILED, None
+        status, next_at, outcome = S.FAILED, None, "failed"
     endpoint = delivery.endpoint
     with transaction.atomic():
         stamped = WebhookDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
@@ -499,6 +503,7 @@ def _record(
         )
         if not stamped:
             return None  # the lease ran out and another worker took the delivery over
+        transaction.on_commit(lambda: webhook_delivery_outcome(outcome))
         attempt = WebhookAttempt.objects.create(
             delivery_id=delivery.pk,
             number=number,

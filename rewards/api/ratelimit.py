@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from redis.exceptions import NoScriptError
 
+from console.metrics import api_throttled
 from console.redis import RedisUnavailable, redis_call
 from console.services import KEYRING_TTL
 from rewards.cache import decode_entries, full_key
@@ -168,6 +169,8 @@ def throttle(
             fetched=decode_entries(list(fetch), values) if fetch else None,
             generation=generation,
         )
+    # moments_api_throttled_total: whose limit refused it (the bucket names it: key:… or ip:…).
+    api_throttled("key" if bucket.startswith("key:") else "ip")
     return Decision(
         allowed=False,
         limit=limit,

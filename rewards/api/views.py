@@ -3,11 +3,15 @@ services. Every answer is JSON, in the documented shape, with the rate-limit hea
 
 from __future__ import annotations
 
+from time import perf_counter
+
 import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from console.metrics import api_request_observe
 from console.models import App
+from console.outage import is_database_outage
 from console.services import ip_allowed, keyring_generation_key
 from rewards.services.grants import RewardRefused
 from rewards.services.reward_info import reward_info, reward_info_cache_keys
@@ -131,10 +135,26 @@ class _Call:
         return parsed
 
 
-def _serve(request: HttpRequest, action) -> HttpResponse:
+def _serve(request: HttpRequest, action, endpoint: str) -> HttpResponse:
+    started = perf_counter()
+    # moments_api_requests_total's outcome: "ok" or the answer's errorCode; an exception is
+    # answered by ApiErrorMiddleware (503 in a database outage, 500 otherwise).
+    outcome = "server_error"
+    try:
+        response, outcome = _answer(request, action)
+        return response
+    except Exception as exc:
+        if is_database_outage(exc):
+            outcome = "service_unavailable"
+        raise
+    finally:
+        api_request_observe(endpoint, outcome, perf_counter() - started)
+
+
+def _answer(request: HttpRequest, action) -> tuple[HttpResponse, str]:
     if request.method != "POST":
         error = api_error("method_not_allowed", "Use POST.")
-        return _json(error.body(), error.status, {"Allow": "POST"})
+        return _json(error.body(), error.status, {"Allow": "POST"}), error.code
     call = None
     try:
         # Before the key is looked up: an oversized body costs no database or Redis trip.
@@ -143,8 +163,11 @@ def _serve(request: HttpRequest, action) -> HttpResponse:
         status, body, extra = action(call)
     except ApiError as error:
         headers = call.headers if call is not None else {}
-        return _json(error.body(), error.status, {**headers, **error.headers})
-    return _json(body, status, {**call.headers, **extra})
+        return _json(error.body(), error.status, {**headers, **error.headers}), error.code
+    outcome = "ok"
+    if status >= 400:  # a refusal replayed under its Idempotency-Key
+        outcome = body.get("errorCode", str(status)) if isinstance(body, dict) else str(status)
+    return _json(body, status, {**call.headers, **extra}), outcome
 
 
 def _info(call: _Call):
@@ -180,13 +203,13 @@ def _grant(call: _Call):
 @csrf_exempt
 def get_reward_info(request: HttpRequest) -> HttpResponse:
     """POST /prod/GetRewardInfo: the announcement and what is left; consumes nothing."""
-    return _serve(request, _info)
+    return _serve(request, _info, "GetRewardInfo")
 
 
 @csrf_exempt
 def get_reward(request: HttpRequest) -> HttpResponse:
     """POST /prod/GetReward: one reward and one CPA charge on a live campaign."""
-    return _serve(request, _grant)
+    return _serve(request, _grant, "GetReward")
 
 
 API_PATHS = ("/prod/GetRewardInfo", "/prod/GetReward")

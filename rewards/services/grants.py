@@ -39,6 +39,7 @@ from billing.services.ledger import (
 from campaigns.models import Campaign, RewardGroup
 from campaigns.services.lifecycle import effective_status, rewards_expire_at
 from console.clock import month_start
+from console.metrics import grant_charged
 from rewards.cache import invalidate_campaigns
 from rewards.models import RewardGrant
 from rewards.refusals import not_live_text, refusal_text
@@ -135,9 +136,13 @@ def _claim(*, values: dict) -> int | None:
     return row[0] if row else None
 
 
+# The CPA charged comes back in the same round trip (moments_spend_total): a primary-key read
+# of the row the function just charged, outside the installed function (no new version).
 _GET_REWARD_SQL = (
-    "SELECT outcome, grant_token, campaign_pk, status, message FROM rewards_get_reward("
-    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "SELECT r.outcome, r.grant_token, r.campaign_pk, r.status, r.message,"
+    " (SELECT cc.cpa FROM campaigns_campaign cc WHERE cc.id = r.campaign_pk)"
+    " FROM rewards_get_reward("
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) r"
 )
 
 
@@ -173,7 +178,7 @@ def _grant_postgresql(
                 device_type,
             ],
         )
-        outcome, token, campaign_pk, status, message = cursor.fetchone()
+        outcome, token, campaign_pk, status, message, cpa = cursor.fetchone()
     if outcome == "unknown":
         return None
     if outcome == "test":
@@ -187,8 +192,15 @@ def _grant_postgresql(
     if outcome != "ok":
         raise _refused(outcome)
     # GetRewardInfo's cached counts are stale once this commits.
-    transaction.on_commit(lambda: invalidate_campaigns([campaign_pk]))
+    transaction.on_commit(lambda: _charged(campaign_pk, cpa))
     return GrantResult(url=reward_url(token), text=message)
+
+
+def _charged(campaign_pk: int, cpa: Decimal) -> None:
+    """After a charged grant commits: GetRewardInfo's cached counts are stale, and the grant
+    and its charge count in the metrics (campaigns are priced in USD)."""
+    invalidate_campaigns([campaign_pk])
+    grant_charged(cpa, "USD")
 
 
 def _grant_step_by_step(
@@ -312,5 +324,5 @@ def reward_grant(
         if outcome != "ok":
             # Leaving the atomic block with an exception rolls back every earlier step.
             raise _refused(outcome)
-        transaction.on_commit(lambda: invalidate_campaigns([campaign.pk]))
+        transaction.on_commit(lambda: _charged(campaign.pk, campaign.cpa))
     return GrantResult(url=reward_url(token), text=campaign.redemption_message)
