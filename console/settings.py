@@ -383,11 +383,20 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# `text` (the default): one readable line per record. `json`: one JSON object per line, for a
+# log search (console/logs.py). Either way each line carries the request id of its request.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+# One access line per request (console.access). Under DEBUG (make run) runserver writes its own.
+ACCESS_LOG = env.bool("ACCESS_LOG", default=not DEBUG)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "text": {"()": "console.logs.TextFormatter"},
+        "json": {"()": "console.logs.JsonFormatter"},
         "server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -395,15 +404,20 @@ LOGGING = {
         },
     },
     "filters": {
+        "request_id": {"()": "console.logs.RequestIdFilter"},
         "client_errors_one_line": {"()": "console.logs.ClientErrorsOneLine"},
         "quiet_health_checks": {"()": "console.logs.QuietHealthChecks"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
         "server": {
             "class": "logging.StreamHandler",
-            "formatter": "server",
-            "filters": ["quiet_health_checks"],
+            "formatter": "json" if LOG_FORMAT == "json" else "server",
+            "filters": ["request_id", "quiet_health_checks"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -416,6 +430,7 @@ LOGGING = {
         # runserver's access log (make run), without the readiness poll's health checks.
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "console.access": {"level": "INFO" if ACCESS_LOG else "WARNING"},
     },
 }
 
