@@ -388,7 +388,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 LOG_FORMAT = env.str("LOG_FORMAT", default="text").strip().lower()
 if LOG_FORMAT not in {"text", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
-# One access line per request (console.access). Under DEBUG (make run) runserver writes its own.
+# One access line per request (console.access, INFO: LOG_LEVEL=WARNING leaves it out too). Under
+# DEBUG (make run) runserver writes its own.
 ACCESS_LOG = env.bool("ACCESS_LOG", default=not DEBUG)
 
 LOGGING = {
@@ -430,7 +431,7 @@ LOGGING = {
         # runserver's access log (make run), without the readiness poll's health checks.
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
-        "console.access": {"level": "INFO" if ACCESS_LOG else "WARNING"},
+        "console.access": {"level": "NOTSET" if ACCESS_LOG else "WARNING"},
     },
 }
 
