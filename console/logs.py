@@ -22,6 +22,7 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.utils.functional import empty
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
@@ -124,11 +125,15 @@ def account_id_of(request) -> int | None:
 
 
 def log_request(request, status: int, started: float) -> None:
-    """One access line per request (console.access, INFO). An answered health check is left
-    out: balancers send one every few seconds to every instance."""
-    if not access_logger.isEnabledFor(logging.INFO):
+    """One access line per request (console.access, INFO), as `ACCESS_LOG` says: `all`,
+    `console` (not the Rewards API's calls under /prod/) or `off`. An answered health check is
+    left out: balancers send one every few seconds to every instance."""
+    mode = settings.ACCESS_LOG
+    if mode == "off" or not access_logger.isEnabledFor(logging.INFO):
         return
     path = request.path
+    if mode == "console" and (path.startswith("/prod/") or path == "/prod"):
+        return
     if path == "/healthz" and status < 400:
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 2)

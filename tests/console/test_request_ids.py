@@ -50,6 +50,11 @@ def behind_balancer(settings):
 
 
 @pytest.fixture
+def api_access_log(settings):
+    settings.ACCESS_LOG = "all"
+
+
+@pytest.fixture
 def json_lines():
     """What the `json` handler of LOGGING writes (the formatter and filter it names), as parsed
     objects; each line must be one JSON object."""
@@ -74,7 +79,7 @@ def _access(lines: list[dict], path: str) -> dict:
 
 
 def test_an_api_call_through_a_trusted_proxy_logs_one_json_access_line_with_its_id(
-    behind_balancer, api, live, api_app, json_lines
+    behind_balancer, api_access_log, api, live, api_app, json_lines
 ):
     response = api.post(
         "GetRewardInfo",
@@ -98,7 +103,7 @@ def test_an_api_call_through_a_trusted_proxy_logs_one_json_access_line_with_its_
 
 
 def test_a_server_error_is_one_json_line_with_its_traceback_and_the_requests_id(
-    api, live, monkeypatch, json_lines
+    api_access_log, api, live, monkeypatch, json_lines
 ):
     def broken(request, body):
         raise RuntimeError("a bug in the parser")
@@ -130,7 +135,7 @@ def test_a_console_page_logs_the_signed_in_members_account(alice_client, acme, j
 
 
 def test_an_untrusted_clients_request_id_is_replaced_by_a_fresh_one(
-    behind_balancer, api, live, json_lines
+    behind_balancer, api_access_log, api, live, json_lines
 ):
     # From the internet directly: the header proves nothing, and a client could use it to mix
     # its lines into another request's.
@@ -142,6 +147,20 @@ def test_an_untrusted_clients_request_id_is_replaced_by_a_fresh_one(
     rid = response["X-Request-ID"]
     assert rid != PROXY_ID and FRESH.fullmatch(rid)
     assert _access(json_lines(), "/prod/GetRewardInfo")["request_id"] == rid
+
+
+def test_by_default_the_apis_calls_get_an_id_but_no_access_line(
+    behind_balancer, api, live, client, json_lines
+):
+    # ACCESS_LOG=console: the API's calls (millions per campaign) are in the balancer's log.
+    call = api.post(
+        "GetRewardInfo", body_for(live), remote_addr=BALANCER, **{"X-Request-ID": PROXY_ID}
+    )
+    page = client.get("/login/")
+
+    assert call.status_code == 200 and call["X-Request-ID"] == PROXY_ID
+    access = [x for x in json_lines() if x["logger"] == "console.access"]
+    assert [(x["path"], x["request_id"]) for x in access] == [("/login/", page["X-Request-ID"])]
 
 
 def test_without_trusted_proxies_nobodys_request_id_is_kept(settings, api, live):
@@ -218,11 +237,15 @@ def test_log_format_json_configures_every_handler_for_json_lines():
     assert all(x["request_id"] is None and "timestamp" in x for x in lines)
 
 
-def test_an_unknown_log_format_stops_startup_with_a_clear_message():
-    done = _python("import django; django.setup()", LOG_FORMAT="yaml")
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("LOG_FORMAT", "must be text or json"), ("ACCESS_LOG", "must be all, console or off")],
+)
+def test_an_unknown_log_setting_stops_startup_with_a_clear_message(name, says):
+    done = _python("import django; django.setup()", **{name: "yaml"})
 
     assert done.returncode != 0
-    assert "LOG_FORMAT must be text or json, not 'yaml'" in done.stderr
+    assert f"{name} {says}, not 'yaml'" in done.stderr
 
 
 # --- Into the worker ---------------------------------------------------------------------------
