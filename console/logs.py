@@ -139,7 +139,7 @@ def log_request(request, status: int, started: float) -> None:
     duration_ms = round((time.perf_counter() - started) * 1000, 2)
     method = request.method
     access_logger.info(
-        "%s %s %d %.2f ms",
+        "%s %s %d %s ms",
         method,
         path,
         status,
