@@ -390,9 +390,9 @@ if LOG_FORMAT not in {"text", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 # One access line per request (console.access, INFO; LOG_LEVEL=WARNING leaves it out too):
 # `console` (the default) for every page but the Rewards API's calls, which come millions per
-# campaign (a line costs about a tenth of a GetRewardInfo call's CPU) and which the balancer's own
-# access log has with the same request id; `all` adds them; `off`. Under DEBUG (make run)
-# runserver writes its own, so `off` there.
+# campaign (a line took a GetRewardInfo call from ~300 to ~420 µs of CPU) and which the
+# balancer's own access log has with the same request id; `all` adds them; `off`. Under DEBUG
+# (make run) runserver writes its own, so `off` there.
 ACCESS_LOG = env.str("ACCESS_LOG", default="off" if DEBUG else "console").strip().lower()
 if ACCESS_LOG not in {"all", "console", "off"}:
     raise ImproperlyConfigured(f"ACCESS_LOG must be all, console or off, not {ACCESS_LOG!r}.")
