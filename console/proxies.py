@@ -5,14 +5,23 @@ mean something only when the direct peer is one of our own proxies, listed as CI
 `TRUSTED_PROXIES`. This middleware runs first, so everything after it (the HTTPS redirect, the
 API's IP allow-list and per-IP throttle, the sign-in limits) reads the client's address from
 `REMOTE_ADDR` and the scheme from `request.is_secure()` without knowing about proxies.
+
+It also gives each request its id (console/logs.py), since trust is decided here: a trusted
+proxy's `X-Request-ID` is kept (when it is a plain, bounded string), anyone else's is replaced by
+a fresh one. The id is set for every log line of the request, returned in the response's
+`X-Request-ID` and carried into the tasks the request enqueues; the request's access line is
+written here too, so that its duration covers everything after this first middleware.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable, MutableMapping
 
 from django.conf import settings
+
+from .logs import REQUEST_ID_HEADER, REQUEST_ID_META, log_request, request_id, request_id_from
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -58,16 +67,16 @@ def _is_trusted(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
-def client_address(meta: MutableMapping[str, str], networks: tuple[Network, ...]) -> None:
+def client_address(meta: MutableMapping[str, str], networks: tuple[Network, ...]) -> bool:
     """Rewrite `meta` in place: REMOTE_ADDR becomes the client's address when the peer is a
-    trusted proxy; the forwarding headers are dropped when it is not."""
+    trusted proxy; the forwarding headers are dropped when it is not. True when it is."""
     peer = _address(meta.get("REMOTE_ADDR", ""))
     if peer is None or not _is_trusted(peer, networks):
         # Sent by the client itself: dropped, so neither Django's SECURE_PROXY_SSL_HEADER nor
         # any later reader can be fooled by them.
         meta.pop("HTTP_X_FORWARDED_FOR", None)
         meta.pop("HTTP_X_FORWARDED_PROTO", None)
-        return
+        return False
     # Each proxy appends the address it received the request from. Read from the right: our
     # own proxies are skipped, and the first address that is not one of them is the client.
     # Everything to its left was written by the client and proves nothing.
@@ -81,17 +90,31 @@ def client_address(meta: MutableMapping[str, str], networks: tuple[Network, ...]
             break
     if client is not None:
         meta["REMOTE_ADDR"] = str(client)
+    return True
 
 
 class TrustedProxyMiddleware:
     """First in MIDDLEWARE: sets REMOTE_ADDR to the client's address behind trusted proxies and
-    drops forwarding headers from anyone else."""
+    drops forwarding headers from anyone else; gives the request its id and logs its access
+    line."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        started = time.perf_counter()
+        meta = request.META
         networks = trusted_networks()
-        if networks:
-            client_address(request.META, networks)
-        return self.get_response(request)
+        trusted = client_address(meta, networks) if networks else False
+        # The hot path: one header read, and a uuid only when no trusted proxy sent an id.
+        rid = request_id_from(meta.get(REQUEST_ID_META) if trusted else None)
+        meta[REQUEST_ID_META] = rid  # a later reader sees the id, never a client's own
+        request.request_id = rid
+        token = request_id.set(rid)
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = rid
+            log_request(request, response.status_code, started)
+        finally:
+            request_id.reset(token)
+        return response

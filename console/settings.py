@@ -433,11 +433,26 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# `text` (the default): one readable line per record. `json`: one JSON object per line, for a
+# log search (console/logs.py). Either way each line carries the request id of its request.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+# One access line per request (console.access, INFO; LOG_LEVEL=WARNING leaves it out too):
+# `console` (the default) for every page but the Rewards API's calls, which come millions per
+# campaign (a line took a GetRewardInfo call from ~300 to ~420 µs of CPU) and which the
+# balancer's own access log has with the same request id; `all` adds them; `off`. Under DEBUG
+# (make run) runserver writes its own, so `off` there.
+ACCESS_LOG = env.str("ACCESS_LOG", default="off" if DEBUG else "console").strip().lower()
+if ACCESS_LOG not in {"all", "console", "off"}:
+    raise ImproperlyConfigured(f"ACCESS_LOG must be all, console or off, not {ACCESS_LOG!r}.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "text": {"()": "console.logs.TextFormatter"},
+        "json": {"()": "console.logs.JsonFormatter"},
         "server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -445,15 +460,20 @@ LOGGING = {
         },
     },
     "filters": {
+        "request_id": {"()": "console.logs.RequestIdFilter"},
         "client_errors_one_line": {"()": "console.logs.ClientErrorsOneLine"},
         "quiet_health_checks": {"()": "console.logs.QuietHealthChecks"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
         "server": {
             "class": "logging.StreamHandler",
-            "formatter": "server",
-            "filters": ["quiet_health_checks"],
+            "formatter": "json" if LOG_FORMAT == "json" else "server",
+            "filters": ["request_id", "quiet_health_checks"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -87,6 +87,8 @@ class _Call:
         self.headers: dict[str, str] = {}
         # Who a refusal is logged under (rewards.api.middleware: one line per key, not per call).
         request.api_key_id = caller.app.authenticated_key.pk
+        # The account of the call's access line (console.logs.log_request).
+        request.api_account_id = caller.app.account_id
 
     @property
     def app(self) -> App:
