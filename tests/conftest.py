@@ -75,8 +75,9 @@ def _worker_services() -> None:
     SQLite's test database is in memory, per process."""
     if settings.REDIS_URL:
         url = redis_url_for(WORKER_INDEX)
+        if settings.CELERY_BROKER_URL == settings.REDIS_URL:  # not when CELERY_BROKER_URL is set
+            settings.CELERY_BROKER_URL = url
         settings.REDIS_URL = settings.CACHES["default"]["LOCATION"] = url
-        settings.CELERY_BROKER_URL = url
         os.environ["REDIS_URL"] = url  # processes a test starts (snippets, scripts) inherit it
     else:
         settings.VAR_DIR = Path(settings.VAR_DIR) / WORKER
