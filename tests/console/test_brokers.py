@@ -1,0 +1,126 @@
+"""The Celery broker settings (console/settings.py, console/queues.py): CELERY_BROKER_URL, then
+REDIS_URL, then the embedded broker; long runs on a queue of their own that every worker
+consumes; on RabbitMQ quorum queues that dead-letter a poison message after the delivery limit.
+The real worker on each broker: tests/celery_helpers.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from console.queues import LONG_TASKS, dead_letter_queue, queue_names, task_queues
+from tests.celery_helpers import RABBITMQ_URL, _delete_queues, _rabbitmq_ok
+from tests.conftest import need
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _celery_settings(**overrides: str) -> dict:
+    """The settings a fresh process gets from this environment (settings read it on import)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "DJANGO", "REDIS_URL", "CELERY_"))
+    }
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="console.settings", **overrides)
+    code = (
+        "import django, json; django.setup(); from console.celery import app; "
+        "r = app.amqp.router.route({}, 'billing.tasks.issue_invoices'); "
+        "d = app.amqp.router.route({}, 'campaigns.tasks.sweep_campaigns'); "
+        "print(json.dumps({'broker': app.conf.broker_url, 'consumed': sorted(app.amqp.queues), "
+        "'long': r['queue'].name, 'default': d['queue'].name, "
+        "'arguments': r['queue'].queue_arguments, 'acks_late': app.conf.task_acks_late, "
+        "'prefetch': app.conf.worker_prefetch_multiplier}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_broker_is_celery_broker_url_then_redis_then_the_embedded_one(tmp_path):
+    amqp = "amqp://guest:guest@127.0.0.1:5672//"
+    redis = "redis://127.0.0.1:6379/9"
+    var = str(tmp_path)
+    assert _celery_settings(VAR_DIR=var, CELERY_BROKER_URL=amqp, REDIS_URL=redis)["broker"] == amqp
+    assert _celery_settings(VAR_DIR=var, REDIS_URL=redis)["broker"] == redis
+    assert _celery_settings(VAR_DIR=var)["broker"] == "filesystem://"
+
+
+@pytest.mark.parametrize(
+    "broker", ["amqp://guest:guest@127.0.0.1:5672//", "redis://127.0.0.1:6379/9", ""]
+)
+def test_long_runs_go_on_the_long_queue_and_a_plain_worker_consumes_both(broker, tmp_path):
+    found = _celery_settings(VAR_DIR=str(tmp_path), CELERY_BROKER_URL=broker)
+
+    assert (found["default"], found["long"]) == ("celery", "long")
+    assert found["consumed"] == ["celery", "long"]  # `celery worker` without -Q: both
+    assert (found["acks_late"], found["prefetch"]) == (True, 1)
+    if broker.startswith("amqp"):
+        assert found["arguments"] == {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": 5,
+            "x-dead-letter-exchange": "dead",
+        }
+    else:
+        assert not found["arguments"]  # Redis and the embedded broker: Celery's plain queues
+
+
+def test_a_queue_prefix_renames_every_queue_and_refuses_dots(tmp_path):
+    found = _celery_settings(
+        VAR_DIR=str(tmp_path), CELERY_BROKER_URL=RABBITMQ_URL, CELERY_QUEUE_PREFIX="eu-"
+    )
+    assert (found["default"], found["long"]) == ("eu-celery", "eu-long")
+    assert found["arguments"]["x-dead-letter-exchange"] == "eu-dead"
+    with pytest.raises(ValueError, match="must not contain dots"):
+        task_queues(prefix="eu.", amqp=True, delivery_limit=5)
+
+
+def test_the_long_tasks_exist():
+    from console.celery import app
+
+    app.loader.import_default_modules()
+    assert set(LONG_TASKS) <= set(app.tasks)
+
+
+def test_on_rabbitmq_a_message_that_keeps_killing_its_worker_is_dead_lettered():
+    """A worker that dies with a message unacknowledged (acks late) gives it back to the queue;
+    after the delivery limit (here 2) RabbitMQ moves it to the dead-letter queue instead of
+    handing it to the next worker."""
+    need(
+        _rabbitmq_ok(), f"needs RabbitMQ at {RABBITMQ_URL} (TEST_RABBITMQ_URL)", service="rabbitmq"
+    )
+    from kombu import Connection, Producer
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}-"
+    queue = task_queues(prefix=prefix, amqp=True, delivery_limit=2)[0]
+    try:
+        with Connection(RABBITMQ_URL) as conn:
+            dead_letter_queue(prefix=prefix)(conn.default_channel).declare()
+            queue(conn.default_channel).declare()
+            Producer(conn.default_channel).publish(
+                {"poison": True}, exchange=queue.exchange, routing_key=queue.routing_key,
+                declare=[queue],
+            )  # fmt: skip
+        deliveries = 0
+        for _ in range(5):
+            # A "worker" takes the message and dies: its connection closes without an ack.
+            with Connection(RABBITMQ_URL) as conn:
+                message = queue(conn.channel()).get(no_ack=False)
+            if message is None:
+                break
+            deliveries += 1
+        with Connection(RABBITMQ_URL) as conn:
+            channel = conn.default_channel
+            _, dead, _ = channel.queue_declare(queue_names(prefix)["dead"], passive=True)
+            _, left, _ = channel.queue_declare(queue.name, passive=True)
+        assert (deliveries, left, dead) == (3, 0, 1)  # the first delivery and 2 redeliveries
+    finally:
+        _delete_queues(prefix)
