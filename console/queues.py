@@ -31,9 +31,9 @@ def task_queues(*, prefix: str, amqp: bool, delivery_limit: int) -> tuple[Queue,
     are Celery's plain queues (the default one is Celery's own "celery", as before). On RabbitMQ
     they are quorum queues on a topic exchange:
     - quorum, because they count deliveries: a poison message (its task kills the worker, so
-      acks-late and reject-on-worker-lost put it back each time) is dead-lettered after
-      `delivery_limit` deliveries instead of killing workers forever; a task that raises is
-      acknowledged as usual (Celery's `autoretry_for` handles transient errors);
+      acks-late and reject-on-worker-lost put it back each time) is dead-lettered once given
+      back more than `delivery_limit` times, instead of killing workers forever; a task that
+      raises is acknowledged as usual (Celery's `autoretry_for` handles transient errors);
     - rejected messages (an unknown task name, a body that cannot be decoded) are dead-lettered
       too, instead of dropped: the "dead" queue keeps both for an operator;
     - topic, because Celery's native delayed delivery (retries with a countdown on quorum

@@ -205,9 +205,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
 # The poison-message policy on RabbitMQ: a message whose task kills its worker (out of memory, a
 # crash) comes back (acks late, reject on worker lost) and would kill the next worker, forever.
-# Quorum queues count deliveries; after this many the message is dead-lettered to the "dead"
-# queue, which no worker consumes, for an operator to look at. (Redis cannot count deliveries: a
-# message there is redelivered after the visibility timeout until it succeeds.)
+# Quorum queues count deliveries; a message given back more than this many times is
+# dead-lettered to the "dead" queue, which no worker consumes, for an operator to look at. (Redis
+# cannot count deliveries: a message there comes back after the visibility timeout, forever.)
 CELERY_DELIVERY_LIMIT = env.int("CELERY_DELIVERY_LIMIT", default=5)
 CELERY_TASK_QUEUES = task_queues(
     prefix=CELERY_QUEUE_PREFIX, amqp=BROKER_IS_AMQP, delivery_limit=CELERY_DELIVERY_LIMIT

@@ -75,6 +75,7 @@ def celery_broker_fixture(request, redis_client):
     The Redis database is emptied first, so nothing left by an aborted run reaches the worker."""
     import redis
 
+    request.node.user_properties.append(("celery_broker", request.param))  # conftest's summary
     redis_url = redis_url_for(WORKER_COUNT + WORKER_INDEX)
     redis.Redis.from_url(redis_url).flushdb()
     if request.param == "redis":

@@ -282,3 +282,23 @@ def counters(request, settings, tmp_path):
     yield end_windows
     for traveller in reversed(travellers):
         traveller.stop()
+
+
+# The real-Celery-worker tests by broker (tests/celery_helpers.py tags them), listed at the end
+# of the run: CI's output shows them passing on RabbitMQ and on Redis even when pytest prints
+# only dots (under xdist these hooks run in the controller, on the workers' reports).
+_BROKER_RESULTS: list[tuple[str, str, str, float]] = []
+
+
+def pytest_runtest_logreport(report):
+    broker = dict(report.user_properties).get("celery_broker")
+    if broker and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        _BROKER_RESULTS.append((report.outcome.upper(), broker, report.nodeid, report.duration))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _BROKER_RESULTS:
+        return
+    terminalreporter.section("real Celery workers by broker")
+    for outcome, broker, nodeid, duration in sorted(_BROKER_RESULTS, key=lambda r: r[2]):
+        terminalreporter.write_line(f"{outcome} [{broker}] {nodeid} ({duration:.1f} s)")
