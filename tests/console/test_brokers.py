@@ -16,19 +16,29 @@ import pytest
 
 from console.queues import LONG_TASKS, dead_letter_queue, queue_names, task_queues
 from tests.celery_helpers import RABBITMQ_URL, _delete_queues, _rabbitmq_ok
-from tests.conftest import need
+from tests.conftest import WORKER_COUNT, WORKER_INDEX, need, redis_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _celery_settings(**overrides: str) -> dict:
-    """The settings a fresh process gets from this environment (settings read it on import)."""
+def _run(code: str, **overrides: str):
+    """`code`'s JSON output in a fresh process with this environment (settings read it on
+    import)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PYTEST", "DJANGO", "REDIS_URL", "CELERY_"))
     }
     env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="console.settings", **overrides)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _celery_settings(**overrides: str) -> dict:
+    """The Celery settings and routes a fresh process gets from this environment."""
     code = (
         "import django, json; django.setup(); from console.celery import app; "
         "r = app.amqp.router.route({}, 'billing.tasks.issue_invoices'); "
@@ -38,11 +48,7 @@ def _celery_settings(**overrides: str) -> dict:
         "'arguments': r['queue'].queue_arguments, 'acks_late': app.conf.task_acks_late, "
         "'prefetch': app.conf.worker_prefetch_multiplier}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return _run(code, **overrides)
 
 
 def test_the_broker_is_celery_broker_url_then_redis_then_the_embedded_one(tmp_path):
@@ -81,6 +87,39 @@ def test_a_queue_prefix_renames_every_queue_and_refuses_dots(tmp_path):
     assert found["arguments"]["x-dead-letter-exchange"] == "eu-dead"
     with pytest.raises(ValueError, match="must not contain dots"):
         task_queues(prefix="eu.", amqp=True, delivery_limit=5)
+
+
+@pytest.mark.parametrize("broker", ["redis", "amqp"])
+def test_a_task_lands_on_its_own_queue_only(broker, redis_client, tmp_path):
+    """As a worker declares the queues and beat sends the tasks: the invoice run is one message
+    on "long", the lifecycle sweep one on "celery", and nothing else anywhere."""
+    prefix = ""
+    if broker == "amqp":
+        need(_rabbitmq_ok(), f"needs RabbitMQ at {RABBITMQ_URL}", service="rabbitmq")
+        url, prefix = RABBITMQ_URL, f"test-{uuid.uuid4().hex[:12]}-"
+    else:
+        url = redis_url_for(WORKER_COUNT + WORKER_INDEX)
+        redis_client.from_url(url).flushdb()
+    code = (
+        "import django, json; django.setup(); from console.celery import app\n"
+        "with app.connection_for_write() as c:\n"
+        "    ch = c.default_channel\n"
+        "    for q in app.amqp.queues.values(): q(ch).declare()\n"
+        "    app.send_task('billing.tasks.issue_invoices', connection=c)\n"
+        "    app.send_task('campaigns.tasks.sweep_campaigns', connection=c)\n"
+        # A quorum queue counts a message once its log has it: a moment after the publish.
+        "    import time; time.sleep(1)\n"
+        "    print(json.dumps({n: ch.queue_declare(queue=n, passive=True)[1] "
+        "for n in app.amqp.queues}))"
+    )
+    try:
+        counts = _run(
+            code, VAR_DIR=str(tmp_path), CELERY_BROKER_URL=url, CELERY_QUEUE_PREFIX=prefix
+        )
+        assert counts == {f"{prefix}celery": 1, f"{prefix}long": 1}
+    finally:
+        if broker == "amqp":
+            _delete_queues(prefix)
 
 
 def test_the_long_tasks_exist():
