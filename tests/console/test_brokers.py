@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -163,3 +165,20 @@ def test_on_rabbitmq_a_message_that_keeps_killing_its_worker_is_dead_lettered():
         assert (deliveries, left, dead) == (3, 0, 1)  # the first delivery and 2 redeliveries
     finally:
         _delete_queues(prefix)
+
+
+def test_healthz_checks_rabbitmq_when_it_is_the_broker_and_fails_fast_without_it(settings):
+    from console import health
+
+    need(_rabbitmq_ok(), f"needs RabbitMQ at {RABBITMQ_URL}", service="rabbitmq")
+    settings.CELERY_BROKER_URL = RABBITMQ_URL
+    assert health._check_broker() == "ok"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    settings.CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{closed}//"
+    started = time.monotonic()
+    with pytest.raises(Exception, match="Connection refused|111"):
+        health._check_broker()
+    assert time.monotonic() - started < 3
