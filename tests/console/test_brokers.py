@@ -53,21 +53,25 @@ def _celery_settings(**overrides: str) -> dict:
     return _run(code, **overrides)
 
 
-def test_the_broker_is_celery_broker_url_then_redis_then_the_embedded_one(tmp_path):
-    amqp = "amqp://guest:guest@127.0.0.1:5672//"
-    redis = "redis://127.0.0.1:6379/9"
-    var = str(tmp_path)
-    assert _celery_settings(VAR_DIR=var, CELERY_BROKER_URL=amqp, REDIS_URL=redis)["broker"] == amqp
-    assert _celery_settings(VAR_DIR=var, REDIS_URL=redis)["broker"] == redis
-    assert _celery_settings(VAR_DIR=var)["broker"] == "filesystem://"
+AMQP = "amqp://guest:guest@127.0.0.1:5672//"
+REDIS = "redis://127.0.0.1:6379/9"
 
 
 @pytest.mark.parametrize(
-    "broker", ["amqp://guest:guest@127.0.0.1:5672//", "redis://127.0.0.1:6379/9", ""]
+    ("environment", "broker"),
+    [
+        ({"CELERY_BROKER_URL": AMQP, "REDIS_URL": REDIS}, AMQP),  # CELERY_BROKER_URL first
+        ({"REDIS_URL": REDIS}, REDIS),  # then REDIS_URL
+        ({}, "filesystem://"),  # then the embedded broker
+    ],
+    ids=["amqp", "redis", "embedded"],
 )
-def test_long_runs_go_on_the_long_queue_and_a_plain_worker_consumes_both(broker, tmp_path):
-    found = _celery_settings(VAR_DIR=str(tmp_path), CELERY_BROKER_URL=broker)
+def test_the_broker_and_its_queues_long_runs_on_long_and_a_plain_worker_consuming_both(
+    environment, broker, tmp_path
+):
+    found = _celery_settings(VAR_DIR=str(tmp_path), **environment)
 
+    assert found["broker"] == broker
     assert (found["default"], found["long"]) == ("celery", "long")
     assert found["consumed"] == ["celery", "long"]  # `celery worker` without -Q: both
     assert (found["acks_late"], found["prefetch"]) == (True, 1)
@@ -110,9 +114,12 @@ def test_a_task_lands_on_its_own_queue_only(broker, redis_client, tmp_path):
         "    app.send_task('billing.tasks.issue_invoices', connection=c)\n"
         "    app.send_task('campaigns.tasks.sweep_campaigns', connection=c)\n"
         # A quorum queue counts a message once its log has it: a moment after the publish.
-        "    import time; time.sleep(1)\n"
-        "    print(json.dumps({n: ch.queue_declare(queue=n, passive=True)[1] "
-        "for n in app.amqp.queues}))"
+        "    import time; deadline = time.monotonic() + 5\n"
+        "    qs = list(app.amqp.queues)\n"
+        "    def counts(): return {n: ch.queue_declare(n, passive=True)[1] for n in qs}\n"
+        "    while sum(counts().values()) < 2 and time.monotonic() < deadline: time.sleep(0.1)\n"
+        "    time.sleep(0.3)  # a copy elsewhere would have arrived by now\n"
+        "    print(json.dumps(counts()))"
     )
     try:
         counts = _run(
@@ -150,13 +157,20 @@ def test_on_rabbitmq_a_message_that_keeps_killing_its_worker_is_dead_lettered():
                 {"poison": True}, exchange=queue.exchange, routing_key=queue.routing_key,
                 declare=[queue],
             )  # fmt: skip
+
+        def take_and_die() -> bool:
+            """A "worker" takes the message and dies: its connection closes without an ack. The
+            queue gets the message back (or dead-letters it) a moment later: wait up to 3 s."""
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                with Connection(RABBITMQ_URL) as conn:
+                    if queue(conn.channel()).get(no_ack=False) is not None:
+                        return True
+                time.sleep(0.1)
+            return False
+
         deliveries = 0
-        for _ in range(5):
-            # A "worker" takes the message and dies: its connection closes without an ack.
-            with Connection(RABBITMQ_URL) as conn:
-                message = queue(conn.channel()).get(no_ack=False)
-            if message is None:
-                break
+        while deliveries < 6 and take_and_die():
             deliveries += 1
         with Connection(RABBITMQ_URL) as conn:
             channel = conn.default_channel
