@@ -25,8 +25,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # tests that need PostgreSQL or Redis skip; everything else must run (and pass) on SQLite.
 CI_EMBEDDED = os.environ.get("CI_EMBEDDED", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct-horse-battery-staple-9"
-# The services the embedded default runs without: the only needs that may skip in that pass.
-EMBEDDED_ABSENT = frozenset({"postgres", "redis"})
+# The services the embedded default runs without: the only needs that may skip in that pass
+# (RabbitMQ's tests run there too when it is up; the PostgreSQL pass requires it).
+EMBEDDED_ABSENT = frozenset({"postgres", "redis", "rabbitmq"})
 # Under pytest-xdist (`-n 2`) each worker is a process with its own test database (pytest-django
 # names it test_<name>_gw<N>) and, set up below, its own Redis database and cache folder. Without
 # xdist this is worker 0 of 1.
