@@ -55,6 +55,7 @@ run: migrate
 	@# shutdown); the trap clears itself first so it never re-enters. console_ready waits for
 	@# the web server's health check, then prints the URL and the sign-in in a box: the last
 	@# lines before the request log.
+	@# The worker is started without -Q: it consumes every queue (celery and long, console/queues.py).
 	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(RUN_ENV) $(BIN)/celery -A console worker --loglevel=info --concurrency=2 >>"$(VAR_DIR)/logs/worker.log" 2>&1 & \
 	$(RUN_ENV) $(BIN)/celery -A console beat --loglevel=info >>"$(VAR_DIR)/logs/beat.log" 2>&1 & \

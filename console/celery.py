@@ -192,3 +192,17 @@ def _forget_request_id(task_id=None, **kwargs) -> None:
             request_id.reset(token)
         except ValueError:  # set in another context (a pool that switched threads)
             request_id.set("")
+
+
+@signals.worker_init.connect
+def declare_dead_letter_queue(sender=None, **kwargs) -> None:
+    """On RabbitMQ, make sure the dead-letter queue exists before this worker takes a message:
+    RabbitMQ drops a dead-lettered message whose exchange has no queue (console/queues.py)."""
+    from django.conf import settings
+
+    from console.queues import dead_letter_queue
+
+    if not settings.BROKER_IS_AMQP:
+        return
+    with app.connection_for_write() as connection:
+        dead_letter_queue(prefix=settings.CELERY_QUEUE_PREFIX)(connection.default_channel).declare()

@@ -16,6 +16,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from console.queues import LONG_TASKS, task_queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # SQLite file, file cache, embedded broker, beat's schedule file. Settings only name folders:
 # the ones in use are made when Django starts (console.apps.make_var_dirs), never on import.
@@ -187,9 +189,10 @@ else:
     }
 
 # --- Celery -----------------------------------------------------------------------------------
-# RabbitMQ (`amqp://`), Redis, or the embedded filesystem broker; by default the Redis of
-# REDIS_URL, and with no Redis the embedded one.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The broker: CELERY_BROKER_URL (RabbitMQ, `amqp://user:pass@host:5672/vhost`, is production's
+# pick, see README), else the Redis of REDIS_URL, else the embedded filesystem broker.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+BROKER_IS_AMQP = CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -199,9 +202,33 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
+# Two queues (console/queues.py): the default one for work someone waits on (campaign
+# moves, emails, webhook sends and sweeps, alerts), and "long" for runs that can take minutes
+# (the invoice run, month-end packs, dunning, the day roll-up, batch expiries and purges), so
+# that a long run never holds up a campaign going live or a webhook. Every worker consumes both
+# unless started with `-Q` (README: production may give "long" workers of its own).
+# CELERY_QUEUE_PREFIX puts several installs (or test runs) on one broker without taking each
+# other's messages.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+# The poison-message policy on RabbitMQ: a message whose task kills its worker (out of memory, a
+# crash) comes back (acks late, reject on worker lost) and would kill the next worker, forever.
+# Quorum queues count deliveries; a message given back more than this many times is
+# dead-lettered to the "dead" queue, which no worker consumes, for an operator to look at. (Redis
+# cannot count deliveries: a message there comes back after the visibility timeout, forever.)
+CELERY_DELIVERY_LIMIT = env.int("CELERY_DELIVERY_LIMIT", default=5)
+CELERY_TASK_QUEUES = task_queues(
+    prefix=CELERY_QUEUE_PREFIX, amqp=BROKER_IS_AMQP, delivery_limit=CELERY_DELIVERY_LIMIT
+)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_QUEUES[0].name
+CELERY_TASK_ROUTES = {task: {"queue": CELERY_TASK_QUEUES[1].name} for task in LONG_TASKS}
 CELERY_TASK_IGNORE_RESULT = True
+# Acknowledged after the task ran, not when it was received: a worker that dies half-way leaves
+# the message to be delivered again (every task is safe to run twice: claims, conditional
+# UPDATEs and unique constraints decide, see each task's docstring).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message reserved per worker process: a long task never sits behind another in a prefetch
+# buffer while other workers are idle, and a dying worker returns at most one message per process.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"

@@ -25,8 +25,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # tests that need PostgreSQL or Redis skip; everything else must run (and pass) on SQLite.
 CI_EMBEDDED = os.environ.get("CI_EMBEDDED", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct-horse-battery-staple-9"
-# The services the embedded default runs without: the only needs that may skip in that pass.
-EMBEDDED_ABSENT = frozenset({"postgres", "redis"})
+# The services the embedded default runs without: the only needs that may skip in that pass
+# (RabbitMQ's tests run there too when it is up; the PostgreSQL pass requires it).
+EMBEDDED_ABSENT = frozenset({"postgres", "redis", "rabbitmq"})
 # Under pytest-xdist (`-n 2`) each worker is a process with its own test database (pytest-django
 # names it test_<name>_gw<N>) and, set up below, its own Redis database and cache folder. Without
 # xdist this is worker 0 of 1.
@@ -75,8 +76,9 @@ def _worker_services() -> None:
     SQLite's test database is in memory, per process."""
     if settings.REDIS_URL:
         url = redis_url_for(WORKER_INDEX)
+        if settings.CELERY_BROKER_URL == settings.REDIS_URL:  # not when CELERY_BROKER_URL is set
+            settings.CELERY_BROKER_URL = url
         settings.REDIS_URL = settings.CACHES["default"]["LOCATION"] = url
-        settings.CELERY_BROKER_URL = url
         os.environ["REDIS_URL"] = url  # processes a test starts (snippets, scripts) inherit it
     else:
         settings.VAR_DIR = Path(settings.VAR_DIR) / WORKER
@@ -281,3 +283,23 @@ def counters(request, settings, tmp_path):
     yield end_windows
     for traveller in reversed(travellers):
         traveller.stop()
+
+
+# The real-Celery-worker tests by broker (tests/celery_helpers.py tags them), listed at the end
+# of the run: CI's output shows them passing on RabbitMQ and on Redis even when pytest prints
+# only dots (under xdist these hooks run in the controller, on the workers' reports).
+_BROKER_RESULTS: list[tuple[str, str, str, float]] = []
+
+
+def pytest_runtest_logreport(report):
+    broker = dict(report.user_properties).get("celery_broker")
+    if broker and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        _BROKER_RESULTS.append((report.outcome.upper(), broker, report.nodeid, report.duration))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _BROKER_RESULTS:
+        return
+    terminalreporter.section("real Celery workers by broker")
+    for outcome, broker, nodeid, duration in sorted(_BROKER_RESULTS, key=lambda r: r[2]):
+        terminalreporter.write_line(f"{outcome} [{broker}] {nodeid} ({duration:.1f} s)")
