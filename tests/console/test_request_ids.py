@@ -24,7 +24,9 @@ from django.utils import timezone
 
 from console.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from rewards.api import views as api_views
-from tests.campaigns.test_celery_worker import _database_url, _start, _stop
+from tests.celery_helpers import database_url as _database_url
+from tests.celery_helpers import start as _start
+from tests.celery_helpers import stop as _stop
 from tests.factories import CampaignFactory
 from tests.rewards.conftest import (  # noqa: F401
     _fresh_rate_limits,
