@@ -162,6 +162,7 @@ NOT_STATE_CHANGES: dict[str, str] = {
     ),
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
     "campaigns.services.lifecycle.rewards_expire_at": "computes a date",
+    "campaigns.services.lifecycle.campaigns_sweep_lag_seconds": "a metric read at scrape time",
     "billing.services.tax.invoice_is_reverse_charge": "reads the buyer's and seller's countries",
     "campaigns.services.review.campaign_review_take": (
         "a reviewer's lease on the review desk (staff's own work queue, no change to the account)"
