@@ -171,6 +171,7 @@ class ApiKey(models.Model):
 
     A key is active until `expires_at` (set when it is rotated: the 24-hour grace period) or
     `revoked_at` (revoked at once). The raw key is shown to the developer once, at creation.
+    `last_used_at` / `last_used_ip` tell when and from where it was last used (to the minute).
     """
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="api_keys")
@@ -182,6 +183,11 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When and from where the key last signed a Rewards API call (the client's address through
+    # the trusted-proxy rules). Stamped at most once a minute per key, after the answer is
+    # computed (rewards.api.auth.key_used): a minute is as precise as "last used" needs to be.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

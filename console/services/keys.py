@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..activity import activity_record, changes
@@ -296,3 +297,28 @@ def api_key_authenticate(raw_key: str | None) -> App | None:
     app = api_key.app
     app.authenticated_key = api_key  # which key was used: rate limits count per key
     return app
+
+
+# A key's "last used" is stamped at most once per this many seconds (issue 22).
+KEY_USAGE_STAMP_SECONDS = 60
+
+
+def api_key_usage_stamp(*, api_key_id: int, ip: str, now=None) -> bool:
+    """Record that the key signed a Rewards API call now, from `ip` (the client's address, read
+    through the trusted-proxy rules), unless it was already stamped within the last minute.
+    True when the row was written.
+
+    The actor is the key itself, and nothing goes to the activity log: a usage stamp is not a
+    change a reader of the log cares about. One conditional UPDATE, no read first: the
+    condition, in the database, is what keeps the stamp to once a minute per key however many
+    web processes serve the key's calls (each stamps at most once a minute, see
+    rewards.api.auth.key_used, and all but the first find nothing to update)."""
+    now = now or timezone.now()
+    try:
+        ip = str(ipaddress.ip_address(ip))
+    except ValueError:
+        ip = None  # not an address (a test client, a unix socket): the time still counts
+    due = Q(last_used_at__isnull=True) | Q(
+        last_used_at__lte=now - timedelta(seconds=KEY_USAGE_STAMP_SECONDS)
+    )
+    return ApiKey.objects.filter(due, pk=api_key_id).update(last_used_at=now, last_used_ip=ip) == 1

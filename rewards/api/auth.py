@@ -31,6 +31,7 @@ remembered.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 
@@ -39,13 +40,20 @@ from django.utils import timezone
 
 from console.models import App
 from console.redis import redis_circuit_open
-from console.services import api_key_authenticate
+from console.services import api_key_authenticate, api_key_usage_stamp
+from console.services.keys import KEY_USAGE_STAMP_SECONDS
 
 MEMORY_SECONDS = getattr(settings, "REWARDS_API_KEY_MEMORY_SECONDS", 60.0)
 # What a key is remembered under when no generation is known yet: never a generation's value.
 STALE = "unknown"
 _MAX_ENTRIES = 10_000
 _memory: dict[str, tuple[float, App, str]] = {}
+# (key id, key prefix) -> when this process last stamped the key's use (epoch seconds, from
+# django.utils.timezone so that tests move it with time_machine). The prefix is in the key so
+# that an id reused by another database (tests) is not mistaken for the same key.
+_stamped: dict[tuple[int, str], float] = {}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,3 +115,24 @@ def forget_all() -> None:
     """Drop every remembered key (tests; and a process that finds Redis down, since bumps may
     be lost while it is)."""
     _memory.clear()
+    _stamped.clear()
+
+
+def key_used(api_key, ip: str) -> None:
+    """Stamp the key's last use (time and `ip`) when this process has not done it within the
+    last minute. Called after the answer is computed; never raises for the database."""
+    now = timezone.now()
+    stamp = now.timestamp()
+    ident = (api_key.pk, api_key.prefix)
+    last = _stamped.get(ident)
+    if last is not None and 0 <= stamp - last < KEY_USAGE_STAMP_SECONDS:
+        return
+    if len(_stamped) >= _MAX_ENTRIES:
+        _stamped.clear()
+    # Noted before the write: a failing database is not asked again until the next minute.
+    _stamped[ident] = stamp
+    try:
+        api_key_usage_stamp(api_key_id=api_key.pk, ip=ip, now=now)
+    except Exception:
+        # "Last used" is a courtesy: it must never turn a served call into an error.
+        logger.warning("Could not stamp the use of API key %s", api_key.prefix, exc_info=True)

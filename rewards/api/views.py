@@ -16,7 +16,7 @@ from console.services import ip_allowed, keyring_generation_key
 from rewards.services.grants import RewardRefused
 from rewards.services.reward_info import reward_info, reward_info_cache_keys
 
-from .auth import Caller, authenticate, forget_all, reauthenticate
+from .auth import Caller, authenticate, forget_all, key_used, reauthenticate
 from .errors import ApiError, api_error
 from .grant import reward_grant_idempotent
 from .ratelimit import Decision, throttle, unthrottled
@@ -165,11 +165,22 @@ def _answer(request: HttpRequest, action) -> tuple[HttpResponse, str]:
         status, body, extra = action(call)
     except ApiError as error:
         headers = call.headers if call is not None else {}
-        return _json(error.body(), error.status, {**headers, **error.headers}), error.code
+        response = _json(error.body(), error.status, {**headers, **error.headers}), error.code
+        if call is not None:  # a valid key, refused later (throttled, wrong appId): still used
+            _used(call)
+        return response
     outcome = "ok"
     if status >= 400:  # a refusal replayed under its Idempotency-Key
         outcome = body.get("errorCode", str(status)) if isinstance(body, dict) else str(status)
-    return _json(body, status, {**call.headers, **extra}), outcome
+    response = _json(body, status, {**call.headers, **extra}), outcome
+    _used(call)
+    return response
+
+
+def _used(call: _Call) -> None:
+    """The key's "last used", after the answer is computed: a dictionary lookup on most calls,
+    one conditional UPDATE a minute per key (rewards.api.auth.key_used)."""
+    key_used(call.app.authenticated_key, call.request.META.get("REMOTE_ADDR", ""))
 
 
 def _info(call: _Call):

@@ -161,6 +161,10 @@ NOT_STATE_CHANGES: dict[str, str] = {
         "leads to has its own row"
     ),
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
+    "console.services.keys.api_key_usage_stamp": (
+        "a key's last-use time and IP, stamped once a minute by the Rewards API: not a change a "
+        "reader of the activity log cares about"
+    ),
     "campaigns.services.lifecycle.rewards_expire_at": "computes a date",
     "campaigns.services.lifecycle.campaigns_sweep_lag_seconds": "a metric read at scrape time",
     "billing.services.tax.invoice_is_reverse_charge": "reads the buyer's and seller's countries",
