@@ -188,6 +188,9 @@ class ApiKey(models.Model):
     # computed (rewards.api.auth.key_used): a minute is as precise as "last used" needs to be.
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # When the account's admins were told the key sat unused for API_KEY_IDLE_DAYS; cleared by
+    # its next use, so each idle spell is told once.
+    idle_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,6 +17,7 @@ LONG_TASKS = (
     "campaigns.tasks.roll_up_campaign_days",
     "rewards.tasks.expire_grants",
     "rewards.tasks.purge_idempotency_records",
+    "rewards.tasks.warn_idle_api_keys",
 )
 
 

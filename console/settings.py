@@ -258,6 +258,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.issue_invoices",
         "schedule": crontab(minute=0, hour=2, day_of_month=1),
     },
+    # Admins are told about API keys unused for API_KEY_IDLE_DAYS (issue 22), once a day.
+    "console-warn-idle-api-keys": {
+        "task": "rewards.tasks.warn_idle_api_keys",
+        "schedule": crontab(minute=40, hour=9),
+    },
     # Reward URLs past their expiry are stamped expired for the reports (SPEC §8).
     "rewards-expire-grants": {
         "task": "rewards.tasks.expire_grants",
@@ -529,6 +534,9 @@ WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG or TES
 # --- Product rules ----------------------------------------------------------------------------
 # How long a rotated API key keeps working (SPEC §3).
 API_KEY_GRACE_HOURS = 24
+# An active API key unused for this many days gets a warning email to its account's admins
+# (issue 22): a forgotten key that can spend is a risk worth revoking.
+API_KEY_IDLE_DAYS = env.int("API_KEY_IDLE_DAYS", default=90)
 # Countries whose developers cannot sign up (SPEC §2): ISO 3166-1 alpha-2.
 REFUSED_COUNTRIES = {
     "ZA": "South Africa",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from console.retention import activity_archive, webhook_deliveries_purge, webhook_events_purge
+from console.services import api_keys_idle_warn
 from rewards.api.idempotency import idempotency_purge
 from rewards.redemption.retention import claim_addresses_erase
 from rewards.redemption.services import grants_expire
@@ -36,3 +37,9 @@ def purge_idempotency_records() -> int:
 def expire_grants() -> int:
     """Stamp unclaimed grants past their expiry (in batches); safe to run twice."""
     return grants_expire()
+
+
+@shared_task
+def warn_idle_api_keys() -> int:
+    """Tell admins about API keys unused for API_KEY_IDLE_DAYS (issue 22); safe to run twice."""
+    return api_keys_idle_warn()

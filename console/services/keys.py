@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +23,7 @@ from ..models import (
     Account,
     ApiKey,
     App,
+    Membership,
 )
 from .accounts import _sha256
 
@@ -321,4 +323,53 @@ def api_key_usage_stamp(*, api_key_id: int, ip: str, now=None) -> bool:
     due = Q(last_used_at__isnull=True) | Q(
         last_used_at__lte=now - timedelta(seconds=KEY_USAGE_STAMP_SECONDS)
     )
-    return ApiKey.objects.filter(due, pk=api_key_id).update(last_used_at=now, last_used_ip=ip) == 1
+    # A use ends an idle spell: the next one is told again (api_keys_idle_warn).
+    written = ApiKey.objects.filter(due, pk=api_key_id).update(
+        last_used_at=now, last_used_ip=ip, idle_warned_at=None
+    )
+    return written == 1
+
+
+def api_keys_idle_warn(*, now=None) -> int:
+    """Email each account's admins about its active API keys unused for API_KEY_IDLE_DAYS
+    (never used: since created), once per idle spell. Returns how many keys were told.
+
+    Each key is claimed by a conditional UPDATE of `idle_warned_at` before its email, so two
+    runs at once (or a run retried) never tell the same spell twice."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.API_KEY_IDLE_DAYS)
+    idle = (
+        ApiKey.objects.filter(revoked_at__isnull=True, idle_warned_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff))
+        .select_related("app__account")
+    )
+    told = 0
+    for api_key in idle:
+        claimed = ApiKey.objects.filter(pk=api_key.pk, idle_warned_at__isnull=True).update(
+            idle_warned_at=now
+        )
+        if not claimed:
+            continue
+        app = api_key.app
+        admins = list(
+            Membership.objects.filter(
+                account=app.account_id, role=Membership.Role.ADMIN, user__is_active=True
+            ).values_list("user__email", flat=True)
+        )
+        if admins:
+            since = api_key.last_used_at
+            what = f"last used on {timezone.localtime(since):%b %-d, %Y}" if since else "never used"
+            send_mail(
+                subject=f"API key {api_key.prefix}… of {app.name} is unused",
+                message=(
+                    f"The API key {api_key.prefix}… of your app {app.name} has not been used for "
+                    f"{settings.API_KEY_IDLE_DAYS} days or more ({what}). An unused key that can "
+                    f"spend is a risk: if nothing needs it, revoke it on the app's page:\n\n"
+                    f"{settings.SITE_URL}/apps/{app.app_id}/\n"
+                ),
+                from_email=None,
+                recipient_list=admins,
+            )
+        told += 1
+    return told

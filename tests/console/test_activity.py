@@ -161,6 +161,9 @@ NOT_STATE_CHANGES: dict[str, str] = {
         "leads to has its own row"
     ),
     "billing.services.payments.billing_change_refusal": "says who may change the card (a read)",
+    "console.services.keys.api_keys_idle_warn": (
+        "a reminder email about an unused key; idle_warned_at only keeps it to one per idle spell"
+    ),
     "console.services.keys.api_key_usage_stamp": (
         "a key's last-use time and IP, stamped once a minute by the Rewards API: not a change a "
         "reader of the activity log cares about"

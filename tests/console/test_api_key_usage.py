@@ -158,3 +158,61 @@ def test_an_outsider_cannot_see_another_accounts_key_usage(
     response = charlie_client.get(reverse("console:app_detail", args=[api_app.app.app_id]))
     assert response.status_code == 404
     assert CLIENT not in response.content.decode()
+
+
+# --- Idle keys: a warning email to the admins (API_KEY_IDLE_DAYS) ------------------------------
+
+
+@pytest.fixture
+def idle_days(settings):
+    settings.API_KEY_IDLE_DAYS = 30
+    return 30
+
+
+def test_an_idle_key_warns_the_admins_once_per_idle_spell(
+    api, api_app, live, alice, bob, mailoutbox, idle_days
+):
+    from console.services import api_keys_idle_warn
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert api.info(live).status_code == 200
+    key = the_key(api_app)
+
+    # Not idle yet.
+    assert api_keys_idle_warn(now=start + timedelta(days=29)) == 0
+    assert mailoutbox == []
+
+    assert api_keys_idle_warn(now=start + timedelta(days=31)) == 1
+    [mail] = mailoutbox
+    assert mail.to == ["alice@acme.test"]  # the admin, not bob (a member)
+    assert key.prefix in mail.subject
+    assert f"/apps/{api_app.app.app_id}/" in mail.body
+    # Told once: the next day's run says nothing.
+    assert api_keys_idle_warn(now=start + timedelta(days=32)) == 0
+    assert len(mailoutbox) == 1
+
+    # A use ends the spell; the next spell is told again.
+    with time_machine.travel(start + timedelta(days=33), tick=False):
+        # The campaign has ended by now (a 409): the key still signed the call.
+        api.info(live)
+    assert the_key(api_app).last_used_at == start + timedelta(days=33)
+    assert api_keys_idle_warn(now=start + timedelta(days=34)) == 0
+    assert api_keys_idle_warn(now=start + timedelta(days=64)) == 1
+    assert len(mailoutbox) == 2
+
+
+def test_a_never_used_key_counts_from_its_creation_and_a_revoked_one_is_not_told(
+    api_app, alice, mailoutbox, idle_days
+):
+    from console.services import api_key_revoke, api_keys_idle_warn
+
+    key = the_key(api_app)
+    later = key.created_at + timedelta(days=31)
+    assert api_keys_idle_warn(now=later) == 1
+    assert "never used" in mailoutbox[0].body
+
+    other = the_key(api_app)
+    ApiKey.objects.filter(pk=other.pk).update(idle_warned_at=None)
+    api_key_revoke(api_key=other, actor=alice)
+    assert api_keys_idle_warn(now=later) == 0
