@@ -17,6 +17,31 @@ from console.services import app_register
 from tests.factories import CampaignFactory, MomentFactory, RewardGroupFactory
 
 
+@pytest.fixture(autouse=True)
+def _patient_database_connections():
+    """The concurrency tests open up to 50 PostgreSQL connections at the same moment (one per
+    thread). On CI's loaded 2-core machine forking that many backends can take longer than
+    production's 3 s connect timeout, and one call of 200 answered 503 (seen once). The
+    product's timeout has its own tests (tests/console/test_database_timeouts.py); these tests
+    are about counters and money, so their threads wait up to 30 s for a connection."""
+    from django.db import connections
+
+    settings_dict = connections.settings["default"]
+    if "postgresql" not in settings_dict["ENGINE"]:
+        yield
+        return
+    options = settings_dict.setdefault("OPTIONS", {})
+    before = options.get("connect_timeout")
+    options["connect_timeout"] = 30
+    try:
+        yield
+    finally:
+        if before is None:
+            options.pop("connect_timeout", None)
+        else:
+            options["connect_timeout"] = before
+
+
 def _engines() -> list[str]:
     """GetReward's engines this database can run: on PostgreSQL both the SQL function and the
     step-by-step Python path, so neither can drift from the other; elsewhere only Python."""
